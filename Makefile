@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each creates .venv when missing and installs what it needs; a second run reuses it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Stamp files record which extras are installed, so reruns skip pip entirely
+# unless pyproject.toml changed.
+$(VENV)/.cli: $(BIN)/python pyproject.toml
+	$(PIP) install --quiet -e ".[cli]"
+	touch $@
+
+$(VENV)/.test: $(VENV)/.cli
+	$(PIP) install --quiet -e ".[cli,test]"
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.test
+	$(PIP) install --quiet -e ".[cli,test,bench]"
+	touch $@
+
+demo: $(VENV)/.cli
+	$(BIN)/memograd fib 35
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.bench
+	$(BIN)/memograd bench
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) memograd-report .pytest_cache
