@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc), 2)
     except ModuleNotFoundError as exc:
-        if os.environ.get("MEMOGRAD_DEBUG"):
+        if os.environ.get("MEMOGRAD_DEBUG") or (exc.name or "").startswith("memograd"):
             raise
         return _fail(
             f"memograd: the command line needs the optional package {exc.name!r}; "
