@@ -1,0 +1,124 @@
+"""The benchmark's header: the machine, the BLAS, the thread settings, the versions.
+
+A timing means nothing without the conditions it was taken under. The same
+NumPy can run a generic or a SkylakeX OpenBLAS kernel depending on two
+environment variables, and PyTorch's thread count changes its small-batch
+speed by a large factor, so all of it is recorded next to the numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+
+# Environment variables that change what the BLAS does. OPENBLAS_CORETYPE forces
+# a kernel (an old workaround that makes a current OpenBLAS fall back to a
+# slower generic one); OPENBLAS_L2_SIZE overrides the cache size it tiles for.
+BLAS_ENVIRONMENT = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+# Distribution names of the peers, in the order the header lists them.
+PEER_DISTRIBUTIONS = (
+    "memograd",
+    "numpy",
+    "torch",
+    "jax",
+    "jaxlib",
+    "mygrad",
+    "autograd",
+    "micrograd",
+)
+
+
+def core_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def blas_info() -> list[dict[str, object]]:
+    """The BLAS libraries loaded in this process, their kernel and thread count.
+
+    threadpoolctl reads them from the loaded shared objects, so the answer is
+    the kernel that actually runs (its ``architecture``), not the one NumPy
+    was built against. Without threadpoolctl, NumPy's build configuration is
+    the best we can say.
+    """
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        config = np.show_config(mode="dicts") if _accepts_mode() else {}
+        blas = config.get("Build Dependencies", {}).get("blas", {}) if config else {}
+        return [
+            {
+                "library": blas.get("name", "unknown"),
+                "version": blas.get("version"),
+                "kernel": "unknown (install threadpoolctl to see it)",
+                "threads": None,
+            }
+        ]
+    return [
+        {
+            "library": pool.get("internal_api"),
+            "version": pool.get("version"),
+            "kernel": pool.get("architecture"),
+            "threads": pool.get("num_threads"),
+            "file": os.path.basename(str(pool.get("filepath", ""))),
+        }
+        for pool in threadpool_info()
+    ]
+
+
+def _accepts_mode() -> bool:
+    import inspect
+
+    import numpy as np
+
+    return "mode" in inspect.signature(np.show_config).parameters
+
+
+def describe_environment() -> dict[str, object]:
+    """Everything the header prints, as plain data (also the JSON ``header``)."""
+    return {
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cores": core_count(),
+        "python": sys.version.split()[0],
+        "blas": blas_info(),
+        "environment": {name: os.environ.get(name) for name in BLAS_ENVIRONMENT},
+        "versions": {name: _version(name) for name in PEER_DISTRIBUTIONS},
+    }
+
+
+def pin_blas_threads(threads: int) -> int | str:
+    """Limit NumPy's BLAS to ``threads`` threads, the count PyTorch is pinned to as well.
+
+    Returns the count set, or a note when threadpoolctl is missing (the BLAS
+    then keeps its own default, normally the core count).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return "unchanged (threadpoolctl not installed)"
+    # Without a ``with`` block the limit stays in force for the whole process.
+    threadpool_limits(limits=threads, user_api="blas")
+    return threads
