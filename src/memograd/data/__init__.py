@@ -1,0 +1,43 @@
+"""Data for memograd: seeded toy sets, the bundled digits, loaders for a user's own files.
+
+Everything here needs NumPy alone and works offline. Loaders return a :class:`Dataset`, which
+unpacks as ``X, y``; every problem with the data raises :class:`DataError` naming the file (or
+array), the row and the column.
+"""
+
+from __future__ import annotations
+
+from memograd.data.arrays import load_npy, load_npz
+from memograd.data.csv_loader import load_csv
+from memograd.data.dataset import Dataset
+from memograd.data.digits import load_digits
+from memograd.data.errors import DataError
+from memograd.data.idx import load_idx, read_idx
+from memograd.data.loading import detect_format, load_file
+from memograd.data.split import BatchIterator, Standardizer, batches, train_test_split
+from memograd.data.synthetic import blobs, circles, moons, spirals
+from memograd.data.validation import as_class_labels, as_feature_matrix, check_labels_in_classes
+
+__all__ = [
+    "BatchIterator",
+    "DataError",
+    "Dataset",
+    "Standardizer",
+    "as_class_labels",
+    "as_feature_matrix",
+    "batches",
+    "blobs",
+    "check_labels_in_classes",
+    "circles",
+    "detect_format",
+    "load_csv",
+    "load_digits",
+    "load_file",
+    "load_idx",
+    "load_npy",
+    "load_npz",
+    "moons",
+    "read_idx",
+    "spirals",
+    "train_test_split",
+]

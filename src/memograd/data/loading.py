@@ -1,0 +1,105 @@
+"""``load_file``: one entry point that picks the right loader for a user's file.
+
+The format is recognised by the file's first bytes where it has a signature (.npy, .npz/zip,
+gzip, IDX) and by its extension otherwise, so ``train-images-idx3-ubyte`` without an extension
+and ``data.csv`` both just work. Anything unrecognised is read as CSV, whose loader explains
+exactly what it did not like.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+from memograd.data.arrays import load_npy, load_npz
+from memograd.data.csv_loader import load_csv
+from memograd.data.dataset import Dataset
+from memograd.data.errors import DataError
+from memograd.data.idx import GZIP_MAGIC, is_idx, load_idx, sibling_labels_file
+
+AUTO = "auto"
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """One of "csv", "npy", "npz", "idx" for ``path`` (which must exist)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory, expected a data file", str(path))
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise DataError(f"{path}: the file is empty")
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"PK"):
+        return "npz"
+    if head.startswith(GZIP_MAGIC):
+        try:
+            with gzip.open(path, "rb") as handle:
+                inner = handle.read(4)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path}: damaged gzip data ({exc})") from None
+        if is_idx(inner):
+            return "idx"
+        raise DataError(f"{path}: a gzip file that does not hold IDX data; decompress it first")
+    if is_idx(head):
+        return "idx"
+    suffix = path.suffix.lower()
+    if suffix in {".npy", ".npz"}:
+        raise DataError(f"{path}: named {suffix} but is not a NumPy file (bad signature)")
+    return "csv"
+
+
+def load_file(path: str | os.PathLike[str], target: str | int | None = AUTO) -> Dataset:
+    """Load a user's data file; ``target`` picks the labels and depends on the format.
+
+    - CSV: a column name or index (default "auto": the last column).
+    - .npy: a column index (default: the last column).
+    - .npz: the name of the target array (default: "y" when present); features are "X".
+    - IDX: the path of the labels file (default: the MNIST-named sibling, e.g.
+      ``train-labels-idx1-ubyte`` next to ``train-images-idx3-ubyte``, when it exists).
+    ``target=None`` loads features only, as ``memograd predict`` does.
+    """
+    kind = detect_format(path)
+    if kind == "csv":
+        delimiter = "\t" if Path(path).suffix.lower() in {".tsv", ".tab"} else ","
+        return load_csv(path, target=-1 if target == AUTO else target, delimiter=delimiter)
+    if kind == "npy":
+        if isinstance(target, str) and target != AUTO:
+            target = _column_index(target, path)
+        return load_npy(path, target=-1 if target == AUTO else target)
+    if kind == "npz":
+        if target == AUTO:
+            with _archive_keys(path) as keys:
+                target = "y" if "y" in keys else None
+        return load_npz(path, target=None if target is None else str(target))
+    labels = sibling_labels_file(path) if target == AUTO else target
+    return load_idx(path, labels)
+
+
+def _column_index(text: str, path: str | os.PathLike[str]) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise DataError(
+            f"{path}: an .npy file has no column names; give the target as a column index, "
+            f"not {text!r}"
+        ) from None
+
+
+class _archive_keys:
+    """The names in an .npz archive, read without loading (or unpickling) any array."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        from memograd.data.arrays import read_array_file
+
+        self._archive = read_array_file(path)
+        if not hasattr(self._archive, "files"):
+            raise DataError(f"{path}: expected an .npz archive")
+
+    def __enter__(self) -> list[str]:
+        return list(self._archive.files)
+
+    def __exit__(self, *exc: object) -> None:
+        self._archive.close()
