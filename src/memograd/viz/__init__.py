@@ -1,0 +1,12 @@
+"""Pictures of what memograd computes: graph drawings, plots and the HTML report.
+
+``mg.viz.draw(node)`` needs nothing beyond NumPy (graphviz's ``dot`` program is used when it
+is installed); :mod:`memograd.viz.plots` and the report need matplotlib, imported only there.
+"""
+
+from __future__ import annotations
+
+from memograd.viz._svg import Drawing
+from memograd.viz.draw import GraphEdge, GraphNode, draw, render_graph
+
+__all__ = ["Drawing", "GraphEdge", "GraphNode", "draw", "render_graph"]

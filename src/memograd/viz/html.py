@@ -1,0 +1,268 @@
+"""A self-contained HTML report: one file, no script, no network, printable.
+
+Figures are inline SVG, the stylesheet is inline, formulas are MathML (typeset by the browser,
+no MathJax). Text passed in is escaped; trusted fragments (an SVG, a MathML formula, a link)
+are wrapped in :class:`Markup` to go in as they are. Sections, figures and tables are numbered
+in the order they are added, and a table of contents with anchor links makes the page
+navigable with JavaScript off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memograd.viz import mathml
+from memograd.viz._svg import escape, write_text_atomic
+
+
+class Markup(str):
+    """A string of trusted HTML that the report inserts without escaping."""
+
+
+Content = str | Markup
+
+
+def _html(part: Content) -> str:
+    return str(part) if isinstance(part, Markup) else escape(part)
+
+
+def join(*parts: Content) -> Markup:
+    """Text and markup joined into one fragment, the plain text escaped."""
+    return Markup("".join(_html(p) for p in parts))
+
+
+def code(text: str) -> Markup:
+    return Markup(f"<code>{escape(text)}</code>")
+
+
+def strong(text: str) -> Markup:
+    return Markup(f"<strong>{escape(text)}</strong>")
+
+
+def formula(text: str, *, block: bool = False) -> Markup:
+    """The notes' notation (``∂L/∂W^1_11 = ...``) typeset as MathML."""
+    return Markup(mathml.math(text, block=block))
+
+
+def link(anchor: str, text: str) -> Markup:
+    return Markup(f'<a href="#{escape(anchor)}">{escape(text)}</a>')
+
+
+@dataclass
+class Section:
+    """One numbered section of the report; its methods append blocks in order."""
+
+    anchor: str
+    heading: str
+    number: int
+    _report: Report
+    blocks: list[str] = field(default_factory=list)
+
+    def paragraph(self, *parts: Content) -> Section:
+        self.blocks.append(f"<p>{join(*parts)}</p>")
+        return self
+
+    def subheading(self, text: str) -> Section:
+        self.blocks.append(f"<h3>{escape(text)}</h3>")
+        return self
+
+    def math(self, text: str) -> Section:
+        """A displayed formula in the notes' plain-text notation."""
+        self.blocks.append(f'<div class="formula">{mathml.math(text, block=True)}</div>')
+        return self
+
+    def facts(self, items: Sequence[tuple[str, Content]]) -> Section:
+        """Headline numbers as a row of labelled cards."""
+        cards = "".join(
+            f'<div class="fact"><div class="fact-value">{_html(value)}</div>'
+            f'<div class="fact-label">{escape(label)}</div></div>'
+            for label, value in items
+        )
+        self.blocks.append(f'<div class="facts">{cards}</div>')
+        return self
+
+    def figure(self, svg: str, title: str, caption: Content, *, wide: bool = False) -> Section:
+        """An inline SVG figure, numbered, with a bold title and a one-sentence caption."""
+        if not svg.lstrip().startswith("<svg"):
+            raise ValueError("a figure must be an inline <svg> element")
+        if not title.strip() or not str(caption).strip():
+            raise ValueError("every figure needs a title and a caption")
+        number = self._report._next("figure")
+        css = "figure wide" if wide else "figure"
+        self.blocks.append(
+            f'<figure class="{css}" id="{escape(self.anchor)}-fig{number}">'
+            f'<div class="plot">{svg}</div>'
+            f"<figcaption><strong>Figure {number}. {escape(title)}.</strong> "
+            f"{_html(caption)}</figcaption></figure>"
+        )
+        return self
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Content]],
+        caption: Content,
+        *,
+        numeric: Sequence[bool] | None = None,
+    ) -> Section:
+        """A numbered table; columns flagged ``numeric`` are right-aligned with tabular digits."""
+        number = self._report._next("table")
+        numeric = list(numeric) if numeric is not None else [False] + [True] * (len(headers) - 1)
+        head = "".join(
+            f'<th scope="col"{" class=num" if n else ""}>{escape(h)}</th>'
+            for h, n in zip(headers, numeric, strict=True)
+        )
+        body = []
+        for row in rows:
+            cells = list(row)
+            if len(cells) != len(headers):
+                raise ValueError(f"a table row has {len(cells)} cells, expected {len(headers)}")
+            body.append(
+                "<tr>"
+                + "".join(
+                    f"<td{' class=num' if n else ''}>{_html(c)}</td>"
+                    for c, n in zip(cells, numeric, strict=True)
+                )
+                + "</tr>"
+            )
+        self.blocks.append(
+            f'<div class="table-wrap"><table><caption><strong>Table {number}.</strong> '
+            f"{_html(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>"
+        )
+        return self
+
+    def steps(self, panels: Sequence[tuple[str, str, Content]], caption: Content) -> Section:
+        """Small multiples: (svg, step title, step text) panels in a grid, read in order.
+
+        A plain grid, not a script-driven stepper, so every step is visible with JavaScript
+        off and on paper.
+        """
+        number = self._report._next("figure")
+        cells = "".join(
+            f'<li class="step"><div class="step-title">{escape(title)}</div>'
+            f'<div class="plot">{svg}</div><div class="step-text">{_html(text)}</div></li>'
+            for svg, title, text in panels
+        )
+        self.blocks.append(
+            f'<figure class="figure wide" id="{escape(self.anchor)}-fig{number}">'
+            f'<ol class="steps">{cells}</ol>'
+            f"<figcaption><strong>Figure {number}.</strong> {_html(caption)}</figcaption></figure>"
+        )
+        return self
+
+    def html(self, fragment: Markup) -> Section:
+        self.blocks.append(str(fragment))
+        return self
+
+    def render(self) -> str:
+        return (
+            f'<section id="{escape(self.anchor)}"><h2>{self.number}. {escape(self.heading)}</h2>'
+            + "".join(self.blocks)
+            + "</section>"
+        )
+
+
+class Report:
+    """A report under construction: add sections, then :meth:`render` or :meth:`write`."""
+
+    def __init__(self, title: str, subtitle: Content = "", footer: Content = "") -> None:
+        self.title = title
+        self.subtitle = subtitle
+        self.footer = footer
+        self.sections: list[Section] = []
+        self._counters: dict[str, int] = {}
+
+    def _next(self, kind: str) -> int:
+        self._counters[kind] = self._counters.get(kind, 0) + 1
+        return self._counters[kind]
+
+    def section(self, anchor: str, heading: str) -> Section:
+        if any(s.anchor == anchor for s in self.sections):
+            raise ValueError(f"a section with anchor {anchor!r} already exists")
+        section = Section(anchor, heading, len(self.sections) + 1, self)
+        self.sections.append(section)
+        return section
+
+    def render(self) -> str:
+        toc = "".join(
+            f'<li><a href="#{escape(s.anchor)}">{s.number}. {escape(s.heading)}</a></li>'
+            for s in self.sections
+        )
+        subtitle = f'<p class="subtitle">{_html(self.subtitle)}</p>' if self.subtitle else ""
+        footer = f"<footer>{_html(self.footer)}</footer>" if self.footer else ""
+        return (
+            "<!DOCTYPE html>\n"
+            '<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            # Nothing may load from anywhere, not even a favicon request.
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            "style-src 'unsafe-inline'; img-src data:\">"
+            '<link rel="icon" href="data:,">'
+            f"<title>{escape(self.title)}</title><style>{STYLESHEET}</style></head>"
+            f"<body><header><h1>{escape(self.title)}</h1>{subtitle}"
+            f'<nav aria-label="Contents"><ol>{toc}</ol></nav></header>'
+            f"<main>{''.join(s.render() for s in self.sections)}</main>{footer}</body></html>\n"
+        )
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the report atomically: readers never see a half-written file."""
+        return write_text_atomic(path, self.render())
+
+
+STYLESHEET = """
+:root { --ink:#1f2933; --muted:#5f6b7a; --rule:#dde2e8; --accent:#c2410c; --soft:#f6f7f9;
+  --good:#2b8a3e; }
+* { box-sizing: border-box; }
+body { margin:0; color:var(--ink); background:#fff;
+  font:16px/1.55 "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; }
+header, main, footer { max-width:64rem; margin:0 auto; padding:0 1.25rem; }
+header { padding-top:2rem; border-bottom:1px solid var(--rule); }
+h1 { font-size:2rem; margin:0 0 .25rem; letter-spacing:-.01em; }
+.subtitle { color:var(--muted); margin:0 0 1rem; font-size:1.05rem; }
+nav ol { display:flex; flex-wrap:wrap; gap:.35rem 1.25rem; padding:0; margin:0 0 1rem;
+  list-style:none; font-size:.95rem; }
+nav a, a { color:var(--accent); text-decoration:none; }
+nav a:hover, a:hover { text-decoration:underline; }
+section { padding:1.5rem 0 1rem; border-bottom:1px solid var(--rule); }
+h2 { font-size:1.45rem; margin:.5rem 0 .75rem; }
+h3 { font-size:1.1rem; margin:1.25rem 0 .5rem; }
+p { margin:.5rem 0 .9rem; max-width:46rem; }
+code { font:0.92em "DejaVu Sans Mono", Menlo, Consolas, monospace; background:var(--soft);
+  padding:.05em .3em; border-radius:3px; }
+.formula { overflow-x:auto; background:var(--soft); border-left:3px solid var(--accent);
+  padding:.6rem 1rem; margin:.75rem 0 1rem; font-size:1.15rem; }
+.facts { display:flex; flex-wrap:wrap; gap:.75rem; margin:.75rem 0 1rem; }
+.fact { flex:1 1 9rem; border:1px solid var(--rule); border-radius:8px; padding:.6rem .8rem; }
+.fact-value { font-size:1.35rem; font-weight:bold; font-variant-numeric:tabular-nums; }
+.fact-label { color:var(--muted); font-size:.85rem; }
+figure { margin:1rem 0 1.5rem; }
+figure .plot svg { max-width:100%; height:auto; display:block; margin:0 auto; }
+figcaption { color:var(--muted); font-size:.92rem; margin-top:.4rem; max-width:46rem; }
+figcaption strong { color:var(--ink); }
+.table-wrap { overflow-x:auto; margin:.75rem 0 1.25rem; }
+table { border-collapse:collapse; font-size:.92rem; }
+caption { caption-side:bottom; text-align:left; color:var(--muted); font-size:.88rem;
+  padding-top:.35rem; }
+th, td { padding:.3rem .7rem; border-bottom:1px solid var(--rule); text-align:left; }
+th { border-bottom:2px solid var(--ink); }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+ol.steps { list-style:none; padding:0; margin:0; display:grid; gap:.75rem;
+  grid-template-columns:repeat(auto-fill, minmax(19rem, 1fr)); }
+li.step { border:1px solid var(--rule); border-radius:8px; padding:.5rem .6rem; }
+.step-title { font-weight:bold; font-size:.92rem; }
+.step-text { font-size:.85rem; color:var(--ink); }
+.digits { display:flex; flex-wrap:wrap; gap:.5rem; }
+footer { color:var(--muted); font-size:.85rem; padding:1rem 1.25rem 2rem; }
+@media print {
+  body { font-size:11pt; }
+  nav { display:none; }
+  section { border:0; }
+  figure, li.step, .facts, table, .formula { break-inside:avoid; }
+  h2, h3 { break-after:avoid; }
+  a { color:inherit; }
+}
+"""
