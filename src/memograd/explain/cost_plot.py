@@ -1,0 +1,97 @@
+"""The cost table as a log-scale chart: paths and multiplications against depth.
+
+The only module of the explainer that imports matplotlib, and only when called, so
+``import memograd`` stays NumPy-only. It draws on a bare ``Figure`` (no pyplot state, no
+GUI backend) and writes through a temporary file, so a crash never leaves half a PNG.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from memograd.explain.cost import CostRow
+
+PLOT_FORMATS = {".png": "png", ".svg": "svg"}
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The image format for ``path`` from its extension; ValueError unless .png or .svg."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise ValueError(
+            f"cannot write a plot to {os.fspath(path)!r}: the file name must end in "
+            f"{' or '.join(PLOT_FORMATS)}, got {suffix or 'no extension'!r}"
+        )
+    return PLOT_FORMATS[suffix]
+
+
+def plot_cost(rows: Sequence[CostRow], path: str | os.PathLike[str]) -> Path:
+    """Write the chart of ``rows`` (from :func:`memograd.explain.cost_table`) to ``path``.
+
+    Lines: paths per first-layer weight, naive multiplications and backprop
+    multiplications, on a log scale; measured seconds, when the rows have them, on a
+    second log axis. Returns the path written.
+    """
+    fmt = plot_format(path)
+    if not rows:
+        raise ValueError("nothing to plot: the cost table has no rows")
+    from matplotlib.figure import Figure
+
+    target = Path(path)
+    depths = [row.depth for row in rows]
+    figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+    axes = figure.add_subplot()
+    # float(): these counts outgrow int64; matplotlib's log axis needs floats anyway.
+    axes.plot(depths, [float(r.naive_multiplications) for r in rows], "o-", label="naive ×")
+    axes.plot(depths, [float(r.backprop_multiplications) for r in rows], "s-", label="backprop ×")
+    axes.plot(
+        depths,
+        [float(r.paths_per_first_layer_weight) for r in rows],
+        "^--",
+        label="paths per first-layer weight",
+    )
+    axes.set_yscale("log")
+    axes.set_xlabel("depth d (hidden layers)")
+    axes.set_ylabel("count (log scale)")
+    axes.set_title(f"Chain rule with and without memoization, width {rows[0].width}")
+    axes.grid(True, which="major", alpha=0.3)
+    handles, labels = axes.get_legend_handles_labels()
+    timed = [row for row in rows if row.sweep_seconds is not None]
+    if timed:
+        seconds = axes.twinx()
+        seconds.set_yscale("log")
+        seconds.set_ylabel("measured seconds (log scale)")
+        seconds.plot(
+            [r.depth for r in timed],
+            [r.sweep_seconds for r in timed],
+            "s:",
+            color="tab:green",
+            label="sweep backward, seconds",
+        )
+        naive = [r for r in timed if r.naive_seconds is not None]
+        if naive:
+            seconds.plot(
+                [r.depth for r in naive],
+                [r.naive_seconds for r in naive],
+                "o:",
+                color="tab:red",
+                label="naive backward, seconds",
+            )
+        more_handles, more_labels = seconds.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axes.legend(handles, labels, loc="upper left", fontsize="small")
+    directory = target.parent if str(target.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=target.suffix, dir=directory
+    )
+    os.close(descriptor)
+    try:
+        figure.savefig(temporary, format=fmt)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
