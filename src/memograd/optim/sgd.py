@@ -1,0 +1,68 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay.
+
+The update, exactly as torch.optim.SGD computes it (so the two agree step for step)::
+
+    g = grad + weight_decay * p
+    b = g                                   on the first step
+    b = momentum * b + (1 - dampening) * g  afterwards
+    g = g + momentum * b  (nesterov)  or  g = b  (plain momentum)
+    p = p - lr * g
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from memograd.optim.optimizer import Optimizer, check_non_negative
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=False)``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+            },
+        )
+
+    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "momentum", "dampening", "weight_decay"):
+            check_non_negative(group, name)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def _update(
+        self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        p = param.data
+        step = grad + group["weight_decay"] * p if group["weight_decay"] else grad
+        momentum = group["momentum"]
+        if momentum:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = np.array(step, dtype=p.dtype, copy=True)
+            else:
+                buffer *= momentum
+                buffer += (1.0 - group["dampening"]) * step
+            step = step + momentum * buffer if group["nesterov"] else buffer
+        p -= group["lr"] * step
