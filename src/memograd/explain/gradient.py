@@ -241,6 +241,8 @@ def engine_gradient(network: Network, ref: ParamRef, *, strategy: str = "memo") 
 def _stats_dict(stats: Any) -> dict[str, Any]:
     if stats is None:
         return {}
+    if hasattr(stats, "as_dict"):
+        return dict(stats.as_dict())
     if dataclasses.is_dataclass(stats) and not isinstance(stats, type):
         return dataclasses.asdict(stats)
     return {key: value for key, value in vars(stats).items() if not key.startswith("_")}
