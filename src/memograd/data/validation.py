@@ -71,7 +71,9 @@ def as_class_labels(y: object, n_rows: int, source: str = "y") -> np.ndarray:
         fractional = np.flatnonzero(array != np.round(array))
         if fractional.size:
             i = int(fractional[0])
-            raise DataError(f"{source}[{i}] = {array[i]!r} is not a whole-number class label")
+            raise DataError(
+                f"{source}[{i}] = {array[i].item()!r} is not a whole-number class label"
+            )
         return array.astype(np.int64)
     raise DataError(f"{source}: class labels must be integers, got dtype {array.dtype}")
 
