@@ -1,0 +1,93 @@
+"""Every benchmark case, in table order, and the runner that produces the report."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from memograd.bench.environment import core_count, describe_environment, pin_blas_threads
+from memograd.bench.memo_cases import MEMO_CASES
+from memograd.bench.mlp_cases import MLP_CASES
+from memograd.bench.results import Case, CaseResult, Settings
+from memograd.bench.scalar_cases import SCALAR_CASES
+from memograd.bench.strategy_cases import STRATEGY_CASES
+from memograd.bench.training_case import TRAINING_CASES
+from memograd.bench.unavailable import FeatureMissing
+
+CASES: tuple[Case, ...] = (
+    *MLP_CASES,
+    *SCALAR_CASES,
+    *MEMO_CASES,
+    *STRATEGY_CASES,
+    *TRAINING_CASES,
+)
+CASE_NAMES: tuple[str, ...] = tuple(case.name for case in CASES)
+
+
+def select_cases(only: Sequence[str] | None) -> list[Case]:
+    """The cases named in ``only`` (a name, or a prefix such as ``mlp``); all when empty."""
+    if not only:
+        return list(CASES)
+    chosen: list[Case] = []
+    for wanted in only:
+        matches = [case for case in CASES if case.name == wanted or case.name.startswith(wanted)]
+        if not matches:
+            raise ValueError(
+                f"unknown benchmark case {wanted!r}; expected a name or prefix of: "
+                + ", ".join(CASE_NAMES)
+            )
+        chosen.extend(case for case in matches if case not in chosen)
+    return [case for case in CASES if case in chosen]
+
+
+def run_case(case: Case, settings: Settings) -> CaseResult:
+    """Run one case; a missing engine feature makes it skipped, a crash makes it an error."""
+    result = case.new_result()
+    start = time.perf_counter()
+    try:
+        case.run(settings, result)
+    except FeatureMissing as exc:
+        result.status = "skipped"
+        result.met = None
+        result.verdict = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one broken case must not hide the others
+        result.status = "error"
+        result.met = None
+        result.verdict = f"{type(exc).__name__}: {exc}"
+        result.notes.append(traceback.format_exc(limit=4))
+    result.seconds_spent = time.perf_counter() - start
+    return result
+
+
+def run_benchmark(
+    cases: Sequence[Case],
+    settings: Settings,
+    on_header: Callable[[dict[str, Any]], None] | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> dict[str, Any]:
+    """Pin threads, run ``cases`` in order and return the report as plain data.
+
+    ``on_header(header)`` is called before the first case and
+    ``on_result(case_result)`` as each case finishes, so a caller can print
+    progress on a run that takes minutes.
+    """
+    threads = core_count()
+    blas_threads = pin_blas_threads(threads)
+    header = describe_environment()
+    header["threads"] = {"blas": blas_threads, "torch": threads}
+    header["settings"] = {
+        "quick": settings.quick,
+        "rounds": settings.rounds,
+        "batch_seconds": settings.batch_seconds,
+    }
+    if on_header is not None:
+        on_header(header)
+    results = []
+    for case in cases:
+        result = run_case(case, settings)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return {"header": header, "cases": [result.as_dict() for result in results]}

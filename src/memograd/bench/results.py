@@ -1,0 +1,105 @@
+"""What a benchmark case reports: rows of timings, a target, and a verdict on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard every case measures. ``quick`` shrinks problem sizes as well as rounds."""
+
+    quick: bool = False
+    rounds: int = 7
+    batch_seconds: float = 0.25
+
+    @classmethod
+    def for_run(cls, quick: bool, rounds: int | None = None) -> Settings:
+        if rounds is not None and rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {rounds}")
+        if quick:
+            return cls(quick=True, rounds=rounds or 3, batch_seconds=0.02)
+        return cls(quick=False, rounds=rounds or 7, batch_seconds=0.25)
+
+
+@dataclass
+class Row:
+    """One line of a case's table.
+
+    ``seconds`` is a median per call (or one run's wall time for one-shot
+    cases); ``ratio`` is memograd's time divided by this row's, so below 1
+    means memograd is faster. ``extra`` carries case-specific columns (calls,
+    VJP evaluations, accuracy).
+    """
+
+    label: str
+    seconds: float | None
+    ratio: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "seconds": self.seconds,
+            "ratio": self.ratio,
+            "extra": self.extra,
+            "note": self.note,
+        }
+
+
+@dataclass
+class CaseResult:
+    """A case's outcome. ``met`` is None when the target could not be judged.
+
+    ``status`` is ``"ok"``, or ``"skipped"`` when memograd's side of the case
+    cannot run (a missing engine feature); peers that are not installed are
+    listed in ``skipped`` and do not make the case skipped.
+    """
+
+    name: str
+    title: str
+    target: str
+    status: str = "ok"
+    met: bool | None = None
+    verdict: str = ""
+    label_header: str = "peer"
+    columns: tuple[str, ...] = ()
+    rows: list[Row] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds_spent: float = 0.0
+
+    def skip_peer(self, peer: str, reason: str) -> None:
+        self.skipped.append({"peer": peer, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "target": self.target,
+            "status": self.status,
+            "met": self.met,
+            "verdict": self.verdict,
+            "label_header": self.label_header,
+            "columns": list(self.columns),
+            "rows": [row.as_dict() for row in self.rows],
+            "skipped": self.skipped,
+            "notes": self.notes,
+            "seconds_spent": self.seconds_spent,
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    """A named benchmark: its title, the target from issue 8, and how to run it."""
+
+    name: str
+    title: str
+    target: str
+    run: Callable[[Settings, CaseResult], None]
+
+    def new_result(self) -> CaseResult:
+        return CaseResult(name=self.name, title=self.title, target=self.target)

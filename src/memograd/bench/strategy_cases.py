@@ -1,0 +1,122 @@
+"""The three backward strategies on scalar MLPs of growing depth: time and work.
+
+On a dense network of width ``w`` the number of output-to-weight paths grows
+like ``w ** depth``: ``naive`` multiplies every one out, while ``memo`` and
+``sweep`` cross each edge once. The VJP counts come from the engine's own
+``backward(..., stats=True)``; the bench only times and tabulates them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+
+from memograd.bench.results import Case, CaseResult, Row, Settings
+from memograd.bench.unavailable import require
+
+WIDTH = 3
+STRATEGIES = ("sweep", "memo", "naive")
+
+
+def scalar_mlp_loss(value_type: type, width: int, depth: int, seed: int):
+    """A tanh MLP ``width -> width (x depth) -> 1`` on one input, squared error to 1.
+
+    Returns the loss node and the weights, whose gradients every strategy must agree on.
+    """
+    rng = random.Random(seed)
+    inputs = [value_type(rng.uniform(-1, 1), requires_grad=False) for _ in range(width)]
+    params = []
+    hidden = inputs
+    for layer in range(depth + 1):
+        fan_out = 1 if layer == depth else width
+        outputs = []
+        for _ in range(fan_out):
+            weights = [value_type(rng.uniform(-1, 1)) for _ in hidden]
+            bias = value_type(0.0)
+            params.extend((*weights, bias))
+            act = sum((w * x for w, x in zip(weights, hidden, strict=True)), bias)
+            outputs.append(act if layer == depth else act.tanh())
+        hidden = outputs
+    loss = (hidden[0] - 1.0) ** 2
+    return loss, params
+
+
+def _run_strategies(settings: Settings, result: CaseResult) -> None:
+    value = require("Value")
+    # Depth 11 is the first whose path count (about 2.9 million) exceeds naive's default
+    # budget of 10**6: the full run shows the refusal too.
+    max_depth = 5 if settings.quick else 11
+    repeats = 3 if settings.quick else 5
+    result.label_header = "strategy"
+    result.columns = ("depth", "vjp_evaluations", "nodes_visited", "paths")
+    disagreements = []
+    largest_naive_ratio = None
+    for depth in range(1, max_depth + 1):
+        loss, params = scalar_mlp_loss(value, WIDTH, depth, seed=depth)
+        gradients: dict[str, list[float]] = {}
+        seconds: dict[str, float] = {}
+        for strategy in STRATEGIES:
+            times = []
+            report = None
+            try:
+                for _ in range(repeats):
+                    for p in params:
+                        p.grad = 0.0
+                    start = time.perf_counter()
+                    report = loss.backward(strategy=strategy, stats=True)
+                    times.append(time.perf_counter() - start)
+            except ValueError as exc:  # naive refuses beyond max_paths: part of the story
+                result.rows.append(
+                    Row(
+                        label=strategy,
+                        seconds=None,
+                        extra={"depth": depth, "strategy": strategy},
+                        note=f"refused: {exc}",
+                    )
+                )
+                continue
+            seconds[strategy] = statistics.median(times)
+            gradients[strategy] = [p.grad for p in params]
+            result.rows.append(
+                Row(
+                    label=strategy,
+                    seconds=seconds[strategy],
+                    extra={
+                        "depth": depth,
+                        "strategy": strategy,
+                        "vjp_evaluations": report.vjp_evaluations,
+                        "accumulations": report.accumulations,
+                        "nodes_visited": report.nodes_visited,
+                        "paths": report.paths,
+                    },
+                )
+            )
+        reference = gradients["sweep"]
+        for strategy, grads in gradients.items():
+            if not all(
+                math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+                for a, b in zip(grads, reference, strict=True)
+            ):
+                disagreements.append(f"depth {depth}: {strategy} != sweep")
+        if "naive" in seconds:
+            largest_naive_ratio = (depth, seconds["naive"] / seconds["sweep"])
+    result.met = not disagreements
+    if disagreements:
+        result.verdict = "gradients differ: " + "; ".join(disagreements)
+    else:
+        result.verdict = "all strategies give the same gradients"
+        if largest_naive_ratio:
+            depth, ratio = largest_naive_ratio
+            result.verdict += f"; at depth {depth} naive takes {ratio:,.0f}x sweep's time"
+
+
+STRATEGY_CASES: tuple[Case, ...] = (
+    Case(
+        name="backward_strategies",
+        title=f"Backward strategies on scalar tanh MLPs, width {WIDTH}, growing depth",
+        target="identical gradients from all three (no speed target: the counts are the point)",
+        run=_run_strategies,
+    ),
+)

@@ -1,0 +1,195 @@
+"""``memograd bench``: memograd's speed against its peers, side by side, with issue 8's targets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from memograd.cli import _common
+
+HELP = "speed against PyTorch, JAX, MyGrad, autograd, NumPy by hand, micrograd, functools"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help=HELP,
+        description=(
+            "Time every case with each installed peer in alternation over several rounds and "
+            "print medians, ratios (memograd's time / the peer's: below 1 is faster) and "
+            "whether each target is met. Peers that are not installed are skipped with a note; "
+            "pip install 'memograd[bench]' installs them all."
+        ),
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer rounds, shorter batches and smaller scalar problems (seconds, not minutes)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        help="run only these cases: comma-separated names or prefixes (e.g. mlp,memoize_hit)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_common.positive_int,
+        metavar="N",
+        help="timed rounds per peer (default 7, or 3 with --quick); medians are over rounds",
+    )
+    parser.add_argument("--list", action="store_true", help="list the cases and their targets")
+    _common.add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from memograd.bench.cases import CASES, run_benchmark, select_cases
+    from memograd.bench.results import Settings
+
+    if args.list:
+        return _list_cases(CASES, args.json)
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    if args.only is not None and not only:
+        raise ValueError(f"--only needs at least one case name, got {args.only!r}")
+    cases = select_cases(only)
+    settings = Settings.for_run(quick=args.quick, rounds=args.rounds)
+    if args.json:
+        report = run_benchmark(cases, settings)
+        _common.emit_json(report)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        report = run_benchmark(
+            cases,
+            settings,
+            on_header=lambda h: _print_header(console, h),
+            on_result=lambda r: _print_case(console, r.as_dict()),
+        )
+        _print_summary(console, report["cases"])
+    return 1 if any(case["status"] == "error" for case in report["cases"]) else 0
+
+
+def _list_cases(cases: Any, as_json: bool) -> int:
+    if as_json:
+        _common.emit_json([{"name": c.name, "title": c.title, "target": c.target} for c in cases])
+        return 0
+    for case in cases:
+        print(f"{case.name:20} {case.title}\n{'':20} target: {case.target}")
+    return 0
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration with a unit a person reads at a glance: 412 µs, 3.18 ms, 1.24 s."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def _print_header(console: Any, header: dict[str, Any]) -> None:
+    for line in header_lines(header):
+        console.print(line, highlight=False)
+    console.print()
+
+
+def header_lines(header: dict[str, Any]) -> list[str]:
+    """The header as text lines (also used by docs/performance.md)."""
+    blas = "; ".join(
+        f"{b['library']} {b['version']} kernel={b['kernel']} threads={b['threads']}"
+        for b in header["blas"]
+    )
+    env = " ".join(
+        f"{k}={v if v is not None else 'unset'}" for k, v in header["environment"].items()
+    )
+    versions = " ".join(f"{k}={v}" for k, v in header["versions"].items() if v is not None)
+    missing = [k for k, v in header["versions"].items() if v is None]
+    settings = header["settings"]
+    threads = header["threads"]
+    lines = [
+        f"memograd bench, {header['date_utc']}, {'quick' if settings['quick'] else 'full'} run: "
+        f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch, medians",
+        f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}",
+        f"BLAS: {blas}",
+        f"threads: BLAS {threads['blas']}, torch {threads['torch']}",
+        f"environment: {env}",
+        f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
+    ]
+    return lines
+
+
+def _verdict_text(case: dict[str, Any]) -> str:
+    if case["status"] == "error":
+        return "[red]error[/red]"
+    if case["status"] == "skipped" and case["met"] is None:
+        return "[yellow]skipped[/yellow]"
+    if case["met"] is True:
+        return "[green]met[/green]"
+    if case["met"] is False:
+        return "[red]NOT met[/red]"
+    return "[yellow]not judged[/yellow]"
+
+
+def _print_case(console: Any, case: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{case['title']}  [dim]({case['name']})[/dim]", title_justify="left")
+    table.add_column(case["label_header"])
+    extra_columns = list(case["columns"])
+    for column in extra_columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    table.add_column("median", justify="right")
+    has_ratio = any(row["ratio"] is not None for row in case["rows"])
+    if has_ratio:
+        table.add_column("memograd / peer", justify="right")
+    has_note = any(row["note"] for row in case["rows"])
+    if has_note:
+        table.add_column("note", overflow="fold")
+    for row in case["rows"]:
+        cells = [row["label"]]
+        cells += [_cell(row["extra"].get(column)) for column in extra_columns]
+        cells.append(format_seconds(row["seconds"]))
+        if has_ratio:
+            cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
+        if has_note:
+            cells.append(row["note"])
+        table.add_row(*cells)
+    if case["rows"]:
+        console.print(table)
+    else:
+        console.print(f"[bold]{case['title']}[/bold] ({case['name']})")
+    console.print(f"target: {case['target']} -> {_verdict_text(case)}: {case['verdict']}")
+    for skipped in case["skipped"]:
+        console.print(f"[yellow]skipped {skipped['peer']}[/yellow]: {skipped['reason']}")
+    for note in case["notes"]:
+        console.print(f"[dim]note: {note.rstrip()}[/dim]", highlight=False)
+    console.print()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_summary(console: Any, cases: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="targets", title_justify="left")
+    table.add_column("case")
+    table.add_column("target")
+    table.add_column("result")
+    table.add_column("measured", overflow="fold")
+    for case in cases:
+        table.add_row(case["name"], case["target"], _verdict_text(case), case["verdict"])
+    console.print(table)
+    if any(case["status"] == "error" for case in cases):
+        print("memograd bench: some cases failed; see their notes", file=sys.stderr)
