@@ -8,4 +8,39 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from memograd.engine import (  # noqa: E402 - after __version__, which the CLI reads early
+    BackwardStats,
+    Tensor,
+    Value,
+    concat,
+    cross_entropy,
+    grad,
+    gradcheck,
+    linear,
+    log_softmax,
+    logsumexp,
+    no_grad,
+    softmax,
+    stack,
+    value_and_grad,
+    where,
+)
+
 __all__ = ["__version__"]
+__all__ += [  # engine
+    "BackwardStats",
+    "Tensor",
+    "Value",
+    "concat",
+    "cross_entropy",
+    "grad",
+    "gradcheck",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "no_grad",
+    "softmax",
+    "stack",
+    "value_and_grad",
+    "where",
+]

@@ -1,0 +1,52 @@
+"""The autodiff engine: graph bookkeeping, the derivative table, Value and Tensor.
+
+``graph``: gradient mode, topological order, path counts and the three backward strategies.
+``ops``: every Tensor op's forward and VJPs side by side. ``value``/``tensor``: the two front
+ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``BackwardStats``.
+"""
+
+from memograd.engine.functional import grad, gradcheck, value_and_grad
+from memograd.engine.graph import (
+    STRATEGIES,
+    count_edges,
+    count_paths,
+    is_grad_enabled,
+    no_grad,
+    reverse_topological_order,
+)
+from memograd.engine.stats import BackwardStats
+from memograd.engine.tensor import (
+    Tensor,
+    concat,
+    cross_entropy,
+    linear,
+    log_softmax,
+    logsumexp,
+    softmax,
+    stack,
+    where,
+)
+from memograd.engine.value import Value
+
+__all__ = [
+    "STRATEGIES",
+    "BackwardStats",
+    "Tensor",
+    "Value",
+    "concat",
+    "count_edges",
+    "count_paths",
+    "cross_entropy",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "no_grad",
+    "reverse_topological_order",
+    "softmax",
+    "stack",
+    "value_and_grad",
+    "where",
+]

@@ -1,0 +1,353 @@
+"""The computation graph and the three ways to run the chain rule backwards over it.
+
+Every node (a scalar :class:`~memograd.engine.value.Value` or a
+:class:`~memograd.engine.tensor.Tensor`) carries:
+
+* ``parents``: the input nodes of the op that made it, in order (``()`` for a leaf);
+* ``op``: that op's name (``""`` for a leaf);
+* ``requires_grad``: whether gradients flow into it;
+* ``_vjp(i, adjoint)``: the op's vector-Jacobian product for input ``i``, i.e. the contribution
+  that ``adjoint = dL/dnode`` makes to ``dL/dparents[i]`` (one chain-rule step along one edge).
+
+An *edge* is a pair (node, input slot ``i``) whose parent requires grad: a node that uses the same
+input twice (``b = a * a``) has two edges to it, and each is a separate term of the chain rule.
+
+The three strategies below compute the same adjoints ``dL/dnode`` and differ only in how much work
+they do, which they count in a :class:`BackwardStats`:
+
+========  ==========================================================  =========================
+strategy  how                                                         VJP evaluations
+========  ==========================================================  =========================
+sweep     reverse topological order (Kahn), each adjoint complete      one per edge
+          before it is pushed to the inputs; no recursion at all
+memo      top-down recursion ``adjoint(n) = sum over consumers c of    one per edge
+          vjp_c(adjoint(c))``, each adjoint stored in a memo table
+          the first time (explicit stack: no recursion limit)
+naive     the same chain rule with no table: every path from the      one per (path, edge):
+          output to a node is multiplied out on its own               exponential in depth
+========  ==========================================================  =========================
+
+``sweep`` is the default: it is the bottom-up table of dynamic programming, needs no memo lookups
+and no stack of pending requests, and touches each node exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from memograd.engine.stats import BackwardStats
+
+STRATEGIES = ("sweep", "memo", "naive")
+DEFAULT_MAX_PATHS = 10**6
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient mode: ``with no_grad():`` builds no graph.
+# --------------------------------------------------------------------------------------------
+
+
+class _GradMode(threading.local):
+    """Per-thread switch read by every op; thread-local so one thread's no_grad is not another's."""
+
+    enabled = True
+
+
+grad_mode = _GradMode()
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Within the block, ops record no parents: results are constants and cost no graph memory."""
+    previous = grad_mode.enabled
+    grad_mode.enabled = False
+    try:
+        yield
+    finally:
+        grad_mode.enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph (False inside ``no_grad``)."""
+    return grad_mode.enabled
+
+
+# --------------------------------------------------------------------------------------------
+# Graph structure: consumer counts, edges, paths.
+# --------------------------------------------------------------------------------------------
+
+
+def consumer_counts(root: Any) -> dict[Any, int]:
+    """For every node that gradients reach from ``root``: the number of edges consuming it.
+
+    Iterative (an explicit stack), so graph depth is limited by memory, not by the interpreter's
+    recursion limit. The dict's keys are the graph's nodes; the values drive Kahn's ordering.
+    """
+    counts = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if not parent.requires_grad:
+                continue
+            if parent in counts:
+                counts[parent] += 1
+            else:
+                counts[parent] = 1
+                stack.append(parent)
+    return counts
+
+
+def reverse_topological_order(root: Any) -> list[Any]:
+    """The graph's nodes, ``root`` first, each before all of its inputs (Kahn's algorithm)."""
+    pending = consumer_counts(root)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            if parent.requires_grad:
+                left = pending[parent] - 1
+                pending[parent] = left
+                if not left:
+                    ready.append(parent)
+    return order
+
+
+def count_edges(root: Any) -> int:
+    """Edges that gradients cross from ``root``: the VJP count of ``sweep`` and ``memo``."""
+    return sum(consumer_counts(root).values())
+
+
+def count_paths(root: Any) -> dict[Any, int]:
+    """For every node, the number of distinct paths from ``root`` down to it (root: 1).
+
+    A dynamic program over the reverse topological order: paths(p) = sum over the edges c -> p of
+    paths(c). Python integers, so the count is exact however large it grows.
+    """
+    paths = {}
+    for node in reverse_topological_order(root):
+        here = paths.setdefault(node, 1 if node is root else 0)
+        for parent in node.parents:
+            if parent.requires_grad:
+                paths[parent] = paths.get(parent, 0) + here
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# backward(): check the request, run one strategy, hand the adjoints to the nodes.
+# --------------------------------------------------------------------------------------------
+
+
+def backward(
+    root: Any,
+    seed: Any,
+    strategy: str = "sweep",
+    *,
+    stats: bool = False,
+    max_paths: int = DEFAULT_MAX_PATHS,
+) -> BackwardStats | None:
+    """Accumulate ``d(root)/d(node) * seed`` into ``node.grad`` for the nodes that keep gradients.
+
+    Which nodes keep them is the node class's choice (``_keeps_grad``): every Value, as micrograd
+    does, and only the leaf Tensors, as PyTorch does. Gradients add up across calls until zeroed.
+    Each strategy hands its adjoints over in one call, ``_deliver_grads(pairs)``, so that the
+    node class can copy any array that two leaves would otherwise share.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this value does not require grad (it was built under no_grad, "
+            "detached, or from inputs that do not require grad)"
+        )
+    run = _STRATEGY_RUNNERS.get(strategy) if isinstance(strategy, str) else None
+    if run is None:
+        raise ValueError(
+            f"backward: strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}"
+        )
+    report = BackwardStats(strategy)
+    start = time.perf_counter()
+    run(root, seed, report, max_paths)
+    report.seconds = time.perf_counter() - start
+    return report if stats else None
+
+
+def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+    """Bottom-up table: visit nodes in reverse topological order, each adjoint complete on arrival.
+
+    Kahn's algorithm does the ordering and the propagation in one loop: a node becomes ready when
+    all the edges consuming it have delivered their contribution, so its adjoint is final.
+    """
+    if type(root)._SCALAR:
+        _sweep_scalar(root, seed, report)
+        return
+    pending = consumer_counts(root)
+    adjoint = {root: seed}
+    ready = [root]
+    delivered = []
+    vjps = accumulations = 0
+    while ready:
+        node = ready.pop()
+        g = adjoint.pop(node)
+        if node._keeps_grad:
+            delivered.append((node, g))
+        for i, parent in enumerate(node.parents):
+            if not parent.requires_grad:
+                continue
+            contribution = node._vjp(i, g)
+            vjps += 1
+            if parent in adjoint:
+                adjoint[parent] = adjoint[parent] + contribution
+                accumulations += 1
+            else:
+                adjoint[parent] = contribution
+            left = pending[parent] - 1
+            pending[parent] = left
+            if not left:
+                ready.append(parent)
+    type(root)._deliver_grads(delivered)
+    report.vjp_evaluations = vjps
+    report.accumulations = accumulations
+    report.nodes_visited = len(pending)
+
+
+def _sweep_scalar(root: Any, seed: float, report: BackwardStats) -> None:
+    """``_sweep`` specialised to scalar Values: the one fused loop of the engine.
+
+    Values store their local derivatives at forward time (``node.local[i] = d node / d
+    parents[i]``), so a VJP is one float multiply and needs no call. Inlining it, and keeping the
+    running adjoint in a slot of the node instead of a dict, makes backward a tight multiply-add
+    loop, about 3x faster than the generic sweep on scalar graphs. Same order, same counts.
+    """
+    # Pass 1: count consuming edges (iterative DFS); ``_pending`` is 0 outside a backward pass.
+    nodes = [root]
+    stack = [root]
+    edges = 0
+    try:
+        while stack:
+            for parent in stack.pop().parents:
+                if parent.requires_grad:
+                    edges += 1
+                    if parent._pending == 0:
+                        parent._adjoint = 0.0
+                        nodes.append(parent)
+                        stack.append(parent)
+                    parent._pending += 1
+        # Pass 2: Kahn order; a node is ready once every consuming edge has delivered.
+        root._adjoint = seed
+        ready = [root]
+        while ready:
+            node = ready.pop()
+            g = node._adjoint
+            node.grad += g
+            for parent, local in zip(node.parents, node.local, strict=True):
+                if parent.requires_grad:
+                    parent._adjoint += g * local
+                    parent._pending -= 1
+                    if parent._pending == 0:
+                        ready.append(parent)
+    except BaseException:
+        for node in nodes:  # leave no half-counted node behind for the next pass
+            node._pending = 0
+        raise
+    report.vjp_evaluations = edges
+    report.accumulations = edges - (len(nodes) - 1)
+    report.nodes_visited = len(nodes)
+
+
+def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+    """Top-down with a memo table: adjoint(n) = sum over edges c -> n of vjp_c(adjoint(c)).
+
+    The recursion of the notes, asked for every node that keeps a gradient; each adjoint is
+    computed once and stored in ``memo``, so every edge's VJP runs once. The recursion is
+    unrolled onto an explicit stack: a node is expanded once (its missing consumers pushed), then
+    completed once they are all in the table.
+    """
+    consumers: dict[Any, list[tuple[Any, int]]] = {root: []}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for i, parent in enumerate(node.parents):
+            if not parent.requires_grad:
+                continue
+            if parent not in consumers:
+                consumers[parent] = []
+                stack.append(parent)
+            consumers[parent].append((node, i))
+
+    memo = {root: seed}
+    vjps = accumulations = 0
+    for target in consumers:
+        stack = [target]
+        while stack:
+            node = stack[-1]
+            if node in memo:
+                stack.pop()
+                continue
+            missing = [c for c, _ in consumers[node] if c not in memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            total = None
+            for consumer, i in consumers[node]:
+                contribution = consumer._vjp(i, memo[consumer])
+                vjps += 1
+                if total is None:
+                    total = contribution
+                else:
+                    total = total + contribution
+                    accumulations += 1
+            memo[node] = total
+            stack.pop()
+    type(root)._deliver_grads([(n, a) for n, a in memo.items() if n._keeps_grad])
+    report.vjp_evaluations = vjps
+    report.accumulations = accumulations
+    report.nodes_visited = len(memo)
+
+
+def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+    """The chain rule with no table: every output-to-node path multiplied out on its own.
+
+    This is the sum the notes write by hand, dL/dw = sum over paths of the product of the local
+    derivatives along the path. Work grows with the number of paths, which is exponential in
+    depth for a dense network, so the paths are counted first (exactly, by a DP) and the run is
+    refused when they exceed ``max_paths``.
+    """
+    paths_to = count_paths(root)
+    paths = sum(paths_to.values()) - 1
+    if paths > max_paths:
+        raise ValueError(
+            f"backward: strategy 'naive' would multiply out {paths:,} paths, more than "
+            f"max_paths={max_paths:,}; use strategy='memo' or 'sweep', or raise max_paths"
+        )
+    totals: dict[Any, Any] = {}
+    vjps = accumulations = visits = 0
+    stack = [(root, seed)]
+    while stack:
+        node, g = stack.pop()
+        visits += 1
+        if node._keeps_grad:
+            if node in totals:
+                totals[node] = totals[node] + g
+                accumulations += 1
+            else:
+                totals[node] = g
+        for i, parent in enumerate(node.parents):
+            if parent.requires_grad:
+                stack.append((parent, node._vjp(i, g)))
+                vjps += 1
+    type(root)._deliver_grads(list(totals.items()))
+    report.vjp_evaluations = vjps
+    report.accumulations = accumulations
+    report.nodes_visited = visits
+    report.paths = paths
+
+
+_STRATEGY_RUNNERS: dict[str, Callable[[Any, Any, BackwardStats, int], None]] = {
+    "sweep": _sweep,
+    "memo": _memo,
+    "naive": _naive,
+}

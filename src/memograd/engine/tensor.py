@@ -1,0 +1,590 @@
+"""Tensor: a NumPy array that records the ops applied to it, for reverse-mode differentiation.
+
+``.data`` is the ndarray itself (update it in place freely, as an optimizer does); ``.grad`` is an
+ndarray of the same shape, or None until a backward pass reaches the tensor. The dtype of the
+array is kept: float32 stays float32 end to end, and Python numbers or integer arrays mixed in
+take the float tensor's dtype instead of upcasting it.
+
+The methods here only check and convert their arguments, then hand the arrays to an op of the
+derivative table (``ops.py``) through :func:`_apply`, which builds the result node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from memograd.engine import graph, ops
+from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
+from memograd.engine.stats import BackwardStats
+
+_new = object.__new__
+_NO_VJPS: tuple = ()
+
+
+class Tensor:
+    """An n-dimensional array node of the computation graph.
+
+    ``requires_grad``: whether gradients flow into it (leaves you train set it; results get it
+    when any input has it and grad mode is on). ``parents``/``op``: the inputs and the name of the
+    op that made it (``()`` and ``""`` for leaves).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "parents", "op", "_vjps", "_ctx", "__weakref__")
+
+    _SCALAR = False
+
+    def __init__(self, array: Any, requires_grad: bool = False) -> None:
+        if isinstance(array, Tensor):
+            array = array.data
+        data = np.asarray(array)
+        if data.dtype == object or not (
+            np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_
+        ):
+            raise TypeError(f"Tensor: expected numeric data, got an array of dtype {data.dtype}")
+        if requires_grad and not np.issubdtype(data.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: requires_grad needs a floating dtype, got {data.dtype}; "
+                "convert with .astype(np.float32) or np.float64 first"
+            )
+        self.data = data
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.parents = ()
+        self.op = ""
+        self._vjps = _NO_VJPS
+        self._ctx = None
+
+    # ---- plain array properties --------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The data array (not a copy)."""
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: the tensor has shape {self.data.shape} ({self.data.size} elements); "
+                "expected exactly one element"
+            )
+        return self.data.item()
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", threshold=20, prefix="Tensor(")
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, dtype={self.data.dtype}{grad})"
+
+    @property
+    def _keeps_grad(self) -> bool:
+        """Only leaves keep their gradient (as in PyTorch): intermediates' adjoints are freed."""
+        return not self.parents
+
+    # ---- arithmetic --------------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        return _binary(ops.ADD, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _binary(ops.ADD, other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _binary(ops.SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _binary(ops.SUB, other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _binary(ops.MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _binary(ops.DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _binary(ops.DIV, other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _binary(ops.POW, self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _binary(ops.POW, other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MATMUL, self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MATMUL, other, self)
+
+    def __neg__(self) -> Tensor:
+        return _apply(ops.NEG, (self,), None)
+
+    # ---- elementwise functions ---------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        return _apply(ops.EXP, (self,), None)
+
+    def log(self) -> Tensor:
+        return _apply(ops.LOG, (self,), None)
+
+    def tanh(self) -> Tensor:
+        return _apply(ops.TANH, (self,), None)
+
+    def relu(self) -> Tensor:
+        return _apply(ops.RELU, (self,), None)
+
+    def sigmoid(self) -> Tensor:
+        return _apply(ops.SIGMOID, (self,), None)
+
+    def sqrt(self) -> Tensor:
+        return _apply(ops.SQRT, (self,), None)
+
+    def abs(self) -> Tensor:
+        return _apply(ops.ABS, (self,), None)
+
+    __abs__ = abs
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """Limit entries to [min, max]; the gradient passes where min <= x <= max."""
+        if min is None and max is None:
+            raise ValueError("clip: give at least one of min and max")
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and not isinstance(bound, Number):
+                raise TypeError(
+                    f"clip: {name} must be a number or None, got {type(bound).__name__}"
+                )
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+        return _apply(ops.CLIP, (self,), (min, max))
+
+    # ---- reductions --------------------------------------------------------------------------
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return self._reduce(ops.SUM, axis, keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return self._reduce(ops.MEAN, axis, keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return self._reduce(ops.MAX, axis, keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return self._reduce(ops.MIN, axis, keepdims)
+
+    def logsumexp(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+    ) -> Tensor:
+        return self._reduce(ops.LOGSUMEXP, axis, keepdims)
+
+    def _reduce(self, op: ops.Op, axis: Any, keepdims: bool) -> Tensor:
+        axes = ops.normalize_axes(axis, self.data.ndim, op.name)
+        return _apply(op, (self,), (axes, bool(keepdims)))
+
+    # ---- shape -------------------------------------------------------------------------------
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return _apply(ops.RESHAPE, (self,), _checked_reshape(self.data.shape, shape))
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        ndim = self.data.ndim
+        if not axes:
+            axes = tuple(range(ndim - 1, -1, -1))
+        elif (
+            sorted(a % ndim if ndim else a for a in axes) != list(range(ndim)) or len(axes) != ndim
+        ):
+            raise ValueError(
+                f"transpose: axes {axes} are not a permutation of the {ndim} axes of a tensor "
+                f"of shape {self.data.shape}"
+            )
+        return _apply(ops.TRANSPOSE, (self,), tuple(a % ndim for a in axes))
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed (NumPy's ``.T``): the matrix transpose for 2-D tensors."""
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _apply(ops.GETITEM, (self,), _plain_index(index, self.data.shape))
+
+    # ---- graph -------------------------------------------------------------------------------
+
+    def detach(self) -> Tensor:
+        """The same data (not copied) as a new leaf that gradients do not flow into."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (the next backward assigns a fresh one)."""
+        self.grad = None
+
+    def backward(
+        self,
+        gradient: Any = None,
+        *,
+        strategy: str = "sweep",
+        stats: bool = False,
+        max_paths: int = DEFAULT_MAX_PATHS,
+    ) -> BackwardStats | None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient``: the seed dL/dself; may be omitted only for a one-element tensor (then 1).
+        ``strategy``: ``"sweep"`` (default), ``"memo"`` or ``"naive"``; same gradients, different
+        work, returned as a :class:`BackwardStats` when ``stats=True``. A strategy name may also
+        be given as the first positional argument: ``loss.backward("memo")``.
+        """
+        if isinstance(gradient, str):
+            gradient, strategy = None, gradient
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: the tensor has shape {self.data.shape}; a seed gradient is needed "
+                    "for a non-scalar output (pass gradient= of the same shape, or reduce first, "
+                    "e.g. .sum())"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            if seed.shape != self.data.shape:
+                raise ValueError(
+                    f"backward: gradient has shape {seed.shape}, expected {self.data.shape}"
+                )
+            seed = seed.astype(self.data.dtype)  # a copy: the engine may pass it on to a leaf
+        return graph.backward(self, seed, strategy, stats=stats, max_paths=max_paths)
+
+    def _vjp(self, i: int, adjoint: np.ndarray) -> np.ndarray:
+        return self._vjps[i](adjoint, self)
+
+    @staticmethod
+    def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
+        """Add each leaf's adjoint to its ``grad``.
+
+        The first gradient is assigned without a copy (the common training step: zero_grad,
+        backward, step), except when it is a read-only broadcast view, has the wrong dtype, or is
+        the same buffer another leaf receives (``x + y`` hands ``g`` to both): then it is copied,
+        so that an in-place update of one ``.grad`` never changes another.
+        """
+        owners: set[int] = set()
+        for node, adjoint in pairs:
+            data = node.data
+            if adjoint.dtype != data.dtype:
+                adjoint = adjoint.astype(data.dtype)
+            owner = adjoint if adjoint.base is None else adjoint.base
+            if not adjoint.flags.writeable or id(owner) in owners:
+                adjoint = adjoint.copy()
+            else:
+                owners.add(id(owner))
+            if adjoint.shape != data.shape:  # a 0-d result of a full reduction
+                adjoint = adjoint.reshape(data.shape)
+            node.grad = adjoint if node.grad is None else node.grad + adjoint
+
+
+# --------------------------------------------------------------------------------------------
+# Building result nodes
+# --------------------------------------------------------------------------------------------
+
+
+def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
+    """Run ``op`` forward on the parents' arrays and wrap the result as a graph node.
+
+    The node records its parents only when grad mode is on and some parent requires grad;
+    otherwise it is a constant, and holds no reference to its inputs.
+    """
+    data, ctx = op.forward(*[p.data for p in parents], params)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    if grad_mode.enabled:
+        for p in parents:
+            if p.requires_grad:
+                out.requires_grad = True
+                out.parents = parents
+                out.op = op.name
+                out._vjps = op.vjps
+                out._ctx = ctx
+                return out
+    out.requires_grad = False
+    out.parents = ()
+    out.op = ""
+    out._vjps = _NO_VJPS
+    out._ctx = None
+    return out
+
+
+def _binary(op: ops.Op, x: Any, y: Any) -> Tensor:
+    """An elementwise binary op (or matmul): lift non-tensors, then apply with clear errors."""
+    x, y = _lift_pair(x, y, op.name)
+    try:
+        return _apply(op, (x, y), None)
+    except ValueError:
+        if op is ops.MATMUL:
+            raise
+        try:
+            np.broadcast_shapes(x.data.shape, y.data.shape)
+        except ValueError:
+            raise ValueError(
+                f"{op.name}: operands of shapes {x.data.shape} and {y.data.shape} do not broadcast"
+            ) from None
+        raise
+
+
+def _lift_pair(x: Any, y: Any, op_name: str) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; a constant takes a float tensor's dtype instead of upcasting it.
+
+    Python numbers, integer and boolean arrays adopt the floating dtype of the other operand
+    (``float32_tensor * 2`` stays float32); two float arrays of different precision promote as
+    NumPy does.
+    """
+    if not isinstance(x, Tensor):
+        x = _constant(x, y.data.dtype, op_name)
+    if not isinstance(y, Tensor):
+        y = _constant(y, x.data.dtype, op_name)
+    xd, yd = x.data.dtype, y.data.dtype
+    if xd != yd:
+        x_float, y_float = xd.kind == "f", yd.kind == "f"
+        if x_float and not y_float:
+            y = Tensor(y.data.astype(xd)) if not y.requires_grad else y
+        elif y_float and not x_float:
+            x = Tensor(x.data.astype(yd)) if not x.requires_grad else x
+    return x, y
+
+
+def _constant(value: Any, like: np.dtype, op_name: str) -> Tensor:
+    if isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, Number | list | tuple | np.generic):
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"{op_name}: unsupported operand {value!r}")
+    else:
+        raise TypeError(
+            f"{op_name}: unsupported operand type {type(value).__name__!r}; "
+            "expected a Tensor, a NumPy array or a number"
+        )
+    if like.kind == "f" and (
+        array.dtype.kind in "biu" or (array.dtype.kind == "f" and not isinstance(value, np.ndarray))
+    ):
+        array = array.astype(like)
+    elif not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"{op_name}: unsupported operand of dtype {array.dtype}")
+    t = _new(Tensor)
+    t.data = array
+    t.grad = None
+    t.requires_grad = False
+    t.parents = ()
+    t.op = ""
+    t._vjps = _NO_VJPS
+    t._ctx = None
+    return t
+
+
+def _as_tensor(x: Any, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray | Number | list | tuple | np.generic):
+        return _constant(x, np.asarray(x).dtype, name)
+    raise TypeError(f"{name}: expected a Tensor or an array, got {type(x).__name__}")
+
+
+def _checked_reshape(shape: tuple[int, ...], new_shape: Sequence[Any]) -> tuple[int, ...]:
+    for n in new_shape:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"reshape: dimensions must be ints, got {tuple(new_shape)!r}")
+    try:
+        return np.empty(shape, dtype=np.bool_).reshape(tuple(new_shape)).shape
+    except ValueError:
+        size = int(np.prod(shape))
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {shape} ({size} elements) "
+            f"into {tuple(new_shape)}"
+        ) from None
+
+
+def _plain_index(index: Any, shape: tuple[int, ...]) -> Any:
+    """An index with Tensors and lists replaced by arrays, checked against ``shape`` up front."""
+
+    def plain(i: Any) -> Any:
+        if isinstance(i, Tensor):
+            return i.data
+        if isinstance(i, list):
+            return np.asarray(i)
+        if isinstance(i, float):
+            raise TypeError(f"getitem: indices must be integers, slices or arrays, got {i!r}")
+        return i
+
+    index = tuple(plain(i) for i in index) if isinstance(index, tuple) else plain(index)
+    try:
+        np.empty(shape, dtype=np.bool_)[index]
+    except IndexError as exc:
+        raise IndexError(f"getitem: {exc} (tensor shape {shape})") from None
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# Functions on several tensors
+# --------------------------------------------------------------------------------------------
+
+
+def _tensor_list(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
+    if isinstance(tensors, Tensor | np.ndarray) or not isinstance(tensors, Sequence):
+        raise TypeError(
+            f"{name}: expected a list or tuple of tensors, got {type(tensors).__name__}"
+        )
+    if not tensors:
+        raise ValueError(f"{name}: expected at least one tensor, got none")
+    if len(tensors) > ops.MAX_NARY_INPUTS:
+        raise ValueError(f"{name}: at most {ops.MAX_NARY_INPUTS} tensors, got {len(tensors)}")
+    return tuple(_as_tensor(t, name) for t in tensors)
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (NumPy's ``concatenate``)."""
+    parts = _tensor_list(tensors, "concat")
+    ndim = parts[0].data.ndim
+    if ndim == 0:
+        raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
+    (axis,) = ops.normalize_axes(axis, ndim, "concat")
+    for t in parts[1:]:
+        shape0, shape = parts[0].data.shape, t.data.shape
+        if (
+            len(shape) != ndim
+            or shape[:axis] + shape[axis + 1 :] != shape0[:axis] + shape0[axis + 1 :]
+        ):
+            raise ValueError(f"concat: shapes {shape0} and {shape} differ outside axis {axis}")
+    return _apply(ops.CONCAT, parts, axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis."""
+    parts = _tensor_list(tensors, "stack")
+    shapes = {t.data.shape for t in parts}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    (axis,) = ops.normalize_axes(axis, parts[0].data.ndim + 1, "stack")
+    return _apply(ops.STACK, parts, axis)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """``x`` where ``condition`` holds, else ``y`` (broadcast together); condition gets no grad."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    x, y = _lift_pair(x, y, "where")
+    try:
+        np.broadcast_shapes(cond.shape, x.data.shape, y.data.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: condition {cond.shape}, x {x.data.shape} and y {y.data.shape} do not broadcast"
+        ) from None
+    return _apply(ops.WHERE, (x, y), cond)
+
+
+def _one_axis(x: Tensor, axis: int, name: str) -> int:
+    (axis,) = ops.normalize_axes(axis, x.data.ndim, name)
+    return axis
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, computed with the max subtracted (no overflow)."""
+    x = _as_tensor(x, "softmax")
+    return _apply(ops.SOFTMAX, (x,), _one_axis(x, axis, "softmax"))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``: finite for logits of any size."""
+    x = _as_tensor(x, "log_softmax")
+    return _apply(ops.LOG_SOFTMAX, (x,), _one_axis(x, axis, "log_softmax"))
+
+
+def logsumexp(
+    x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, with the max factored out so that it never overflows."""
+    return _as_tensor(x, "logsumexp").logsumexp(axis, keepdims)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight + bias`` as one node; ``weight`` has shape (in_features, out_features).
+
+    This is the notes' indexing: ``weight[i, j]`` is W^k_ij, from unit i of the previous layer to
+    unit j of this one. ``x`` is (in_features,) or (..., in_features); ``bias`` is (out_features,).
+    """
+    x, weight = _as_tensor(x, "linear"), _as_tensor(weight, "linear")
+    w_shape, x_shape = weight.data.shape, x.data.shape
+    if len(w_shape) != 2:
+        raise ValueError(f"linear: weight must be 2-D (in_features, out_features), got {w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[0]:
+        raise ValueError(
+            f"linear: input of shape {x_shape} does not match weight of shape {w_shape} "
+            f"(expected last input dimension {w_shape[0]})"
+        )
+    if bias is None:
+        return _apply(ops.LINEAR, (x, weight), None)
+    bias = _as_tensor(bias, "linear")
+    if bias.data.shape != (w_shape[1],):
+        raise ValueError(
+            f"linear: bias must have shape ({w_shape[1]},) for weight {w_shape}, "
+            f"got {bias.data.shape}"
+        )
+    return _apply(ops.LINEAR, (x, weight, bias), None)
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or per-row) negative log-likelihood of integer class ``targets``.
+
+    Fused log-softmax + NLL: the gradient with respect to the logits is (softmax - onehot) / N.
+    ``logits``: (N, C) with ``targets`` (N,), or (C,) with a single target.
+    """
+    logits = _as_tensor(logits, "cross_entropy")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
+        )
+    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    shape = logits.data.shape
+    if len(shape) not in (1, 2):
+        raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}"
+        )
+    if t.shape != shape[:-1]:
+        raise ValueError(
+            f"cross_entropy: targets of shape {t.shape} do not match logits of shape {shape} "
+            f"(expected {shape[:-1]})"
+        )
+    classes = shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        bad = t[(t < 0) | (t >= classes)].flat[0]
+        raise ValueError(f"cross_entropy: target {int(bad)} is out of range for {classes} classes")
+    return _apply(ops.CROSS_ENTROPY, (logits,), (t.astype(np.intp, copy=False), reduction))
