@@ -124,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
 def render(explanation, *, latex: bool = False) -> str:  # noqa: ANN001 - Explanation
     """The human-readable report of one :class:`~memograd.explain.Explanation`."""
     network = explanation.network
-    hidden = ", ".join(network.activations[:-1]) or "none"
+    hidden_layers = network.activations[:-1]
+    if len(set(hidden_layers)) == 1 and len(hidden_layers) > 2:
+        hidden = f"{hidden_layers[0]} in all {len(hidden_layers)} hidden layers"
+    else:
+        hidden = ", ".join(hidden_layers) or "none"
     lines = [
         f"{explanation.symbol} in {network.arch.text}  (hidden: {hidden}; output: "
         f"{network.activations[-1]}; loss: {network.loss}; L = {network.forward.loss:.6g})",
@@ -146,7 +150,7 @@ def render(explanation, *, latex: bool = False) -> str:  # noqa: ANN001 - Explan
         hidden_paths = explanation.paths - len(explanation.shown_paths)
         lines.append(f"    ... {hidden_paths:,} more (--show-paths N lists more)")
     naive = explanation.naive
-    naive_value = f"{naive.gradient:.10g}" if naive is not None else "not run (too many paths)"
+    naive_value = f"{naive.gradient:.10g}" if naive is not None else "(not run: too many paths)"
     lines += [
         "",
         "gradient                                      value            multiplications",
@@ -154,7 +158,7 @@ def render(explanation, *, latex: bool = False) -> str:  # noqa: ANN001 - Explan
         f"{explanation.naive_multiplications:,}",
         f"  memoized: backprop, adjoints stored once    {explanation.memo_gradient:<16.10g} "
         f"{explanation.memo_multiplications:,}",
-        f"  finite difference (central, h = 1e-6)       {explanation.finite_difference:<16.10g}",
+        f"  finite difference (central, h = 1e-6)       {explanation.finite_difference:.10g}",
     ]
     ratio = explanation.naive_multiplications / max(explanation.memo_multiplications, 1)
     lines.append(

@@ -1,0 +1,73 @@
+"""explain(): the one object the CLI and the report build on."""
+
+import json
+import time
+
+import pytest
+
+from memograd.explain import cost_table, explain, measure_cost_table
+
+
+def test_explain_the_notes_case():
+    e = explain("2-2-2-1", "W1_11", seed=0)
+    assert e.paths == 2
+    assert e.symbol == "W^1_11"
+    assert e.formula.startswith("∂L/∂W^1_11 = ∂L/∂Ŷ [ ∂Ŷ/∂O_21")
+    assert e.latex.startswith(r"\frac{\partial L}{\partial W^{1}_{11}}")
+    assert len(e.shown_paths) == 2
+    assert e.naive_gradient == pytest.approx(e.memo_gradient, rel=1e-12)
+    assert e.finite_difference == pytest.approx(e.memo_gradient, rel=1e-7)
+    assert (e.naive_multiplications, e.memo_multiplications) == (6, 5)
+    assert e.max_abs_difference < 1e-9
+
+
+def test_to_dict_is_json_with_the_documented_keys():
+    document = explain("2-2-2-1", "W1_11", seed=0).to_dict()
+    decoded = json.loads(json.dumps(document, allow_nan=False))
+    for key in (
+        "param",
+        "arch",
+        "paths",
+        "formula",
+        "latex",
+        "naive_gradient",
+        "memo_gradient",
+        "naive_multiplications",
+        "memo_multiplications",
+        "finite_difference",
+        "shown_paths",
+    ):
+        assert key in decoded
+    assert decoded["param"] == "W1_11" and decoded["arch"] == "2-2-2-1"
+    assert decoded["paths"] == 2
+    factors = decoded["shown_paths"][1]["factors"]
+    assert [f["symbol"] for f in factors][1] == "∂Ŷ/∂O_22"
+    assert all(isinstance(f["value"], float) for f in factors)
+
+
+def test_deep_network_is_explained_without_the_naive_sum():
+    started = time.perf_counter()
+    e = explain([10] * 31 + [1], "W1_11", seed=0, show_paths=1)
+    assert time.perf_counter() - started < 5.0
+    assert e.paths == 10**29
+    assert e.naive is None and e.naive_gradient is None
+    assert e.naive_multiplications == 10**29 * 31
+    # Adjoints of layers 2..29 (10x10 edges each), of layer 30 (10 edges into Ŷ), of O_11
+    # (10 edges), then the weight's own factor.
+    assert e.memo_multiplications == 28 * 100 + 10 + 10 + 1
+    assert e.memo_gradient == pytest.approx(e.memo.gradient, rel=1e-9, abs=1e-300)
+
+
+def test_explain_checks_its_arguments():
+    with pytest.raises(ValueError, match="show_paths"):
+        explain("2-2-1", "W1_11", show_paths=-1)
+    with pytest.raises(ValueError, match="i in 1..2"):
+        explain("2-2-1", "W1_31")
+
+
+def test_measured_rows_time_naive_until_the_budget_refuses_it():
+    rows = measure_cost_table(cost_table(2, 5), max_paths=200, repeats=1)
+    assert all(row.sweep_seconds is not None and row.sweep_seconds > 0 for row in rows)
+    timed = [row.naive_seconds is not None for row in rows]
+    assert timed[0] and not timed[-1]
+    assert timed == sorted(timed, reverse=True)  # once refused, never tried deeper
