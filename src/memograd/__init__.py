@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from memograd import explain  # noqa: E402 - the explainer (NumPy only; matplotlib on use)
 from memograd.engine import (  # noqa: E402 - after __version__, which the CLI reads early
     BackwardStats,
     Tensor,
@@ -44,3 +45,4 @@ __all__ += [  # engine
     "value_and_grad",
     "where",
 ]
+__all__ += ["explain"]  # the explainer: mg.explain.explain("2-2-2-1", "W1_11")
