@@ -251,7 +251,7 @@ th, td { padding:.3rem .7rem; border-bottom:1px solid var(--rule); text-align:le
 th { border-bottom:2px solid var(--ink); }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 ol.steps { list-style:none; padding:0; margin:0; display:grid; gap:.75rem;
-  grid-template-columns:repeat(auto-fill, minmax(19rem, 1fr)); }
+  grid-template-columns:repeat(auto-fill, minmax(27rem, 1fr)); }
 li.step { border:1px solid var(--rule); border-radius:8px; padding:.5rem .6rem; }
 .step-title { font-weight:bold; font-size:.92rem; }
 .step-text { font-size:.85rem; color:var(--ink); }

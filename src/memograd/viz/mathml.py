@@ -87,3 +87,30 @@ def math(text: str, *, block: bool = True, label: str | None = None) -> str:
     display = ' display="block"' if block else ""
     alt = escape(label if label is not None else text)
     return f'<math{display} aria-label="{alt}"><mrow>{expression(text)}</mrow></math>'
+
+
+_SUPERSCRIPT = str.maketrans("0123456789,", "⁰¹²³⁴⁵⁶⁷⁸⁹˒")
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
+
+
+def unicode_symbol(text: str) -> str:
+    """``W^1_11`` as ``W¹₁₁`` and ``O_21`` as ``O₂₁``: for SVG labels, where MathML cannot go.
+
+    Indices that are not digits (or braces) are left in the ``^``/``_`` form.
+    """
+    match = _PARTS.match(text)
+    if match is None:
+        return text
+    out = match.group("base")
+    sup = _unbrace(match.group("sup1") or match.group("sup2"))
+    sub = _unbrace(match.group("sub"))
+    for index, table, marker in ((sup, _SUPERSCRIPT, "^"), (sub, _SUBSCRIPT, "_")):
+        if index is None:
+            continue
+        out += index.translate(table) if re.fullmatch(r"[0-9,]+", index) else marker + index
+    return out
+
+
+def unicode_expression(text: str) -> str:
+    """Every symbol of a chain-rule expression in :func:`unicode_symbol` form."""
+    return re.sub(_SYMBOL, lambda m: unicode_symbol(m.group(0)), text)

@@ -1,0 +1,176 @@
+"""Section 2: the notes' 2-2-2-1 network, ∂L/∂W^1_11 as a two-path sum, and the sweep.
+
+The numbers are :func:`memograd.explain.explain`'s, called exactly as ``memograd paths
+--arch 2-2-2-1 --param W1_11 --seed S`` calls it, so the report and the command agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memograd.demo.settings import DemoSettings
+from memograd.demo.sweep import SweepStep, backward_sweep
+from memograd.explain.symbols import param_text, unit_text
+from memograd.viz import html
+from memograd.viz.mathml import unicode_expression, unicode_symbol
+from memograd.viz.network import draw_network, network_keys
+
+ANCHOR = "network"
+HEADING = "The notes' network: two paths, one stored adjoint"
+SHOWN_PATHS = 8
+
+
+def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    from memograd.explain import explain
+
+    explanation = explain(settings.arch, settings.param, seed=settings.seed, show_paths=SHOWN_PATHS)
+    steps = backward_sweep(explanation.network, explanation.ref)
+    data = {
+        **explanation.to_dict(),
+        "seed": settings.seed,
+        "sweep": [step.to_dict() for step in steps],
+    }
+    return data, {"explanation": explanation, "steps": steps}
+
+
+def _fmt(value: float | None) -> str:
+    return "not evaluated" if value is None else f"{value:.10g}"
+
+
+def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any]) -> None:
+    explanation = objects["explanation"]
+    steps: list[SweepStep] = objects["steps"]
+    network = explanation.network
+    symbol = data["symbol"]
+    pretty = unicode_symbol(symbol)
+    hidden = ", ".join(network.activations[:-1])
+    x = ", ".join(f"{v:.4g}" for v in data["input"])
+    y = ", ".join(f"{v:.4g}" for v in data["target"])
+    section.paragraph(
+        f"The notes work one example by hand: a network with two inputs, two hidden layers of "
+        f"two units and one output ({data['arch']}), {hidden} in the hidden layers, an "
+        f"{network.activations[-1]} output and a squared-error loss L = (Ŷ − y)². With seed "
+        f"{data['seed']} its weights are drawn at random, the input is x = ({x}) and the "
+        f"target y = {y}; the loss is L = {data['loss']:.6g}. W^k_ij is the weight from unit i "
+        "of layer k−1 to unit j of layer k, and O_kj the output of unit j of layer k.".replace(
+            "W^k_ij", "Wᵏᵢⱼ"
+        ).replace("O_kj", "Oₖⱼ")
+    )
+    section.figure(
+        draw_network(network, explanation.ref, title=f"{data['arch']} network").svg,
+        f"The {data['arch']} network, with the paths from {pretty} to the loss",
+        f"Each box is a unit with its output on this run's input; the {data['paths']} "
+        f"highlighted chains are the chain-rule paths along which {pretty} changes L.",
+    )
+    section.paragraph(
+        f"The chain rule sums one product per path. {pretty} feeds O₁₁, and O₁₁ reaches Ŷ "
+        "through O₂₁ and through O₂₂, so the notes write:"
+        if data["paths"] == 2
+        else f"The chain rule sums one product per path ({data['paths']} paths):"
+    )
+    section.math(data["formula"])
+    section.table(
+        ["path", "factor", "how its value is made", "value"],
+        _factor_rows(data),
+        f"Every factor of every path of ∂L/∂{pretty}, evaluated on this run's weights and input; "
+        "a path's contribution is the product of its factors.",
+        numeric=[False, False, False, True],
+    )
+    section.facts(
+        [
+            ("chain-rule paths", str(data["paths"])),
+            ("naive sum of path products", _fmt(data["naive_gradient"])),
+            ("backprop (engine, memoized)", _fmt(data["memo_gradient"])),
+            ("finite difference", _fmt(data["finite_difference"])),
+        ]
+    )
+    section.paragraph(
+        f"All three agree: the largest difference between them is "
+        f"{data['max_abs_difference']:.2e}. The naive sum multiplied "
+        f"{data['naive_multiplications']} times, computing the shared factor ∂L/∂Ŷ once per "
+        f"path; backpropagation multiplied {data['memo_multiplications']} times, because "
+        "∂L/∂O₁₁ is one number, stored the first time it is computed and reused by every "
+        "weight that needs it. Here the saving is small; the next section shows it growing "
+        "exponentially with depth."
+    )
+    section.subheading("The backward sweep, step by step")
+    section.paragraph(
+        "Backpropagation computes the adjoints ∂L/∂O in reverse order and stores each one. "
+        "Each panel below is one step: the orange unit is the adjoint being computed, green "
+        "units are already in the memo table, and the green edges are the stored adjoints the "
+        "step reads. No step ever recomputes a stored value."
+    )
+    section.steps(
+        [_panel(network, explanation.ref, steps, k) for k in range(len(steps))],
+        f"The memo table of the {data['arch']} network filling up, from ∂L/∂Ŷ to "
+        f"∂L/∂{pretty}, with this run's numbers; each adjoint is one sum over the stored "
+        "adjoints of the layer above.",
+    )
+
+
+def _factor_rows(data: dict[str, Any]) -> list[list[html.Content]]:
+    rows: list[list[html.Content]] = []
+    for path in data["shown_paths"]:
+        via = " → ".join(unicode_symbol(u) for u in path["units"])
+        for k, factor in enumerate(path["factors"]):
+            rows.append(
+                [
+                    f"{path['index'] + 1} ({via})" if k == 0 else "",
+                    html.formula(factor["symbol"]),
+                    unicode_expression(factor["expression"]),
+                    f"{factor['value']:.6g}",
+                ]
+            )
+        rows.append(["", html.strong("product"), "", html.strong(f"{path['product']:.6g}")])
+    return rows
+
+
+def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str, str, html.Content]:
+    step = steps[k]
+    done = {s.key for s in steps[:k]}
+    states: dict[Any, str] = {"L": "stored"}
+    labels: dict[Any, tuple[str, ...]] = {}
+    keys, edges = network_keys(network, ref)
+    for key in keys:
+        if key == step.key:
+            states[key] = "current"
+        elif key in done:
+            states[key] = "stored"
+        elif key != "L":
+            states[key] = "pending"
+    values = {s.key: s.value for s in steps[: k + 1]}
+    labels["L"] = ("L", "adjoint 1")
+    for key in keys:
+        if key != "L":
+            value = values.get(key)
+            shown = "adjoint —" if value is None else f"adjoint {value:.3g}"
+            labels[key] = (_symbol(network, ref, key), shown)
+    edge_states: dict[Any, str] = {}
+    for read in step.reads:
+        edge_states[(step.key if step.key != "param" else "param", read)] = "reused"
+    if not step.reads:
+        edge_states[(step.key, "L")] = "reused"
+    for edge in edges:
+        edge_states.setdefault(edge, "faint")
+    drawing = draw_network(
+        network, ref, states=states, edge_states=edge_states, labels=labels, scale=0.72
+    )
+    reused = ", ".join(f"∂L/∂{unicode_symbol(t.adjoint_of)}" for t in step.terms)
+    text = html.join(
+        unicode_expression(step.formula),
+        " ",
+        unicode_expression(step.arithmetic),
+        ". ",
+        f"Reuses {len(step.terms)} stored adjoint{'s' if len(step.terms) != 1 else ''} ({reused}). "
+        if step.terms
+        else "Starts from the loss. ",
+        f"Memo table: {len(done) + 1} entr{'ies' if len(done) else 'y'}.",
+    )
+    title = f"Step {step.number}: ∂L/∂{unicode_symbol(step.computes)}"
+    return drawing.svg, title, text
+
+
+def _symbol(network: Any, ref: Any, key: Any) -> str:
+    if key == "param":
+        return unicode_symbol(param_text(network.arch, ref))
+    return unicode_symbol(unit_text(network.arch, *key))

@@ -1,0 +1,58 @@
+"""How big each part of the demo is: the full run, and ``--quick`` (under 15 seconds)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Every size the demo uses, so ``--quick`` differs from the full run in one place."""
+
+    seed: int
+    quick: bool
+    # 1. Fibonacci: n from 1 to fib_max_n; naive is timed up to fib_naive_max_n.
+    fib_max_n: int
+    fib_naive_max_n: int
+    # 2. The notes' network.
+    arch: str = "2-2-2-1"
+    param: str = "W1_11"
+    # 3. Depth: width and depths of the cost table; naive backward timed within the budget.
+    cost_width: int = 2
+    cost_max_depth: int = 10
+    naive_path_budget: int = 20_000
+    timing_repeats: int = 3
+    # 4. The digits model.
+    hidden: tuple[int, ...] = (64,)
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    misclassified_shown: int = 8
+    # 5. Speed: one training step of this MLP at this batch size.
+    speed_sizes: tuple[int, ...] = (64, 256, 256, 10)
+    speed_batch: int = 32
+    speed_rounds: int = 7
+    speed_batch_seconds: float = 0.2
+
+    @classmethod
+    def for_run(cls, *, quick: bool, seed: int = 0) -> DemoSettings:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        if quick:
+            return cls(
+                seed=seed,
+                quick=True,
+                fib_max_n=24,
+                fib_naive_max_n=20,
+                cost_max_depth=8,
+                naive_path_budget=2_000,
+                timing_repeats=1,
+                hidden=(32,),
+                epochs=6,
+                speed_rounds=3,
+                speed_batch_seconds=0.04,
+            )
+        return cls(seed=seed, quick=False, fib_max_n=30, fib_naive_max_n=27)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)

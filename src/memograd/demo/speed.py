@@ -1,0 +1,92 @@
+"""Section 5: one training step of memograd beside hand-written NumPy (and PyTorch if present).
+
+The steps are :func:`memograd.bench.make_step`'s and the timing is the bench's harness
+(alternating rounds, medians), only with fewer rounds, so these numbers are a short version of
+``memograd bench``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memograd.demo.settings import DemoSettings
+from memograd.viz import html, plots
+
+ANCHOR = "speed"
+HEADING = "Speed: one training step, side by side"
+
+# Peers of the short comparison, with the names the report shows.
+PEER_NAMES = {"memograd": "memograd", "numpy": "NumPy by hand", "torch": "PyTorch (CPU)"}
+
+
+def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+    from memograd.bench import PeerUnavailable, make_step
+    from memograd.bench.harness import TimingPlan, compare
+
+    steps, skipped = {}, {}
+    for peer in PEER_NAMES:
+        try:
+            steps[peer] = make_step(peer, settings.speed_sizes, settings.speed_batch, settings.seed)
+        except PeerUnavailable as exc:
+            skipped[peer] = exc.reason
+    plan = TimingPlan(
+        rounds=settings.speed_rounds, batch_seconds=settings.speed_batch_seconds, warmup_calls=2
+    )
+    comparison = compare(steps, plan, reference="memograd")
+    peers = {
+        peer: {
+            "name": PEER_NAMES[peer],
+            "median_ms": timing.median * 1e3,
+            "memograd_ratio": comparison.ratio(peer),
+            **timing.as_dict(),
+        }
+        for peer, timing in comparison.timings.items()
+    }
+    data = {
+        "sizes": list(settings.speed_sizes),
+        "batch": settings.speed_batch,
+        "dtype": "float32",
+        "rounds": settings.speed_rounds,
+        "peers": peers,
+        "skipped": skipped,
+    }
+    return data, {}
+
+
+def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any]) -> None:
+    arch = "-".join(str(s) for s in data["sizes"])
+    peers = data["peers"]
+    section.paragraph(
+        f"Speed is what makes the idea usable. One training step of a {arch} MLP on a batch of "
+        f"{data['batch']} (forward, cross-entropy, backward, SGD update, {data['dtype']}) was "
+        f"timed for each implementation below, in alternating rounds ({data['rounds']} of them), "
+        "and the median kept. Every implementation starts from the same weights and batch. "
+        "This is a short version of ",
+        html.code("memograd bench"),
+        ", which runs more peers and more rounds.",
+    )
+    names = [p["name"] for p in peers.values()]
+    section.figure(
+        plots.speed_plot(
+            names,
+            [p["median_ms"] for p in peers.values()],
+            f"One training step, {arch}, batch {data['batch']}",
+        ),
+        "Time per training step",
+        "Median wall-clock time of one full training step per implementation in this run; "
+        "shorter bars are faster.",
+    )
+    section.table(
+        ["implementation", "median per step", "memograd ÷ this"],
+        [
+            [p["name"], f"{p['median_ms']:.3g} ms", f"{p['memograd_ratio']:.2f}"]
+            for p in peers.values()
+        ],
+        "Ratios below 1 mean memograd took less time than that implementation.",
+    )
+    if data["skipped"]:
+        section.paragraph(
+            "Not measured: "
+            + "; ".join(f"{PEER_NAMES[p]} ({why})" for p, why in data["skipped"].items())
+            + "."
+        )
