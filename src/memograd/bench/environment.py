@@ -105,6 +105,8 @@ def describe_environment() -> dict[str, object]:
         "python": sys.version.split()[0],
         "blas": blas_info(),
         "environment": {name: os.environ.get(name) for name in BLAS_ENVIRONMENT},
+        # Set by ``make bench``, which unsets the OpenBLAS workarounds: their values before.
+        "unset_by_make_bench": os.environ.get("MEMOGRAD_BENCH_UNSET"),
         "versions": {name: _version(name) for name in PEER_DISTRIBUTIONS},
     }
 

@@ -34,7 +34,8 @@ def _measure(
         raise RuntimeError("the NumPy floor could not be built")
     if "memograd" not in steps:
         result.status = "skipped"
-        result.notes.append("memograd's step could not be built; peers timed for reference")
+        reason = next(s["reason"] for s in result.skipped if s["peer"] == "memograd")
+        result.verdict = f"memograd's step could not be built ({reason}); peers timed for reference"
     others = [step for name, step in steps.items() if name != FLOOR]
     disagree = check_agreement(others, steps[FLOOR])
     for peer in disagree:

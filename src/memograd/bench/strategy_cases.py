@@ -13,6 +13,7 @@ import random
 import statistics
 import time
 
+from memograd.bench.harness import collector_sees_only_new_objects
 from memograd.bench.results import Case, CaseResult, Row, Settings
 from memograd.bench.unavailable import require
 
@@ -51,65 +52,68 @@ def _run_strategies(settings: Settings, result: CaseResult) -> None:
     repeats = 3 if settings.quick else 5
     result.label_header = "strategy"
     result.columns = ("depth", "vjp_evaluations", "nodes_visited", "paths")
-    disagreements = []
-    largest_naive_ratio = None
+    disagreements: list[str] = []
+    naive_over_sweep = None
     for depth in range(1, max_depth + 1):
-        loss, params = scalar_mlp_loss(value, WIDTH, depth, seed=depth)
-        gradients: dict[str, list[float]] = {}
-        seconds: dict[str, float] = {}
-        for strategy in STRATEGIES:
-            times = []
-            report = None
-            try:
-                for _ in range(repeats):
-                    for p in params:
-                        p.grad = 0.0
-                    start = time.perf_counter()
-                    report = loss.backward(strategy=strategy, stats=True)
-                    times.append(time.perf_counter() - start)
-            except ValueError as exc:  # naive refuses beyond max_paths: part of the story
-                result.rows.append(
-                    Row(
-                        label=strategy,
-                        seconds=None,
-                        extra={"depth": depth, "strategy": strategy},
-                        note=f"refused: {exc}",
-                    )
-                )
-                continue
-            seconds[strategy] = statistics.median(times)
-            gradients[strategy] = [p.grad for p in params]
-            result.rows.append(
-                Row(
-                    label=strategy,
-                    seconds=seconds[strategy],
-                    extra={
-                        "depth": depth,
-                        "strategy": strategy,
-                        "vjp_evaluations": report.vjp_evaluations,
-                        "accumulations": report.accumulations,
-                        "nodes_visited": report.nodes_visited,
-                        "paths": report.paths,
-                    },
-                )
-            )
-        reference = gradients["sweep"]
-        for strategy, grads in gradients.items():
-            if not all(
-                math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-                for a, b in zip(grads, reference, strict=True)
-            ):
-                disagreements.append(f"depth {depth}: {strategy} != sweep")
+        with collector_sees_only_new_objects():
+            seconds = _run_depth(value, depth, repeats, result, disagreements)
         if "naive" in seconds:
-            largest_naive_ratio = (depth, seconds["naive"] / seconds["sweep"])
+            naive_over_sweep = (depth, seconds["naive"] / seconds["sweep"])
     result.met = not disagreements
     if disagreements:
         result.verdict = "gradients differ: " + "; ".join(disagreements)
-    else:
-        result.verdict = "all strategies give the same gradients"
-        if largest_naive_ratio:
-            depth, ratio = largest_naive_ratio
-            result.verdict += f"; at depth {depth} naive takes {ratio:,.0f}x sweep's time"
+        return
+    result.verdict = "all strategies give the same gradients"
+    if naive_over_sweep:
+        depth, ratio = naive_over_sweep
+        result.verdict += f"; at depth {depth} naive takes {ratio:,.0f}x sweep's time"
+
+
+def _run_depth(
+    value: type, depth: int, repeats: int, result: CaseResult, disagreements: list[str]
+) -> dict[str, float]:
+    """Every strategy on one network: rows for the table, median seconds per strategy."""
+    loss, params = scalar_mlp_loss(value, WIDTH, depth, seed=depth)
+    gradients: dict[str, list[float]] = {}
+    seconds: dict[str, float] = {}
+    for strategy in STRATEGIES:
+        times = []
+        report = None
+        try:
+            for _ in range(repeats):
+                for p in params:
+                    p.grad = 0.0
+                start = time.perf_counter()
+                report = loss.backward(strategy=strategy, stats=True)
+                times.append(time.perf_counter() - start)
+        except ValueError as exc:  # naive refuses beyond max_paths: part of the story
+            result.rows.append(
+                Row(label=strategy, seconds=None, extra={"depth": depth}, note=f"refused: {exc}")
+            )
+            continue
+        seconds[strategy] = statistics.median(times)
+        gradients[strategy] = [p.grad for p in params]
+        result.rows.append(
+            Row(
+                label=strategy,
+                seconds=seconds[strategy],
+                extra={
+                    "depth": depth,
+                    "vjp_evaluations": report.vjp_evaluations,
+                    "accumulations": report.accumulations,
+                    "nodes_visited": report.nodes_visited,
+                    "paths": report.paths,
+                },
+            )
+        )
+    reference = gradients["sweep"]
+    for strategy, grads in gradients.items():
+        if not all(
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            for a, b in zip(grads, reference, strict=True)
+        ):
+            disagreements.append(f"depth {depth}: {strategy} != sweep")
+    return seconds
 
 
 STRATEGY_CASES: tuple[Case, ...] = (

@@ -118,7 +118,12 @@ def header_lines(header: dict[str, Any]) -> list[str]:
         f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}",
         f"BLAS: {blas}",
         f"threads: BLAS {threads['blas']}, torch {threads['torch']}",
-        f"environment: {env}",
+        f"environment: {env}"
+        + (
+            f" (make bench unset the OpenBLAS workarounds; before: {header['unset_by_make_bench']})"
+            if header.get("unset_by_make_bench")
+            else ""
+        ),
         f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
     ]
     return lines

@@ -1,0 +1,103 @@
+"""Where memograd's training step spends its time: cProfile over many steps, by function.
+
+Run ``python -m memograd.bench.profile`` (options: ``--sizes 64,256,256,10 --batch 32
+--steps 2000 --top 20``). The table is cumulative and own ("tottime") seconds per
+function, as percentages of the whole profiled run; docs/performance.md quotes it.
+
+cProfile adds a fixed cost to every Python call, so it overstates the share of
+code that makes many small calls; the percentages rank the suspects, and the
+bench's timings (no profiler) say how much fixing one pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memograd.bench.mlp_steps import make_step
+
+
+@dataclass(frozen=True)
+class FunctionCost:
+    """One function's share of a profiled run."""
+
+    function: str
+    calls: int
+    own_seconds: float
+    cumulative_seconds: float
+    own_percent: float
+    cumulative_percent: float
+
+
+def profile_step(
+    sizes: Sequence[int], batch: int, steps: int, peer: str = "memograd"
+) -> tuple[float, list[FunctionCost]]:
+    """Profile ``steps`` training steps of ``peer``; return total seconds and per-function costs."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    step = make_step(peer, sizes, batch, seed=0)
+    for _ in range(5):  # warm caches and the allocator outside the profile
+        step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    costs = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        costs.append(
+            FunctionCost(
+                function=_short_name(filename, line, name),
+                calls=calls,
+                own_seconds=own,
+                cumulative_seconds=cumulative,
+                own_percent=100.0 * own / total if total else 0.0,
+                cumulative_percent=100.0 * cumulative / total if total else 0.0,
+            )
+        )
+    costs.sort(key=lambda c: c.own_seconds, reverse=True)
+    return total, costs
+
+
+def _short_name(filename: str, line: int, name: str) -> str:
+    """``engine/tensor.py:115 _apply`` rather than an absolute path; builtins as cProfile names them."""
+    if filename == "~":
+        return name
+    marker = "memograd/"
+    if marker in filename:
+        filename = filename[filename.rindex(marker) + len(marker) :]
+    else:
+        filename = filename.rsplit("/", 1)[-1]
+    return f"{filename}:{line} {name}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="64,256,256,10", help="layer widths, input first")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=20, help="functions to list, by own time")
+    parser.add_argument("--peer", default="memograd")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    total, costs = profile_step(sizes, args.batch, args.steps, args.peer)
+    print(
+        f"{args.peer} step, MLP {'-'.join(map(str, sizes))}, batch {args.batch}: "
+        f"{args.steps} steps, {total:.2f} s under cProfile ({total / args.steps * 1e6:.0f} µs/step)"
+    )
+    print(f"{'own %':>6} {'cum %':>6} {'calls/step':>10}  function")
+    for cost in costs[: args.top]:
+        print(
+            f"{cost.own_percent:6.1f} {cost.cumulative_percent:6.1f} "
+            f"{cost.calls / args.steps:10.1f}  {cost.function}"
+        )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""`memograd bench --quick --json` runs every case and reports it in full.
+
+No timing is asserted here (the benchmark itself judges speed); these tests
+check that the command works end to end, that every case reports the keys a
+reader and the docs rely on, and that a peer which is not installed is
+reported as skipped rather than crashing the run or being faked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memograd.bench.cases import CASE_NAMES
+from memograd.bench.mlp_steps import PEERS
+
+RUN_CLI = "import sys; from memograd.cli import main; sys.exit(main())"
+CASE_KEYS = {
+    "name",
+    "title",
+    "target",
+    "status",
+    "met",
+    "verdict",
+    "label_header",
+    "columns",
+    "rows",
+    "skipped",
+    "notes",
+    "seconds_spent",
+}
+ROW_KEYS = {"label", "seconds", "ratio", "extra", "note"}
+HIDDEN_PEER = "mygrad"
+
+
+def run_bench(*args: str, hide: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if hide is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hide), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-c", RUN_CLI, "bench", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One quick run of every case, with one peer made impossible to import."""
+    shadow = tmp_path_factory.mktemp("shadow")
+    (shadow / f"{HIDDEN_PEER}.py").write_text(
+        f"raise ModuleNotFoundError('hidden by the test', name={HIDDEN_PEER!r})\n"
+    )
+    completed = run_bench("--quick", "--json", hide=shadow)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_quick_json_reports_every_case_in_order(quick_report: dict) -> None:
+    assert [case["name"] for case in quick_report["cases"]] == list(CASE_NAMES)
+
+
+def test_every_case_has_the_documented_keys_and_no_error(quick_report: dict) -> None:
+    for case in quick_report["cases"]:
+        assert set(case) == CASE_KEYS, case["name"]
+        assert case["status"] in ("ok", "skipped"), (case["name"], case["verdict"], case["notes"])
+        assert case["met"] in (True, False, None)
+        assert case["target"] and case["verdict"], case["name"]
+        for row in case["rows"]:
+            assert set(row) == ROW_KEYS, case["name"]
+            assert row["seconds"] is None or row["seconds"] > 0
+
+
+def test_header_names_cores_blas_threads_and_versions(quick_report: dict) -> None:
+    header = quick_report["header"]
+    assert header["cores"] >= 1
+    assert header["blas"] and all("kernel" in blas for blas in header["blas"])
+    assert header["threads"]["torch"] == header["cores"]
+    assert "OPENBLAS_CORETYPE" in header["environment"]
+    assert header["versions"]["numpy"]
+    assert header["versions"][HIDDEN_PEER] is not None  # installed, only hidden from import
+    assert header["settings"]["quick"] is True
+
+
+def test_missing_peer_is_reported_as_skipped_in_every_mlp_case(quick_report: dict) -> None:
+    mlp_cases = [case for case in quick_report["cases"] if case["name"].startswith("mlp_")]
+    assert mlp_cases
+    for case in mlp_cases:
+        skipped = {entry["peer"]: entry["reason"] for entry in case["skipped"]}
+        assert HIDDEN_PEER in skipped, case["name"]
+        assert "not installed" in skipped[HIDDEN_PEER]
+        timed = {row["label"] for row in case["rows"]}
+        assert HIDDEN_PEER not in timed
+        assert "numpy" in timed  # the floor is always there
+        assert timed | set(skipped) == set(PEERS)
+
+
+def test_unknown_case_is_a_one_line_usage_error() -> None:
+    completed = run_bench("--only", "no_such_case", "--json")
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no_such_case" in lines[0] and "mlp_small_b32" in lines[0]
+
+
+def test_only_runs_just_the_named_case() -> None:
+    completed = run_bench("--quick", "--json", "--only", "memoize_hit", "--rounds", "1")
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert [case["name"] for case in report["cases"]] == ["memoize_hit"]
+    assert report["header"]["settings"]["rounds"] == 1
