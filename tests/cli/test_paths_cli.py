@@ -1,0 +1,132 @@
+"""``memograd paths``: output, JSON and one-line errors with exit status 2."""
+
+import json
+
+import pytest
+
+from memograd import cli
+
+
+@pytest.fixture(autouse=True)
+def only_explainer_commands(monkeypatch):
+    # Other commands are built in parallel; keep this test about paths and cost.
+    assert cli.COMMANDS["paths"] == "memograd.cli.paths"
+    assert cli.COMMANDS["cost"] == "memograd.cli.cost"
+    monkeypatch.setattr(
+        cli, "COMMANDS", {"paths": "memograd.cli.paths", "cost": "memograd.cli.cost"}
+    )
+
+
+def _run(capsys, *argv):
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_notes_case_prints_the_formula_paths_and_both_gradients(capsys):
+    status, out, err = _run(capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11")
+    assert status == 0 and err == ""
+    assert "chain-rule paths from W^1_11 to L: 2" in out
+    assert (
+        "∂L/∂W^1_11 = ∂L/∂Ŷ [ ∂Ŷ/∂O_21 × ∂O_21/∂O_11 × ∂O_11/∂W^1_11 "
+        "+ ∂Ŷ/∂O_22 × ∂O_22/∂O_11 × ∂O_11/∂W^1_11 ]"
+    ) in out
+    assert "path 1: ∂L/∂Ŷ × ∂Ŷ/∂O_21 × ∂O_21/∂O_11 × ∂O_11/∂W^1_11" in out
+    assert "path 2:" in out and "σ'(z_21) × W^2_11" in out
+    assert "\\frac" not in out
+
+
+def test_latex_and_show_paths(capsys):
+    status, out, _ = _run(
+        capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11", "--latex", "--show-paths", "1"
+    )
+    assert status == 0
+    assert "\\frac{\\partial L}{\\partial W^{1}_{11}}" in out
+    assert "path 1:" in out and "path 2:" not in out
+    assert "1 more" in out
+
+
+def test_json_has_the_documented_keys_and_agreeing_gradients(capsys):
+    status, out, _ = _run(
+        capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11", "--seed", "3", "--json"
+    )
+    assert status == 0
+    document = json.loads(out)
+    assert document["param"] == "W1_11" and document["arch"] == "2-2-2-1"
+    assert document["paths"] == 2
+    assert document["formula"].startswith("∂L/∂W^1_11 = ")
+    assert document["latex"].startswith("\\frac{\\partial L}")
+    assert document["naive_gradient"] == pytest.approx(document["memo_gradient"], rel=1e-12)
+    assert document["finite_difference"] == pytest.approx(document["memo_gradient"], rel=1e-6)
+    assert (document["naive_multiplications"], document["memo_multiplications"]) == (6, 5)
+    path = document["shown_paths"][0]
+    assert [f["symbol"] for f in path["factors"]][0] == "∂L/∂Ŷ"
+    product = 1.0
+    for factor in path["factors"]:
+        product *= factor["value"]
+    assert path["product"] == pytest.approx(product, rel=1e-15)
+
+
+def test_options_reach_the_network(capsys):
+    status, out, _ = _run(
+        capsys,
+        "paths",
+        "--arch",
+        "2-3-3-1",
+        "--param",
+        "b2_3",
+        "--activation",
+        "tanh,relu",
+        "--output-activation",
+        "sigmoid",
+        "--loss",
+        "half_squared",
+        "--input",
+        "0.5,-1",
+        "--target",
+        "1",
+        "--json",
+    )
+    assert status == 0
+    document = json.loads(out)
+    assert document["activations"] == ["tanh", "relu", "sigmoid"]
+    assert document["input"] == [0.5, -1.0] and document["target"] == [1.0]
+    assert document["param"] == "b2_3" and document["paths"] == 1
+    assert document["loss_function"] == "half_squared"
+
+
+def test_thirty_layers_of_ten_answer_exactly_in_json(capsys):
+    arch = "-".join(["10"] * 31 + ["1"])
+    status, out, _ = _run(
+        capsys, "paths", "--arch", arch, "--param", "W1_11", "--show-paths", "0", "--json"
+    )
+    assert status == 0
+    document = json.loads(out)
+    assert document["paths"] == 10**29
+    assert document["naive_gradient"] is None
+    assert document["naive_multiplications"] == 31 * 10**29
+    assert "(100,000,000,000,000,000,000,000,000,000 paths)" in document["formula"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--arch", "2-x-1", "--param", "W1_11"], "layer 1 is 'x'"),
+        (["--arch", "0-2-1", "--param", "W1_11"], "layer 0 has size 0"),
+        (["--arch", "2-2-2-1", "--param", "W3_31"], "i in 1..2"),
+        (["--arch", "2-2-2-1", "--param", "W5_11"], "k = 1..3"),
+        (["--arch", "2-2-2-1", "--param", "O2_3"], "j = 1..2"),
+        (["--arch", "2-2-2-1", "--param", "V1_11"], "expected a name like"),
+        (["--arch", "2-2-1", "--param", "W1_11", "--activation", "gelu"], "gelu"),
+        (["--arch", "2-2-1", "--param", "W1_11", "--input", "1,a"], "comma-separated"),
+        (["--arch", "2-2-1", "--param", "W1_11", "--input", "1,2,3"], "input x must have"),
+        (["--arch", "2-2-1", "--param", "W1_11", "--show-paths", "-1"], ">= 0"),
+        (["--arch", "2-2-1"], "--param"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
+    status, out, err = _run(capsys, "paths", *argv)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert fragment in err
