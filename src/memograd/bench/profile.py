@@ -65,7 +65,7 @@ def profile_step(
 
 
 def _short_name(filename: str, line: int, name: str) -> str:
-    """``engine/tensor.py:115 _apply`` rather than an absolute path; builtins as cProfile names them."""
+    """``engine/tensor.py:115 _apply``, not an absolute path; builtins as cProfile names them."""
     if filename == "~":
         return name
     marker = "memograd/"
