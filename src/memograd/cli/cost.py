@@ -11,8 +11,13 @@ engine's naive and sweep backward passes, ``--plot`` draws the log-scale chart.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from memograd.cli import _common
+
+if TYPE_CHECKING:
+    from memograd.explain import CostRow
 
 MAX_DEPTH_LIMIT = 1000
 """Deeper tables only print longer integers; the bound keeps a typo from hanging the shell."""
@@ -103,7 +108,7 @@ CLOSED_FORMS = {
 }
 
 
-def _print_table(rows, measured: bool) -> None:  # noqa: ANN001 - list[CostRow]
+def _print_table(rows: Sequence[CostRow], measured: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -143,6 +148,6 @@ def _print_table(rows, measured: bool) -> None:  # noqa: ANN001 - list[CostRow]
     console.print(table)
 
 
-def _table_width(rows, measured: bool) -> int:  # noqa: ANN001 - list[CostRow]
+def _table_width(rows: Sequence[CostRow], measured: bool) -> int:
     longest = max(len(f"{row.naive_multiplications:,}") for row in rows)
     return 3 * longest + 60 + (24 if measured else 0)

@@ -11,8 +11,12 @@ differences, with the multiplications each needed.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from memograd.cli import _common
+
+if TYPE_CHECKING:
+    from memograd.explain import Explanation
 
 
 def _floats(text: str) -> list[float]:
@@ -121,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render(explanation, *, latex: bool = False) -> str:  # noqa: ANN001 - Explanation
+def render(explanation: Explanation, *, latex: bool = False) -> str:
     """The human-readable report of one :class:`~memograd.explain.Explanation`."""
     network = explanation.network
     hidden_layers = network.activations[:-1]

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from memograd.explain.cost import CostRow
 
@@ -104,7 +105,7 @@ def plot_cost(rows: Sequence[CostRow], path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _decorate(axes, ylabel: str) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _decorate(axes: Any, ylabel: str) -> None:
     axes.set_yscale("log")
     axes.set_xlabel("depth d (hidden layers)")
     axes.set_ylabel(ylabel)

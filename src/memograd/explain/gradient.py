@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.explain.arch import ParamRef
+from memograd.explain.arch import Architecture, ParamRef
 from memograd.explain.network import Network
 from memograd.explain.paths import count_paths
 from memograd.explain.symbols import unit_text
@@ -64,14 +64,14 @@ class EngineGradient:
     stats: dict[str, Any]
 
 
-def naive_multiplication_count(network_or_arch: Any, ref: ParamRef) -> int:
+def naive_multiplication_count(network_or_arch: Network | Architecture, ref: ParamRef) -> int:
     """Multiplications of the naive sum for ``ref``: paths × (factors per path - 1).
 
     Every path from W^k_ij or b^k_j has K - k + 2 factors (∂L/∂Ŷ, one per layer crossed,
     and the parameter's own), so K - k + 1 multiplications; a unit output O_kj has one
     factor fewer. Exact, without listing a single path.
     """
-    arch = getattr(network_or_arch, "arch", network_or_arch)
+    arch = network_or_arch.arch if isinstance(network_or_arch, Network) else network_or_arch
     per_path = arch.depth - ref.layer + (1 if ref.kind != "O" else 0)
     return count_paths(arch, ref) * per_path
 
@@ -157,13 +157,13 @@ def memo_gradient(network: Network, ref: ParamRef) -> MemoGradient:
     return MemoGradient(gradient, multiplications, additions, table)
 
 
-def memo_multiplication_count(network_or_arch: Any, ref: ParamRef) -> int:
+def memo_multiplication_count(network_or_arch: Network | Architecture, ref: ParamRef) -> int:
     """Multiplications :func:`memo_gradient` performs, from the architecture alone.
 
     Σ_{m=k+1}^{K-1} n_m n_(m+1) for the full layers above, n_(k+1) for ref's own unit,
     and 1 for the parameter's own factor (none for a unit output).
     """
-    arch = getattr(network_or_arch, "arch", network_or_arch)
+    arch = network_or_arch.arch if isinstance(network_or_arch, Network) else network_or_arch
     sizes, k = arch.sizes, ref.layer
     full_layers = sum(sizes[m] * sizes[m + 1] for m in range(k + 1, arch.depth))
     own_unit = sizes[k + 1] if k < arch.depth else 0

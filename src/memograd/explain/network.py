@@ -89,6 +89,7 @@ class Network:
 
     def __post_init__(self) -> None:
         sizes, depth = self.arch.sizes, self.arch.depth
+        object.__setattr__(self, "activations", tuple(self.activations))
         if len(self.activations) != depth:
             raise ValueError(
                 f"{self.arch.text} needs {depth} activations (one per layer 1..{depth}), "
