@@ -22,7 +22,19 @@ import numpy as np
 from memograd.bench.environment import core_count
 
 # Peers in the order the table lists them. "numpy" is the hand-written floor.
-PEERS: tuple[str, ...] = ("memograd", "numpy", "torch", "jax", "jax_jit", "mygrad", "autograd")
+# "memograd" is the engine's tensor ops written out; "memograd_nn" the same network through
+# mg.nn.MLP and mg.optim.SGD, as the README writes it (its cost over "memograd" is the
+# Module and Optimizer layers).
+PEERS: tuple[str, ...] = (
+    "memograd",
+    "memograd_nn",
+    "numpy",
+    "torch",
+    "jax",
+    "jax_jit",
+    "mygrad",
+    "autograd",
+)
 
 LEARNING_RATE = 0.01
 
@@ -177,6 +189,40 @@ def _memograd_step(problem: Problem, lr: float) -> MLPStep:
         "mg.linear + relu + mg.cross_entropy, backward(), p.data -= lr * p.grad",
         step,
         lambda: [p.data.copy() for p in params],
+    )
+
+
+def _memograd_nn_step(problem: Problem, lr: float) -> MLPStep:
+    """memograd as its README writes it: ``mg.nn.MLP``, ``cross_entropy``, ``mg.optim.SGD``."""
+    try:
+        import memograd as mg
+        from memograd import nn, optim
+        from memograd.nn.functional import cross_entropy
+
+        MLP, Linear, SGD = nn.MLP, nn.Linear, optim.SGD
+    except (ImportError, AttributeError) as exc:
+        raise PeerUnavailable("memograd_nn", f"memograd.nn is not available ({exc})") from None
+    model = MLP(
+        [problem.weights[0].shape[0], *(w.shape[1] for w in problem.weights)], activation="relu"
+    )
+    linears = [m for m in model.modules() if isinstance(m, Linear)]
+    for layer, weight, bias in zip(linears, problem.weights, problem.biases, strict=True):
+        layer.weight.data[...] = weight
+        layer.bias.data[...] = bias
+    optimizer = SGD(model.parameters(), lr=lr)
+    inputs, labels = mg.Tensor(problem.inputs), problem.labels
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = cross_entropy(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+
+    return MLPStep(
+        "memograd_nn",
+        "mg.nn.MLP + mg.nn.functional.cross_entropy + mg.optim.SGD",
+        step,
+        lambda: [p.data.copy() for layer in linears for p in (layer.weight, layer.bias)],
     )
 
 
@@ -416,6 +462,7 @@ def _autograd_step(problem: Problem, lr: float) -> MLPStep:
 
 _BUILDERS: dict[str, Callable[[Problem, float], MLPStep]] = {
     "memograd": _memograd_step,
+    "memograd_nn": _memograd_nn_step,
     "numpy": _numpy_step,
     "torch": _torch_step,
     "jax": lambda problem, lr: _jax_step(problem, lr, jit=False),
