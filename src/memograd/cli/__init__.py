@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "bench": "memograd.cli.bench",
     "paths": "memograd.cli.paths",
     "cost": "memograd.cli.cost",
+    "demo": "memograd.cli.demo",
 }
 
 
