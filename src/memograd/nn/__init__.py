@@ -1,0 +1,58 @@
+"""Networks on the memograd engine: layers, losses, training, saving, estimators.
+
+``mg.nn.MLP([64, 32, 10])`` builds a network, ``mg.nn.functional.cross_entropy`` scores it,
+``mg.nn.fit`` trains it (or write the loop: ``opt.zero_grad(); loss.backward(); opt.step()``),
+``model.save(path)`` / ``mg.nn.load(path)`` keep it. Only NumPy is needed; the progress bar
+uses rich when it is installed and a terminal is attached.
+"""
+
+from __future__ import annotations
+
+from memograd.nn import functional
+from memograd.nn.estimators import MLPClassifier, MLPRegressor
+from memograd.nn.init import manual_seed
+from memograd.nn.layers import (
+    GELU,
+    MLP,
+    Dropout,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Standardize,
+    Tanh,
+    build_module,
+)
+from memograd.nn.module import Module, register_module
+from memograd.nn.serialization import Checkpoint, ModelFileError, load, load_checkpoint, save
+from memograd.nn.training import History, evaluate, fit, predict_outputs
+
+__all__ = [
+    "GELU",
+    "MLP",
+    "Checkpoint",
+    "Dropout",
+    "History",
+    "LeakyReLU",
+    "Linear",
+    "MLPClassifier",
+    "MLPRegressor",
+    "ModelFileError",
+    "Module",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Standardize",
+    "Tanh",
+    "build_module",
+    "evaluate",
+    "fit",
+    "functional",
+    "load",
+    "load_checkpoint",
+    "manual_seed",
+    "predict_outputs",
+    "register_module",
+    "save",
+]
