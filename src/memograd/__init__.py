@@ -46,3 +46,9 @@ __all__ += [  # engine
     "where",
 ]
 __all__ += ["explain"]  # the explainer: mg.explain.explain("2-2-2-1", "W1_11")
+
+# Networks, optimizers and data (NumPy only; rich is imported by fit when it draws a bar).
+from memograd import data, nn, optim  # noqa: E402
+from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
+
+__all__ += ["MLPClassifier", "MLPRegressor", "data", "manual_seed", "nn", "optim"]
