@@ -95,3 +95,26 @@ def test_max_terms_is_validated():
     arch = parse_arch("2-2-2-1")
     with pytest.raises(ValueError, match="max_terms"):
         chain_rule_text(arch, parse_param("W1_11", arch), max_terms=0)
+
+
+@pytest.mark.parametrize(
+    ("arch", "param"),
+    [
+        ("2-2-2-1", "W1_11"),
+        ([10] * 31 + [1], "W1_11"),
+        ("2-3-3-6", "b1_2"),
+        ([4] * 13 + [10, 1], "W13_3_10"),
+        ("2-2-2-1", "O3_1"),
+    ],
+)
+def test_latex_is_accepted_by_a_real_tex_math_parser(arch, param):
+    # matplotlib's mathtext implements TeX math syntax: it refuses unbalanced braces, unknown
+    # commands and a \left without its \right, so it checks form beyond brace counting.
+    from matplotlib.mathtext import MathTextParser
+
+    arch = parse_arch(arch)
+    latex = chain_rule_latex(arch, parse_param(param, arch), max_terms=4)
+    MathTextParser("path").parse(f"${latex}$")
+    without_last_brace = "".join(latex.rsplit("}", 1))
+    with pytest.raises(ValueError):
+        MathTextParser("path").parse(f"${without_last_brace}$")

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memograd.explain import (
     build_network,
@@ -184,3 +186,21 @@ def test_seeds_are_reproducible_and_streams_independent():
     assert all(np.array_equal(u, v) for u, v in zip(a.weights, b.weights, strict=True))
     assert not np.array_equal(a.x, b.x)
     assert not np.array_equal(a.weights[0], build_network("2-3-1", seed=5).weights[0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 3), min_size=2, max_size=5),
+    st.sampled_from(["sigmoid", "tanh", "relu"]),
+    st.integers(0, 2**32 - 1),
+    st.data(),
+)
+def test_naive_equals_memo_on_random_networks(sizes, activation, seed, data):
+    network = build_network(sizes, activation=activation, seed=seed)
+    k = data.draw(st.integers(1, len(sizes) - 1))
+    j = data.draw(st.integers(1, sizes[k]))
+    i = data.draw(st.integers(1, sizes[k - 1]))
+    for ref in (ParamRef("W", k, j, source=i), ParamRef("b", k, j), ParamRef("O", k, j)):
+        naive, memo = naive_gradient(network, ref), memo_gradient(network, ref)
+        assert naive.gradient == pytest.approx(memo.gradient, rel=1e-12, abs=1e-15)
+        assert naive.multiplications >= memo.multiplications or k == len(sizes) - 1
