@@ -31,6 +31,7 @@ def _floats(text: str) -> list[float]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     from memograd.explain.formula import DEFAULT_MAX_TERMS
     from memograd.explain.gradient import DEFAULT_MAX_PATHS
+    from memograd.explain.explanation import DEFAULT_SHOW_PATHS
     from memograd.explain.network import ACTIVATIONS, LOSSES
 
     parser = subparsers.add_parser(
@@ -76,9 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--show-paths",
         type=_common.non_negative_int,
-        default=2,
+        default=DEFAULT_SHOW_PATHS,
         metavar="N",
-        help="list the first N paths with every factor's value (default: 2)",
+        help=f"list the first N paths with every factor's value (default: {DEFAULT_SHOW_PATHS})",
     )
     parser.add_argument(
         "--max-terms",

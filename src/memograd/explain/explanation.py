@@ -29,6 +29,9 @@ from memograd.explain.network import Network, build_network
 from memograd.explain.paths import ChainPath, count_paths, iter_paths
 from memograd.explain.symbols import param_latex, param_text
 
+DEFAULT_SHOW_PATHS = 4
+"""Paths listed with their factor values unless asked otherwise."""
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -128,7 +131,7 @@ def explain(
     x: Sequence[float] | None = None,
     target: Sequence[float] | None = None,
     network: Network | None = None,
-    show_paths: int = 4,
+    show_paths: int = DEFAULT_SHOW_PATHS,
     max_terms: int = DEFAULT_MAX_TERMS,
     max_naive_paths: int = DEFAULT_MAX_PATHS,
     strategy: str = "memo",
