@@ -29,9 +29,9 @@ def _floats(text: str) -> list[float]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from memograd.explain.explanation import DEFAULT_SHOW_PATHS
     from memograd.explain.formula import DEFAULT_MAX_TERMS
     from memograd.explain.gradient import DEFAULT_MAX_PATHS
-    from memograd.explain.explanation import DEFAULT_SHOW_PATHS
     from memograd.explain.network import ACTIVATIONS, LOSSES
 
     parser = subparsers.add_parser(
