@@ -19,6 +19,7 @@ def test_explain_the_notes_case():
     assert e.finite_difference == pytest.approx(e.memo_gradient, rel=1e-7)
     assert (e.naive_multiplications, e.memo_multiplications) == (6, 5)
     assert e.max_abs_difference < 1e-9
+    assert abs(e.finite_difference - e.memo_gradient) < 10 * e.finite_difference_resolution
 
 
 def test_to_dict_is_json_with_the_documented_keys():
@@ -56,6 +57,9 @@ def test_deep_network_is_explained_without_the_naive_sum():
     # (10 edges), then the weight's own factor.
     assert e.memo_multiplications == 28 * 100 + 10 + 10 + 1
     assert e.memo_gradient == pytest.approx(e.memo.gradient, rel=1e-9, abs=1e-300)
+    # Thirty sigmoid layers shrink the gradient far below what finite differences resolve.
+    assert 0 < abs(e.memo_gradient) < 1e-6 * e.finite_difference_resolution
+    assert abs(e.finite_difference) <= e.finite_difference_resolution
 
 
 def test_explain_checks_its_arguments():

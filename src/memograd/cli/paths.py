@@ -156,15 +156,24 @@ def render(explanation: Explanation, *, latex: bool = False) -> str:
         lines.append(f"    ... {hidden_paths:,} more (--show-paths N lists more)")
     naive = explanation.naive
     naive_value = f"{naive.gradient:.10g}" if naive is not None else "(not run: too many paths)"
-    lines += [
-        "",
-        "gradient                                      value            multiplications",
-        f"  naive: every path's product on its own      {naive_value:<16} "
-        f"{explanation.naive_multiplications:,}",
-        f"  memoized: backprop, adjoints stored once    {explanation.memo_gradient:<16.10g} "
-        f"{explanation.memo_multiplications:,}",
-        f"  finite difference (central, h = 1e-6)       {explanation.finite_difference:.10g}",
+    rows = [
+        ("naive: every path's product on its own", naive_value, explanation.naive_multiplications),
+        (
+            "memoized: backprop, adjoints stored once",
+            f"{explanation.memo_gradient:.10g}",
+            explanation.memo_multiplications,
+        ),
+        (
+            "finite difference (central, h = 1e-6)",
+            f"{explanation.finite_difference:.10g}",
+            f"(reads 0 below {explanation.finite_difference_resolution:.0e})",
+        ),
     ]
+    value_width = max(len(value) for _, value, _ in rows)
+    lines += ["", f"{'gradient':<44}{'value':<{value_width + 3}}multiplications"]
+    for label, value, count in rows:
+        counted = count if isinstance(count, str) else f"{count:,}"
+        lines.append(f"  {label:<42}{value:<{value_width + 3}}{counted}")
     ratio = explanation.naive_multiplications / max(explanation.memo_multiplications, 1)
     lines.append(
         f"memoization does {ratio:,.3g}x fewer multiplications here; "

@@ -21,6 +21,7 @@ from memograd.explain.gradient import (
     NaiveGradient,
     engine_gradient,
     finite_difference,
+    finite_difference_resolution,
     memo_gradient,
     naive_gradient,
     naive_multiplication_count,
@@ -106,8 +107,14 @@ class Explanation:
             "engine_strategy": self.engine.strategy,
             "engine_stats": self.engine.stats,
             "finite_difference": self.finite_difference,
+            "finite_difference_resolution": self.finite_difference_resolution,
             "max_abs_difference": self.max_abs_difference,
         }
+
+    @property
+    def finite_difference_resolution(self) -> float:
+        """Gradients smaller than this read as 0 by finite differences (float64 rounding)."""
+        return finite_difference_resolution(self.network)
 
     @property
     def max_abs_difference(self) -> float:
