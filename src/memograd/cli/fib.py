@@ -1,0 +1,204 @@
+"""``memograd fib N``: Fibonacci by plain recursion, by the memo and by the table, side by side.
+
+    memograd fib 35                       all three: value, calls, closed form, seconds
+    memograd fib 90 --strategy memo       one strategy
+    memograd fib 40 --strategy naive --force
+
+The point is the calls column: 2*F(n+1) - 1 for naive against 2n - 1 and n + 1. Each strategy
+has a budget, checked before it starts from the closed-form count (``fibonacci.fib_calls``), so a
+computation that would not finish is refused with its exact cost instead: naive by its number of
+calls (``--max-calls``), memo and table by N (the memo's dict keeps every F(k), about 0.05*N^2
+bytes; the table's big-integer additions grow as N^2 too). ``--force`` runs anyway. Asked for
+one strategy, a refusal is an error (exit 2); with ``all`` the refused strategy is reported as
+skipped and the others run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from memograd.cli import _common
+
+DEFAULT_MAX_CALLS = 100_000_000
+"""About a minute of naive recursion in CPython: fib(38) is 126 million calls and is refused."""
+
+MAX_N = {"memo": 50_000, "table": 200_000}
+"""Past these N the memo's dict passes ~100 MB and the table's exact additions take seconds."""
+
+LARGEST_N = 1_000_000
+"""Refused outright, even with --force: F(10^6) has 208,988 digits and the table needs ~10 s."""
+
+EXACT_DIGITS = 40
+"""A refusal states the exact call count up to this many digits, then its magnitude."""
+
+CLOSED_FORMS = {"naive": "2·F(n+1) − 1", "memo": "2n − 1", "table": "n + 1"}
+SHOWN_DIGITS = 20
+"""A value longer than 2 * SHOWN_DIGITS digits is shown as its first and last digits."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fib",
+        help="Fibonacci three ways: naive recursion vs memo vs table, value, calls and time",
+        description=(
+            "Compute F(N) (F(0) = 0, F(1) = 1) by plain recursion, by recursion with a memo "
+            "dict and by a bottom-up table; print each value, how many calls it took against "
+            "its closed form, and the time."
+        ),
+    )
+    parser.add_argument("n", metavar="N", type=_common.non_negative_int, help="index, N >= 0")
+    parser.add_argument(
+        "--strategy",
+        choices=("naive", "memo", "table", "all"),
+        default="all",
+        help="which strategy to run (default: all)",
+    )
+    parser.add_argument(
+        "--max-calls",
+        type=_common.positive_int,
+        default=DEFAULT_MAX_CALLS,
+        metavar="CALLS",
+        help=f"refuse naive recursion above this many calls (default: {DEFAULT_MAX_CALLS:,})",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run strategies even over their budget"
+    )
+    _common.add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from memograd.fibonacci import STRATEGIES
+
+    if args.n > LARGEST_N:
+        raise ValueError(f"N must be at most {LARGEST_N:,}, got {args.n:,}")
+    strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
+    refusals = {s: _refusal(args.n, s, args.max_calls) for s in strategies}
+    if args.strategy != "all" and refusals[args.strategy] and not args.force:
+        raise ValueError(refusals[args.strategy])
+    results = []
+    with _exact_integer_text():
+        for strategy in strategies:
+            reason = None if args.force else refusals[strategy]
+            results.append(_run_one(args.n, strategy, reason))
+        if args.json:
+            _common.emit_json(
+                {
+                    "n": args.n,
+                    "max_calls": args.max_calls,
+                    "results": results,
+                    "agree": len({r["value"] for r in results if r["ran"]}) <= 1,
+                }
+            )
+        else:
+            _print_table(args.n, results)
+    return 0
+
+
+def _refusal(n: int, strategy: str, max_calls: int) -> str | None:
+    """Why ``strategy`` should not run for ``n`` (one line), or None when it is within budget."""
+    from memograd.fibonacci import fib_calls
+
+    if strategy == "naive":
+        calls = fib_calls(n, "naive")
+        if calls > max_calls:
+            return (
+                f"fib {n} by naive recursion would take {_count(calls)} calls (2*F({n + 1}) - 1), "
+                f"over the budget of {max_calls:,} (--max-calls); use --strategy memo or table, "
+                "or --force"
+            )
+        return None
+    if n > MAX_N[strategy]:
+        why = "its dict would hold every F(k)" if strategy == "memo" else "it would be slow"
+        return (
+            f"fib {n} by {strategy} is refused above N = {MAX_N[strategy]:,} ({why}); "
+            "pass --force to run it anyway"
+        )
+    return None
+
+
+def _count(calls: int) -> str:
+    """Exact with thousands separators, or ``about 1.2e+20898`` for numbers too long to read."""
+    with _exact_integer_text():
+        text = str(calls)
+    if len(text) <= EXACT_DIGITS:
+        return f"{calls:,}"
+    return f"about {text[0]}.{text[1:3]}e+{len(text) - 1}"
+
+
+def _run_one(n: int, strategy: str, refused: str | None) -> dict[str, Any]:
+    from memograd.fibonacci import fib_calls, fib_count
+
+    result: dict[str, Any] = {
+        "strategy": strategy,
+        "ran": refused is None,
+        "value": None,
+        "digits": None,
+        "calls": None,
+        "closed_form_calls": fib_calls(n, strategy),  # type: ignore[arg-type]
+        "closed_form": CLOSED_FORMS[strategy],
+        "seconds": None,
+        "refused": refused,
+    }
+    if refused is None:
+        start = time.perf_counter()
+        value, calls = fib_count(n, strategy)  # type: ignore[arg-type]
+        result["seconds"] = time.perf_counter() - start
+        result.update(value=value, digits=len(str(value)), calls=calls)
+    return result
+
+
+@contextlib.contextmanager
+def _exact_integer_text() -> Iterator[None]:
+    """Allow converting the huge exact integers to text (Python caps it at 4300 digits).
+
+    The cap guards parsers against hostile input; these integers are our own results.
+    """
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+def _shown(value: int) -> str:
+    text = str(value)
+    if len(text) <= 2 * SHOWN_DIGITS:
+        return f"{value:,}" if len(text) <= SHOWN_DIGITS else text
+    return f"{text[:SHOWN_DIGITS]}…{text[-SHOWN_DIGITS:]} ({len(text):,} digits)"
+
+
+def _print_table(n: int, results: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"F({n}) three ways",
+        caption="calls: measured while running; closed form: what the definitions predict",
+    )
+    table.add_column("strategy")
+    table.add_column(f"F({n})", justify="right")
+    table.add_column("calls", justify="right")
+    table.add_column("closed form", justify="right")
+    table.add_column("seconds", justify="right")
+    notes = []
+    for r in results:
+        if r["ran"]:
+            cells = [_shown(r["value"]), f"{r['calls']:,}", f"{r['seconds']:.3g}"]
+        else:
+            cells = ["skipped", "—", "—"]
+            notes.append(r["refused"])
+        predicted = f"{r['closed_form']} = {_shown(r['closed_form_calls'])}"
+        table.add_row(r["strategy"], cells[0], cells[1], predicted, cells[2])
+    console = Console()
+    if not console.is_terminal:  # piped: do not wrap long numbers
+        console = Console(width=160)
+    console.print(table)
+    for note in notes:
+        console.print(f"skipped: {note}", markup=False, highlight=False, soft_wrap=True)

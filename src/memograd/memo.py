@@ -1,0 +1,784 @@
+"""Memoization: store a function's result and return it when the same input comes again.
+
+``@memoize`` is the idea of the whole project made into a tool. How it is built, in one breath
+(docs/architecture.md, section "memoize", has the long version):
+
+* Every memoized function owns one **store**: a ``functools.lru_cache`` object, which CPython
+  implements in C. It maps a call's arguments to a **cell**, never to the result itself. Building
+  the key, hashing it, the dict lookup, the LRU bookkeeping and the hit/miss counters all happen in
+  C. The store's miss handler (``_Memo._new_cell``) runs no user code: it only hands out the one
+  cell for that key.
+* The decorated function is a small Python function generated with **the same signature** as the
+  user's, so CPython 3.11 calls it without building ``*args``/``**kwargs`` and its frame is
+  inlined. A hit is: one store call, one slot read (``cell.value``), return. That keeps a hit within
+  2x of ``functools.cache``; a generic ``*args, **kwargs`` wrapper costs about 2.5x.
+* Everything slow lives behind two exceptions that cost nothing until raised: ``AttributeError``
+  (the cell has no value yet: compute it, once, with other threads waiting on the same cell) and
+  ``TypeError`` (an argument is unhashable: key the call by content and look that key up in the
+  same store).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import threading
+import time
+import types
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, TypeVar, overload
+
+import numpy as np
+
+__all__ = ["CacheInfo", "memoize"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CacheInfo(NamedTuple):
+    """Statistics of one cache, as ``functools`` reports them.
+
+    ``misses`` counts computations started; ``hits`` counts every other call, including calls that
+    waited for another thread's computation of the same key instead of computing it again.
+    ``currsize`` counts stored results (a key whose computation raised holds none).
+    """
+
+    hits: int
+    misses: int
+    maxsize: int | None
+    currsize: int
+
+
+# --------------------------------------------------------------------------------------------
+# Keys for arguments that cannot be hashed
+# --------------------------------------------------------------------------------------------
+
+
+class _Tag:
+    """A private marker inside content keys.
+
+    A list ``[1, 2]`` is keyed as ``(_LIST, (1, 2))``. The tag is an object no caller can pass,
+    so that key can never equal the key of an ordinary hashable argument such as the tuple
+    ``("list", (1, 2))``.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<memoize {self.name}>"
+
+
+_CONTENT = _Tag("content-keyed call")
+_USER_KEY = _Tag("key= call")
+_KEYWORDS = _Tag("keywords")
+_LIST = _Tag("list")
+_TUPLE = _Tag("tuple")
+_DICT = _Tag("dict")
+_SET = _Tag("set")
+_BYTEARRAY = _Tag("bytearray")
+_NDARRAY = _Tag("ndarray")
+
+_KEYABLE_KINDS = "a list, tuple, dict, set, bytearray or NumPy array"
+
+
+class _Unkeyable(Exception):
+    """Raised inside key building; turned into a TypeError that names the argument."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__()
+        self.type_name = type(value).__qualname__
+        self.path: list[str] = []
+
+
+def _content_key(value: object, typed: bool) -> Hashable:
+    """A hashable key equal for equal contents.
+
+    Hashable values are their own key, so ``1`` and ``1.0`` share one, as Python equality and
+    ``functools`` say (``typed=True`` adds the type and separates them). Containers are keyed by
+    their contents, recursively, with a tag for their kind: a list never equals a tuple, as in
+    Python. Arrays are keyed by dtype, shape and bytes: equal float64 arrays share a key, a float32
+    and a float64 array never do, and NaNs in the same places compare equal.
+    """
+    try:
+        hash(value)
+    except TypeError:
+        pass
+    else:
+        return (type(value), value) if typed else value
+    kind = type(value) if typed else None
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:  # the bytes would be pointers: key the objects themselves
+            data: Hashable = _sequence_key(value.reshape(-1), typed)
+        else:
+            data = np.ascontiguousarray(value).tobytes()
+        return (_NDARRAY, type(value), value.dtype, value.shape, data)
+    if isinstance(value, dict):
+        items = []
+        for item_key, item in value.items():
+            try:
+                items.append((_content_key(item_key, typed), _content_key(item, typed)))
+            except _Unkeyable as error:
+                error.path.insert(0, f"[{item_key!r}]")
+                raise
+        return (_DICT, kind, frozenset(items))
+    if isinstance(value, set):  # elements of a set are hashable by construction
+        return (_SET, kind, frozenset(_content_key(item, typed) for item in value))
+    if isinstance(value, list):
+        return (_LIST, kind, _sequence_key(value, typed))
+    if isinstance(value, tuple):  # a tuple is unhashable only when it holds something unhashable
+        return (_TUPLE, kind, _sequence_key(value, typed))
+    if isinstance(value, bytearray):
+        return (_BYTEARRAY, kind, bytes(value))
+    raise _Unkeyable(value)
+
+
+def _sequence_key(items: Any, typed: bool) -> tuple[Hashable, ...]:
+    parts = []
+    for index, item in enumerate(items):
+        try:
+            parts.append(_content_key(item, typed))
+        except _Unkeyable as error:
+            error.path.insert(0, f"[{index}]")
+            raise
+    return tuple(parts)
+
+
+def _sorted_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``f(a=1, b=2)`` and ``f(b=2, a=1)`` are one call: give ``**kwargs`` one order."""
+    return kwargs if len(kwargs) < 2 else dict(sorted(kwargs.items()))
+
+
+# --------------------------------------------------------------------------------------------
+# The state behind one cache
+# --------------------------------------------------------------------------------------------
+
+
+class _Cell:
+    """One cache entry. The store maps a key to its cell; the cell holds the result.
+
+    ``value`` and ``born`` stay unset until a computation succeeds, so the generated wrapper's
+    plain ``cell.value`` read raises AttributeError exactly when there is nothing to return yet.
+    """
+
+    __slots__ = ("value", "born", "flight", "pending_key", "__weakref__")
+
+    def __init__(self, pending_key: Hashable) -> None:
+        self.flight: Any = None  # _Flight (threads) or asyncio.Future (coroutines) while computing
+        self.pending_key: Hashable | None = pending_key
+
+
+class _Flight:
+    """One computation in progress: the thread running it, and how others wait for its outcome."""
+
+    __slots__ = ("owner", "done", "ok", "value", "error")
+
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+        self.done: threading.Event | None = None  # created only when a second thread must wait
+        self.ok = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class _Memo:
+    """The C store of one memoized callable, plus what it cannot do in C.
+
+    That is: single-flight computation of a missing value (per key: other keys run in parallel),
+    keys by content for unhashable arguments, expiry, coroutines, and the counters that turn the
+    store's raw numbers into honest statistics. ``_lock`` guards that bookkeeping only; the user's
+    function always runs with it released.
+    """
+
+    def __init__(self, fn: Callable[..., Any], options: _Options, describe: _Describe) -> None:
+        self.fn = fn
+        self.options = options
+        self.describe = describe
+        self.timer = options.timer
+        self.ttl = options.ttl
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, _Cell] = {}  # cells handed out whose first value is not in
+        self._unfilled: weakref.WeakSet[_Cell] = weakref.WeakSet()  # cells holding no value
+        self._computed = 0
+        self.store = functools.lru_cache(maxsize=options.maxsize, typed=options.typed)(
+            self._new_cell
+        )
+
+    # -- the store's miss handler ------------------------------------------------------------
+
+    def _new_cell(self, *args: Any, **kwargs: Any) -> _Cell:
+        """Hand out the one cell for these arguments.
+
+        Two threads can miss the same key in the store at once; ``_pending`` makes sure both get
+        the same cell, so the stampede computes once. Its key mirrors the store's key equality.
+        """
+        pending_key: Hashable = (args, tuple(kwargs.items())) if kwargs else args
+        if self.options.typed:
+            types_of = (tuple(map(type, args)), tuple(map(type, kwargs.values())))
+            pending_key = (pending_key, types_of)
+        with self._lock:
+            cell = self._pending.get(pending_key)
+            if cell is None:
+                cell = self._pending[pending_key] = _Cell(pending_key)
+                self._unfilled.add(cell)
+        return cell
+
+    # -- keys the store cannot build ---------------------------------------------------------
+
+    def by_content(self, error: TypeError, *args: Any, **kwargs: Any) -> _Cell:
+        """The store could not hash the call: key it by content, or explain why that fails."""
+        typed = self.options.typed
+        parts: list[Hashable] = []
+        unhashable = False
+        for index, value in enumerate(args):
+            parts.append(self._argument_key(self.describe.positional(index), value, typed))
+            unhashable = unhashable or _is_content(parts[-1])
+        for name, value in kwargs.items():
+            parts.append((_KEYWORDS, name, self._argument_key(repr(name), value, typed)))
+            unhashable = unhashable or _is_content(parts[-1][2])
+        if not unhashable:
+            raise error  # every argument hashes: the TypeError came from elsewhere (an __eq__)
+        return self.store(_CONTENT, tuple(parts))
+
+    def _argument_key(self, label: str, value: object, typed: bool) -> Hashable:
+        try:
+            return _content_key(value, typed)
+        except _Unkeyable as error:
+            where = label[:-1] + "".join(error.path) + label[-1] if error.path else label
+            raise TypeError(
+                f"memoize: cannot key argument {where} of {self.describe.name}(): "
+                f"{'an element' if error.path else 'a value'} of type {error.type_name} is "
+                f"unhashable and is not {_KEYABLE_KINDS}; pass key=... to memoize to build "
+                "the cache key yourself"
+            ) from None
+
+    def keyed(self, *args: Any, **kwargs: Any) -> _Cell:
+        """``key=`` was given: the user's function names the entry."""
+        user_key = self.options.key(*args, **kwargs)  # type: ignore[misc]
+        try:
+            content = _content_key(user_key, self.options.typed)
+        except _Unkeyable as error:
+            raise TypeError(
+                f"memoize: the key function of {self.describe.name}() returned a "
+                f"{type(user_key).__qualname__} holding a {error.type_name} at "
+                f"key{''.join(error.path)}, which cannot be keyed: return something hashable"
+            ) from None
+        return self.store(_USER_KEY, content)
+
+    # -- computing a missing value -----------------------------------------------------------
+
+    def _fresh(self, cell: _Cell) -> bool:
+        try:
+            born = cell.born
+        except AttributeError:
+            return False
+        return self.ttl is None or self.timer() - born < self.ttl
+
+    def fill(self, cell: _Cell, *args: Any, **kwargs: Any) -> Any:
+        """Give ``cell`` a value: compute it here, or wait for the thread already computing it."""
+        me = threading.get_ident()
+        while True:
+            with self._lock:
+                if self._fresh(cell):
+                    return cell.value
+                flight = cell.flight
+                if flight is None:
+                    flight = cell.flight = _Flight(me)
+                    self._computed += 1
+                    role = "lead"
+                elif flight.owner == me:
+                    role = "reenter"  # the function asked for its own key: plain recursion
+                else:
+                    if flight.done is None:
+                        flight.done = threading.Event()
+                    role = "wait"
+            if role == "lead":
+                return self._lead(cell, flight, args, kwargs)
+            if role == "reenter":
+                return self.fn(*args, **kwargs)
+            flight.done.wait()  # type: ignore[union-attr]
+            if flight.ok:
+                return flight.value
+            if isinstance(flight.error, Exception):
+                raise flight.error
+            # The computing thread was interrupted (KeyboardInterrupt, SystemExit): that is its
+            # own business, not an outcome to share. Try again; this thread may compute.
+
+    def _lead(self, cell: _Cell, flight: _Flight, args: tuple, kwargs: dict) -> Any:
+        try:
+            value = self.fn(*args, **kwargs)
+        except BaseException as error:
+            with self._lock:
+                flight.error = error
+                self._land(cell, flight)
+            raise
+        with self._lock:
+            flight.ok, flight.value = True, value
+            self._store_value(cell, value)
+            self._land(cell, flight)
+        return value
+
+    def _store_value(self, cell: _Cell, value: Any) -> None:
+        cell.value = value
+        cell.born = self.timer()
+        self._unfilled.discard(cell)
+
+    def _land(self, cell: _Cell, flight: Any) -> None:
+        """End a computation (lock held): free the cell for the next one, wake the waiters."""
+        if cell.flight is flight:
+            cell.flight = None
+        if cell.pending_key is not None and self._pending.get(cell.pending_key) is cell:
+            del self._pending[cell.pending_key]
+            cell.pending_key = None  # the store holds the key; do not keep the arguments twice
+        done = getattr(flight, "done", None)
+        if isinstance(done, threading.Event):
+            done.set()
+
+    # -- coroutines --------------------------------------------------------------------------
+
+    async def fill_async(self, cell: _Cell, *args: Any, **kwargs: Any) -> Any:
+        """The coroutine twin of ``fill``: one task computes, every concurrent caller awaits it.
+
+        The computation runs as its own task, so a caller that is cancelled does not cancel it
+        for the others; ``asyncio.shield`` keeps each caller's cancellation its own.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                task = cell.flight
+                if task is not None and task.done():
+                    self._settle_locked(cell, task)  # its callback may not have run yet
+                    task = None
+                if self._fresh(cell):
+                    return cell.value
+                if task is None or task.get_loop() is not loop:
+                    task = asyncio.ensure_future(self.fn(*args, **kwargs), loop=loop)
+                    cell.flight = task
+                    self._computed += 1
+                    # Registered before any caller awaits, so the cell is settled (value stored or
+                    # flight cleared) before any caller resumes: the next call sees the outcome.
+                    task.add_done_callback(functools.partial(self._settle, cell))
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if task.cancelled() and not (current is not None and current.cancelling()):
+                    continue  # the shared computation was cancelled, not this caller: retry
+                raise
+
+    def _settle(self, cell: _Cell, task: Any) -> None:
+        with self._lock:
+            self._settle_locked(cell, task)
+
+    def _settle_locked(self, cell: _Cell, task: Any) -> None:
+        # task.exception() also marks a failure as retrieved: the callers got it, no log needed.
+        if not task.cancelled() and task.exception() is None:
+            self._store_value(cell, task.result())
+        self._land(cell, task)
+
+    # -- statistics --------------------------------------------------------------------------
+
+    def cache_info(self) -> CacheInfo:
+        hits, misses, maxsize, currsize = self.store.cache_info()
+        with self._lock:
+            computed = self._computed
+            unfilled = len(self._unfilled)
+        return CacheInfo(
+            hits=max(0, hits + misses - computed),
+            misses=computed,
+            maxsize=maxsize,
+            currsize=max(0, currsize - unfilled),
+        )
+
+    def cache_clear(self) -> None:
+        """Forget every entry and reset the statistics; computations in flight still finish."""
+        with self._lock:
+            self.store.cache_clear()
+            self._pending.clear()
+            self._unfilled.clear()
+            self._computed = 0
+
+    def cache_parameters(self) -> dict[str, Any]:
+        return {"maxsize": self.options.maxsize, "typed": self.options.typed, "ttl": self.ttl}
+
+
+def _is_content(key: Hashable) -> bool:
+    """Was this argument key built from contents (the argument itself was unhashable)?"""
+    return (
+        isinstance(key, tuple)
+        and len(key) > 0
+        and isinstance(key[0], _Tag)
+        and key[0] is not _KEYWORDS
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Options and the generated wrapper
+# --------------------------------------------------------------------------------------------
+
+
+class _Options(NamedTuple):
+    maxsize: int | None
+    ttl: float | None
+    typed: bool
+    key: Callable[..., Hashable] | None
+    timer: Callable[[], float]
+
+
+def _validated_options(
+    maxsize: object, ttl: object, typed: object, key: object, timer: object
+) -> _Options:
+    if maxsize is not None and (
+        isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1
+    ):
+        raise ValueError(
+            f"memoize: maxsize must be None (unbounded) or a whole number >= 1, got {maxsize!r}"
+        )
+    if ttl is not None:
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+            raise TypeError(f"memoize: ttl must be a number of seconds or None, got {ttl!r}")
+        if not math.isfinite(ttl) or ttl <= 0:
+            raise ValueError(f"memoize: ttl must be a finite number of seconds > 0, got {ttl!r}")
+        ttl = float(ttl)
+    if not isinstance(typed, bool):
+        raise TypeError(f"memoize: typed must be True or False, got {typed!r}")
+    if key is not None and not callable(key):
+        raise TypeError(f"memoize: key must be a function of the arguments, got {key!r}")
+    if not callable(timer):
+        raise TypeError(f"memoize: timer must be a function returning seconds, got {timer!r}")
+    return _Options(maxsize, ttl, typed, key, timer)  # type: ignore[arg-type]
+
+
+class _Describe(NamedTuple):
+    """Names for error messages: the function, and its positional parameters in order."""
+
+    name: str
+    positional_names: tuple[str, ...]
+    var_positional: str | None
+
+    def positional(self, index: int) -> str:
+        if index < len(self.positional_names):
+            return repr(self.positional_names[index])
+        if self.var_positional is not None:
+            return repr(f"{self.var_positional}[{index - len(self.positional_names)}]")
+        return f"#{index + 1}"
+
+
+_P = inspect.Parameter
+
+
+class _Template:
+    """Source and factory of the wrapper for one function (compiled once, instantiated often).
+
+    The wrapper has the user's exact signature, so CPython calls it like any small function and
+    normalizes the arguments for free: ``f(1, b=2)``, ``f(b=2, a=1)`` and, with a default
+    ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. It is generated with ``exec``, as
+    ``dataclasses`` and ``namedtuple`` generate theirs, because only real code with real parameter
+    names gets that fast call. For a method the first parameter (``self``) is passed to the
+    function but left out of the key: each instance has its own store.
+    """
+
+    def __init__(self, fn: Callable[..., Any], options: _Options, *, method: bool) -> None:
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        signature = _signature(fn)
+        parameters = list(signature.parameters.values()) if signature else None
+        if parameters is None or any(p.name.startswith("_mg_") for p in parameters):
+            parameters = [  # no usable signature: the generic (slower) wrapper
+                *([_P("_mg_self", _P.POSITIONAL_ONLY)] if method else []),
+                _P("_mg_args", _P.VAR_POSITIONAL),
+                _P("_mg_kwargs", _P.VAR_KEYWORD),
+            ]
+        self.defaults = tuple(p.default for p in parameters if p.default is not _P.empty)
+        header, key_args, call_args = _render(parameters, skip_first=method)
+        keyed = parameters[1:] if method else parameters
+        self.describe = _Describe(
+            name=getattr(fn, "__qualname__", None) or repr(fn),
+            positional_names=tuple(
+                p.name for p in keyed if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+            ),
+            var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
+        )
+        lookup = (
+            f"_mg_cell = _mg_keyed({key_args})"
+            if options.key is not None
+            else (
+                "try:\n"
+                f"            _mg_cell = _mg_store({key_args})\n"
+                "        except TypeError as _mg_error:\n"
+                f"            _mg_cell = _mg_by_content(_mg_error{_lead_comma(key_args)})"
+            )
+        )
+        hit = (
+            "return _mg_cell.value"
+            if options.ttl is None
+            else "if _mg_timer() - _mg_cell.born < _mg_ttl:\n                return _mg_cell.value"
+        )
+        defaults = "".join(f", _mg_d{i}" for i in range(len(self.defaults)))
+        source = (
+            f"def _mg_factory(_mg_store, _mg_keyed, _mg_by_content, _mg_fill, _mg_kw, _mg_timer,"
+            f" _mg_ttl{defaults}):\n"
+            f"    {'async ' if self.is_async else ''}def memoized({header}):\n"
+            f"        {lookup}\n"
+            "        try:\n"
+            f"            {hit}\n"
+            "        except AttributeError:\n"
+            "            pass\n"
+            f"        return {'await ' if self.is_async else ''}_mg_fill(_mg_cell"
+            f"{_lead_comma(call_args)})\n"
+            "    return memoized\n"
+        )
+        self.source = source
+        namespace: dict[str, Any] = {}
+        exec(compile(source, f"<memoize {self.describe.name}>", "exec"), namespace)
+        self._factory = namespace["_mg_factory"]
+
+    def instantiate(self, memo: _Memo) -> Callable[..., Any]:
+        function = self._factory(
+            memo.store,
+            memo.keyed,
+            memo.by_content,
+            memo.fill_async if self.is_async else memo.fill,
+            _sorted_keywords,
+            memo.timer,
+            memo.ttl,
+            *self.defaults,
+        )
+        functools.update_wrapper(function, self.fn)
+        function.cache_info = memo.cache_info
+        function.cache_clear = memo.cache_clear
+        function.cache_parameters = memo.cache_parameters
+        return function
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        # Not following __wrapped__: a decorated function takes what its outer layer takes.
+        return inspect.signature(fn, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[str, str, str]:
+    """The wrapper's parameter list, the store's arguments and the function's arguments."""
+    header: list[str] = []
+    key_args: list[str] = []
+    call_args: list[str] = []
+    default_index = 0
+    previous_kind = None
+    for position, p in enumerate(parameters):
+        if previous_kind is _P.POSITIONAL_ONLY and p.kind is not _P.POSITIONAL_ONLY:
+            header.append("/")
+        if p.kind is _P.KEYWORD_ONLY and previous_kind not in (_P.KEYWORD_ONLY, _P.VAR_POSITIONAL):
+            header.append("*")
+        previous_kind = p.kind
+        text = p.name
+        if p.default is not _P.empty:
+            text += f"=_mg_d{default_index}"
+            default_index += 1
+        if p.kind is _P.VAR_POSITIONAL:
+            text = argument = f"*{p.name}"
+            key_argument = argument
+        elif p.kind is _P.VAR_KEYWORD:
+            text, argument = f"**{p.name}", f"**{p.name}"
+            key_argument = f"**_mg_kw({p.name})"
+        elif p.kind is _P.KEYWORD_ONLY:
+            argument = key_argument = f"{p.name}={p.name}"
+        else:
+            argument = key_argument = p.name
+        header.append(text)
+        call_args.append(argument)
+        if not (skip_first and position == 0):
+            key_args.append(key_argument)
+    if previous_kind is _P.POSITIONAL_ONLY:
+        header.append("/")
+    return ", ".join(header), ", ".join(key_args), ", ".join(call_args)
+
+
+def _lead_comma(arguments: str) -> str:
+    return f", {arguments}" if arguments else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Methods
+# --------------------------------------------------------------------------------------------
+
+
+class _MemoizedMethod:
+    """``@memoize`` on a function defined in a class body: one cache per instance.
+
+    The caches live in a registry keyed by ``id(instance)`` whose entries hold the instance only
+    through a weak reference (with a callback that drops the entry), so caching never keeps an
+    instance alive. ``obj.method`` returns an ordinary bound method of that instance's wrapper,
+    whose key leaves ``self`` out. Called through the class or as a static method, the function
+    is memoized on all its arguments like any function. ``cache_info()`` and ``cache_clear()`` on
+    the class attribute cover every live instance.
+    """
+
+    def __init__(self, fn: Callable[..., Any], options: _Options) -> None:
+        functools.update_wrapper(self, fn)
+        self._options = options
+        self._template = _Template(fn, options, method=True)
+        self._direct = _memoize_function(fn, options)
+        self._instances: dict[int, tuple[weakref.ref, Callable[..., Any], _Memo]] = {}
+        self._lock = threading.RLock()  # reentrant: a weakref callback may fire inside _attach
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        entry = self._instances.get(id(instance))
+        if entry is None or entry[0]() is not instance:
+            entry = self._attach(instance)
+        return types.MethodType(entry[1], instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._direct(*args, **kwargs)
+
+    def _attach(self, instance: object) -> tuple[weakref.ref, Callable[..., Any], _Memo]:
+        ident = id(instance)
+        with self._lock:
+            entry = self._instances.get(ident)
+            if entry is not None and entry[0]() is instance:
+                return entry
+            try:
+                ref = weakref.ref(instance, functools.partial(self._detach, ident))
+            except TypeError:
+                raise TypeError(
+                    f"memoize: {self.__qualname__} keeps one cache per instance and holds "
+                    f"instances weakly, but {type(instance).__qualname__} objects do not support "
+                    "weak references; add '__weakref__' to its __slots__"
+                ) from None
+            memo = _Memo(self.__wrapped__, self._options, self._template.describe)
+            entry = (ref, self._template.instantiate(memo), memo)
+            self._instances[ident] = entry
+        return entry
+
+    def _detach(self, ident: int, ref: weakref.ref) -> None:
+        with self._lock:
+            entry = self._instances.get(ident)
+            if entry is not None and entry[0] is ref:
+                del self._instances[ident]
+
+    def _memos(self) -> list[_Memo]:
+        with self._lock:
+            return [self._direct.__memo__, *(entry[2] for entry in self._instances.values())]
+
+    def cache_info(self) -> CacheInfo:
+        """Totals over every live instance's cache and the calls through the class."""
+        infos = [memo.cache_info() for memo in self._memos()]
+        return CacheInfo(
+            hits=sum(i.hits for i in infos),
+            misses=sum(i.misses for i in infos),
+            maxsize=self._options.maxsize,
+            currsize=sum(i.currsize for i in infos),
+        )
+
+    def cache_clear(self) -> None:
+        for memo in self._memos():
+            memo.cache_clear()
+
+    def cache_parameters(self) -> dict[str, Any]:
+        return self._direct.cache_parameters()
+
+
+def _defined_in_class_body(fn: object) -> bool:
+    """Is ``fn`` a plain function written inside a ``class`` statement?
+
+    Its ``__qualname__`` says so: ``Model.forward``, not ``forward`` nor ``outer.<locals>.f``.
+    """
+    if not isinstance(fn, types.FunctionType):
+        return False
+    parts = fn.__qualname__.split(".")
+    if len(parts) < 2 or parts[-2] == "<locals>":
+        return False
+    first = next(iter(inspect.signature(fn).parameters.values()), None)
+    return first is not None and first.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+
+
+# --------------------------------------------------------------------------------------------
+# The decorator
+# --------------------------------------------------------------------------------------------
+
+
+def _memoize_function(fn: Callable[..., Any], options: _Options) -> Callable[..., Any]:
+    template = _Template(fn, options, method=False)
+    memo = _Memo(fn, options, template.describe)
+    function = template.instantiate(memo)
+    function.__memo__ = memo
+    return function
+
+
+def _decorate(fn: Any, options: _Options) -> Any:
+    if isinstance(fn, staticmethod | classmethod):  # @memoize written above @staticmethod
+        return type(fn)(_decorate(fn.__func__, options))
+    if not callable(fn):
+        raise TypeError(
+            f"memoize: expected a function to decorate, got {fn!r}; options are keywords, "
+            "as in memoize(maxsize=128)"
+        )
+    if _defined_in_class_body(fn):
+        return _MemoizedMethod(fn, options)
+    return _memoize_function(fn, options)
+
+
+@overload
+def memoize(fn: F, /) -> F: ...
+
+
+@overload
+def memoize(
+    *,
+    maxsize: int | None = None,
+    ttl: float | None = None,
+    typed: bool = False,
+    key: Callable[..., Hashable] | None = None,
+    timer: Callable[[], float] = time.monotonic,
+) -> Callable[[F], F]: ...
+
+
+def memoize(
+    fn: Any = None,
+    /,
+    *,
+    maxsize: int | None = None,
+    ttl: float | None = None,
+    typed: bool = False,
+    key: Callable[..., Hashable] | None = None,
+    timer: Callable[[], float] = time.monotonic,
+) -> Any:
+    """Cache a function's results by its arguments: ``@memoize`` or ``@memoize(maxsize=...)``.
+
+    - ``maxsize``: ``None`` (default) keeps everything; a number keeps that many entries and
+      evicts the least recently used.
+    - ``ttl``: seconds an entry stays valid; an older entry is recomputed on its next call.
+      ``timer`` is the clock it is measured with (``time.monotonic``; tests pass a fake one).
+    - ``typed``: key ``f(1)`` and ``f(1.0)`` apart. By default they are one entry, because
+      ``1 == 1.0`` and ``hash(1) == hash(1.0)`` in Python; ``functools`` does the same.
+    - ``key``: a function of the same arguments returning the cache key, for arguments that
+      cannot be keyed otherwise (or to key on part of them).
+
+    Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
+    and an omitted default do not make a new entry. Unhashable arguments are keyed by content
+    (lists, tuples, dicts, sets, bytearrays, NumPy arrays by dtype, shape and bytes, nested);
+    anything else raises a TypeError naming the argument. An exception is not cached. Threads
+    asking for the same new key compute it once; recursion works. On a method the cache is per
+    instance and does not keep instances alive; on an ``async def`` the awaited result is cached
+    and concurrent awaits share one computation.
+
+    The wrapper has ``cache_info()``, ``cache_clear()``, ``cache_parameters()``, ``__wrapped__``
+    and the function's name and docstring.
+    """
+    options = _validated_options(maxsize, ttl, typed, key, timer)
+    if fn is None:
+
+        def decorator(function: F) -> F:
+            return _decorate(function, options)
+
+        return decorator
+    return _decorate(fn, options)
