@@ -47,6 +47,12 @@ __all__ += [  # engine
 ]
 __all__ += ["explain"]  # the explainer: mg.explain.explain("2-2-2-1", "W1_11")
 
+# Memoization, the idea the rest is built on: @mg.memoize and Fibonacci three ways.
+from memograd import fibonacci  # noqa: E402
+from memograd.memo import CacheInfo, memoize  # noqa: E402
+
+__all__ += ["CacheInfo", "fibonacci", "memoize"]
+
 # Networks, optimizers and data (NumPy only; rich is imported by fit when it draws a bar).
 from memograd import data, nn, optim  # noqa: E402
 from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
