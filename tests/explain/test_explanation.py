@@ -75,3 +75,13 @@ def test_measured_rows_time_naive_until_the_budget_refuses_it():
     timed = [row.naive_seconds is not None for row in rows]
     assert timed[0] and not timed[-1]
     assert timed == sorted(timed, reverse=True)  # once refused, never tried deeper
+
+
+def test_text_report_is_what_the_command_prints():
+    e = explain("2-3-1", "b1_2", seed=1, show_paths=1)
+    text = e.text(latex=True)
+    assert text.splitlines()[0].startswith("b^1_2 in 2-3-1")
+    assert e.formula in text and e.latex in text
+    assert "path 1: ∂L/∂Ŷ × ∂Ŷ/∂O_12 × ∂O_12/∂b^1_2" in text
+    assert f"{e.memo_gradient:.10g}" in text
+    assert e.latex not in e.text()

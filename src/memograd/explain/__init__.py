@@ -13,6 +13,7 @@ package makes that page a tool::
     e.shown_paths[0].factors  # each factor: symbol, latex, value, expression
     e.naive_gradient, e.memo_gradient, e.finite_difference
     e.naive_multiplications, e.memo_multiplications
+    print(e.text())         # the report `memograd paths` prints
 
     rows = mg.explain.cost_table(width=3, max_depth=12)   # exact counts per depth
     mg.explain.plot_cost(rows, "cost.png")                 # imports matplotlib here only
@@ -20,7 +21,8 @@ package makes that page a tool::
 Modules: :mod:`.arch` (architectures, parameter names), :mod:`.network` (the neuron-level
 graph with numbers), :mod:`.paths` (count and list paths), :mod:`.formula` (text and
 LaTeX), :mod:`.gradient` (naive, memo, engine, finite difference), :mod:`.cost` (exact
-cost over depth), :mod:`.measure` (timing the engine), :mod:`.cost_plot` (the chart).
+cost over depth), :mod:`.measure` (timing the engine), :mod:`.cost_plot` (the chart),
+:mod:`.explanation` (``explain`` and its result), :mod:`.text` (the printed report).
 """
 
 from __future__ import annotations

@@ -111,6 +111,12 @@ class Explanation:
             "max_abs_difference": self.max_abs_difference,
         }
 
+    def text(self, *, latex: bool = False) -> str:
+        """The report ``memograd paths`` prints (with the LaTeX formula when ``latex``)."""
+        from memograd.explain.text import render_text
+
+        return render_text(self, latex=latex)
+
     @property
     def finite_difference_resolution(self) -> float:
         """Gradients smaller than this read as 0 by finite differences (float64 rounding)."""
