@@ -77,3 +77,9 @@ def test_unreadable_and_ambiguous_names_say_what_is_expected():
         parse_param("weight", "2-2-2-1")
     with pytest.raises(ValueError, match="ambiguous"):
         parse_param("W1_111", "2-12-1")
+
+
+def test_a_ready_reference_is_range_checked_too():
+    assert parse_param(ParamRef("b", 2, 1), "2-2-2-1") == ParamRef("b", 2, 1)
+    with pytest.raises(ValueError, match=r"i in 1\.\.2"):
+        parse_param(ParamRef("W", 1, 1, source=3), "2-2-2-1")

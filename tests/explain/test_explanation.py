@@ -85,3 +85,14 @@ def test_text_report_is_what_the_command_prints():
     assert "path 1: ∂L/∂Ŷ × ∂Ŷ/∂O_12 × ∂O_12/∂b^1_2" in text
     assert f"{e.memo_gradient:.10g}" in text
     assert e.latex not in e.text()
+
+
+def test_a_ready_network_is_explained_as_given():
+    from memograd.explain import build_network
+
+    network = build_network("2-2-2-1", activation="tanh", seed=9)
+    e = explain("2-2-2-1", "W2_21", network=network)
+    assert e.network is network
+    assert e.memo_gradient == pytest.approx(e.finite_difference, rel=1e-6)
+    with pytest.raises(ValueError, match="does not match"):
+        explain("2-3-2-1", "W1_11", network=network)

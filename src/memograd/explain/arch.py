@@ -132,13 +132,18 @@ _PATTERNS: tuple[tuple[ParamKind, re.Pattern[str], bool], ...] = (
 _EXAMPLES = "W1_11, W1_1_1, W12_3_10, b2_1, O1_1 or O11"
 
 
-def parse_param(text: str, arch: Architecture | str | Sequence[int]) -> ParamRef:
+def parse_param(text: str | ParamRef, arch: Architecture | str | Sequence[int]) -> ParamRef:
     """Parse a parameter or unit name and check it exists in ``arch``.
+
+    A :class:`ParamRef` is accepted too, and only checked.
 
     Raises ValueError that names the valid ranges for this network when an index is out
     of range, and the accepted spellings when the name cannot be read at all.
     """
     arch = parse_arch(arch)
+    if isinstance(text, ParamRef):
+        _check_in_range(text, text.name, arch)
+        return text
     if not isinstance(text, str):
         raise TypeError(f"expected a parameter name like {_EXAMPLES}, got {text!r}")
     cleaned = text.strip()

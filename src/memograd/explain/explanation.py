@@ -172,7 +172,7 @@ def explain(
         raise ValueError(f"architecture {arch!r} does not match the network's {network.arch}")
     if isinstance(show_paths, bool) or not isinstance(show_paths, int) or show_paths < 0:
         raise ValueError(f"show_paths must be a whole number >= 0, got {show_paths!r}")
-    ref = param if isinstance(param, ParamRef) else parse_param(param, network.arch)
+    ref = parse_param(param, network.arch)
     paths = count_paths(network.arch, ref)
     naive = (
         naive_gradient(network, ref, max_paths=max_naive_paths)
