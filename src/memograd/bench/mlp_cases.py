@@ -15,9 +15,19 @@ SMALL_BATCH_FLOOR_RATIO = 1.3
 BLAS_BOUND_FLOOR_RATIO = 1.08
 
 
-def _build_peers(sizes: Sequence[int], batch: int, result: CaseResult) -> dict[str, MLPStep]:
+# With --quick, the BLAS-bound cases time only these: JAX compiles every shape afresh
+# (seconds per case) and the others add little there that the batch-32 case does not show.
+QUICK_PEERS = ("memograd", "memograd_nn", "numpy", "torch")
+
+
+def _build_peers(
+    sizes: Sequence[int], batch: int, result: CaseResult, peers: Sequence[str]
+) -> dict[str, MLPStep]:
     steps: dict[str, MLPStep] = {}
     for peer in PEERS:
+        if peer not in peers:
+            result.skip_peer(peer, "not timed with --quick in this case")
+            continue
         try:
             steps[peer] = make_step(peer, sizes, batch, seed=0)
         except PeerUnavailable as exc:
@@ -26,10 +36,11 @@ def _build_peers(sizes: Sequence[int], batch: int, result: CaseResult) -> dict[s
 
 
 def _measure(
-    sizes: Sequence[int], batch: int, settings: Settings, result: CaseResult
+    sizes: Sequence[int], batch: int, settings: Settings, result: CaseResult, small_batch: bool
 ) -> Comparison | None:
     """Build, cross-check and time every available peer; fill ``result.rows``."""
-    steps = _build_peers(sizes, batch, result)
+    peers = QUICK_PEERS if settings.quick and not small_batch else PEERS
+    steps = _build_peers(sizes, batch, result, peers)
     if FLOOR not in steps:  # pragma: no cover - NumPy is a hard dependency
         raise RuntimeError("the NumPy floor could not be built")
     if "memograd" not in steps:
@@ -110,7 +121,7 @@ def _mlp_case(name: str, sizes: tuple[int, ...], batch: int, small_batch: bool) 
         )
 
     def run(settings: Settings, result: CaseResult) -> None:
-        comparison = _measure(sizes, batch, settings, result)
+        comparison = _measure(sizes, batch, settings, result, small_batch)
         if comparison is None:
             return
         (_judge_small_batch if small_batch else _judge_blas_bound)(comparison, result)
