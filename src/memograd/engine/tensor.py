@@ -98,6 +98,11 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.data.dtype}{grad})"
 
+    def _repr_svg_(self) -> str:  # viz hook: Jupyter shows the graph (memograd.viz, lazily)
+        from memograd.viz import draw
+
+        return draw(self)._repr_svg_()
+
     @property
     def _keeps_grad(self) -> bool:
         """Only leaves keep their gradient (as in PyTorch): intermediates' adjoints are freed."""
