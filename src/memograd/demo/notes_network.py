@@ -43,7 +43,8 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
     network = explanation.network
     symbol = data["symbol"]
     pretty = unicode_symbol(symbol)
-    hidden = ", ".join(network.activations[:-1])
+    hidden_layers = network.activations[:-1]
+    hidden = hidden_layers[0] if len(set(hidden_layers)) == 1 else ", ".join(hidden_layers)
     x = ", ".join(f"{v:.4g}" for v in data["input"])
     y = ", ".join(f"{v:.4g}" for v in data["target"])
     section.paragraph(

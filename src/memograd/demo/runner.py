@@ -84,7 +84,7 @@ def build_report(result: DemoResult) -> Any:
         footer=html.join(
             f"Generated {_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} in "
             f"{sum(result.seconds.values()):.1f} s of measurement. A single self-contained "
-            "file: no scripts, nothing fetched from the network; it prints as it reads."
+            "file: no scripts and nothing fetched from the network, readable offline and on paper."
         ),
     )
     for module in SECTIONS:

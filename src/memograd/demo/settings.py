@@ -24,7 +24,7 @@ class DemoSettings:
     timing_repeats: int = 3
     # 4. The digits model.
     hidden: tuple[int, ...] = (64,)
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 1e-3
     misclassified_shown: int = 8
@@ -44,15 +44,24 @@ class DemoSettings:
                 quick=True,
                 fib_max_n=24,
                 fib_naive_max_n=20,
-                cost_max_depth=8,
-                naive_path_budget=2_000,
+                cost_max_depth=9,
                 timing_repeats=1,
-                hidden=(32,),
-                epochs=6,
+                hidden=(64,),
+                epochs=20,
                 speed_rounds=3,
-                speed_batch_seconds=0.04,
+                speed_batch_seconds=0.05,
             )
-        return cls(seed=seed, quick=False, fib_max_n=30, fib_naive_max_n=27)
+        return cls(
+            seed=seed,
+            quick=False,
+            fib_max_n=30,
+            fib_naive_max_n=27,
+            cost_width=3,
+            cost_max_depth=10,
+            naive_path_budget=100_000,
+            hidden=(128, 64),
+            epochs=40,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -7,6 +7,6 @@ is installed); :mod:`memograd.viz.plots` and the report need matplotlib, importe
 from __future__ import annotations
 
 from memograd.viz._svg import Drawing
-from memograd.viz.draw import GraphEdge, GraphNode, draw, render_graph
+from memograd.viz.drawing import GraphEdge, GraphNode, draw, render_graph
 
 __all__ = ["Drawing", "GraphEdge", "GraphNode", "draw", "render_graph"]

@@ -19,6 +19,15 @@ _ID_ATTR = re.compile(r'\bid="([^"]+)"')
 _ID_REF = re.compile(r'(url\(#|href="#)([^")]+)')
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def escape(text: object) -> str:
     """Text escaped for an SVG or HTML attribute or element body."""
     return html.escape(str(text), quote=True)
@@ -59,6 +68,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        # mkstemp creates the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
         os.replace(tmp_name, target)
     except BaseException:
         try:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from memograd.viz._svg import Drawing
-from memograd.viz.draw import GraphEdge, GraphNode, render_graph
+from memograd.viz.drawing import GraphEdge, GraphNode, render_graph
 from memograd.viz.mathml import unicode_symbol
 
 NodeKey = tuple[int, int] | str  # (layer, unit) for a unit (1-based unit), "L", or "param"

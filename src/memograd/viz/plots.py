@@ -30,6 +30,9 @@ COLOURS = {
     "train": "#2563eb",
     "test": "#c2410c",
     "validation": "#c2410c",
+    "memograd": "#2563eb",
+    "NumPy by hand": "#6b7280",
+    "PyTorch (CPU)": "#c2410c",
 }
 _FALLBACK = ["#7c3aed", "#0f766e", "#a16207", "#be185d", "#475569"]
 _RC = {
