@@ -7,7 +7,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from memograd.bench.environment import core_count, describe_environment, pin_blas_threads
+from memograd.bench.environment import (
+    core_count,
+    describe_environment,
+    load_average,
+    pin_blas_threads,
+)
 from memograd.bench.memo_cases import MEMO_CASES
 from memograd.bench.mlp_cases import MLP_CASES
 from memograd.bench.results import Case, CaseResult, Settings
@@ -90,4 +95,5 @@ def run_benchmark(
         results.append(result)
         if on_result is not None:
             on_result(result)
+    header["load_average_at_end"] = load_average()
     return {"header": header, "cases": [result.as_dict() for result in results]}

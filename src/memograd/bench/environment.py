@@ -46,6 +46,19 @@ def core_count() -> int:
         return os.cpu_count() or 1
 
 
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages: on a shared machine, how busy the others kept it.
+
+    A load above the core count means peers ran with fewer cores than they were given
+    threads, which hurts multi-threaded peers (BLAS, PyTorch) far more than single-threaded
+    ones; the header reports it at the start and the end of a run so a reader can tell.
+    """
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # not available on this platform
+        return None
+
+
 def _version(distribution: str) -> str | None:
     try:
         return metadata.version(distribution)
@@ -102,6 +115,7 @@ def describe_environment() -> dict[str, object]:
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cores": core_count(),
+        "load_average": load_average(),
         "python": sys.version.split()[0],
         "blas": blas_info(),
         "environment": {name: os.environ.get(name) for name in BLAS_ENVIRONMENT},

@@ -115,7 +115,13 @@ def header_lines(header: dict[str, Any]) -> list[str]:
     lines = [
         f"memograd bench, {header['date_utc']}, {'quick' if settings['quick'] else 'full'} run: "
         f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch, medians",
-        f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}",
+        f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}, "
+        f"load average {_load(header.get('load_average'))} at the start"
+        + (
+            f", {_load(header['load_average_at_end'])} at the end"
+            if header.get("load_average_at_end")
+            else ""
+        ),
         f"BLAS: {blas}",
         f"threads: BLAS {threads['blas']}, torch {threads['torch']}",
         f"environment: {env}"
@@ -127,6 +133,10 @@ def header_lines(header: dict[str, Any]) -> list[str]:
         f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
     ]
     return lines
+
+
+def _load(values: list[float] | None) -> str:
+    return "unknown" if not values else "/".join(f"{v:.2f}" for v in values)
 
 
 def _verdict_text(case: dict[str, Any]) -> str:
