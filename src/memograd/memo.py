@@ -98,8 +98,8 @@ class _Unkeyable(Exception):
 def _content_key(value: object, typed: bool) -> Hashable:
     """A hashable key equal for equal contents.
 
-    Hashable values are their own key, so ``1`` and ``1.0`` share one, as Python equality and
-    ``functools`` say (``typed=True`` adds the type and separates them). Containers are keyed by
+    Hashable values are their own key, so ``[1]`` and ``[1.0]`` share one, as Python equality
+    says (``typed=True`` adds the type and separates them). Containers are keyed by
     their contents, recursively, with a tag for their kind: a list never equals a tuple, as in
     Python. Arrays are keyed by dtype, shape and bytes: equal float64 arrays share a key, a float32
     and a float64 array never do, and NaNs in the same places compare equal.
@@ -758,8 +758,11 @@ def memoize(
       evicts the least recently used.
     - ``ttl``: seconds an entry stays valid; an older entry is recomputed on its next call.
       ``timer`` is the clock it is measured with (``time.monotonic``; tests pass a fake one).
-    - ``typed``: key ``f(1)`` and ``f(1.0)`` apart. By default they are one entry, because
-      ``1 == 1.0`` and ``hash(1) == hash(1.0)`` in Python; ``functools`` does the same.
+    - ``typed``: key equal values of different types apart. By default keys compare with Python
+      equality through ``functools``' own C key, so the two agree call for call: ``f(1, 2)`` and
+      ``f(1.0, 2)`` are one entry. That includes functools' quirk: a lone ``int`` or ``str``
+      argument is its own key while any other lone argument is wrapped in a tuple, so ``f(1)``
+      and ``f(1.0)`` are two entries (``f(1.0)`` and ``f(True)`` are one).
     - ``key``: a function of the same arguments returning the cache key, for arguments that
       cannot be keyed otherwise (or to key on part of them).
 
