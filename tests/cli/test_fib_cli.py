@@ -1,4 +1,4 @@
-"""``memograd fib``, run as a real process: table, JSON shape, budgets, exit codes, one-line errors."""
+"""``memograd fib`` as a real process: table, JSON shape, budgets, exit codes, one-line errors."""
 
 from __future__ import annotations
 
