@@ -648,3 +648,20 @@ def test_async_method_caches_per_instance():
         return await asyncio.gather(client.get("a"), client.get("a"))
 
     assert asyncio.run(main()) == ["A", "A"] and client.runs == 1
+
+
+def test_builtins_with_and_without_a_signature_are_memoized():
+    cached_len, cached_max = memoize(len), memoize(max)
+    assert cached_len([1, 2]) == 2 and cached_len([1, 2]) == 2
+    assert cached_max(3, 9, 4) == 9 and cached_max([3, 9], default=0) == 9
+    assert cached_len.cache_info().hits == 1 and cached_max.cache_info().misses == 2
+
+
+def test_a_plain_function_returning_a_coroutine_is_refused_not_cached():
+    async def work():
+        return 1
+
+    f = memoize(lambda: work())
+    with pytest.raises(TypeError, match="returned a coroutine, which can be awaited only once"):
+        f()
+    assert f.cache_info().currsize == 0

@@ -311,6 +311,12 @@ class _Memo:
     def _lead(self, cell: _Cell, flight: _Flight, args: tuple, kwargs: dict) -> Any:
         try:
             value = self.fn(*args, **kwargs)
+            if isinstance(value, types.CoroutineType):
+                value.close()
+                raise TypeError(
+                    f"memoize: {self.describe.name}() returned a coroutine, which can be awaited "
+                    "only once; decorate the async def itself so its awaited result is cached"
+                )
         except BaseException as error:
             with self._lock:
                 flight.error = error
@@ -357,13 +363,18 @@ class _Memo:
                     task = None
                 if self._fresh(cell):
                     return cell.value
-                if task is None or task.get_loop() is not loop:
+                reenter = task is not None and task is asyncio.current_task()
+                if reenter:
+                    pass  # the computation awaits its own key: plain recursion, below
+                elif task is None or task.get_loop() is not loop:
                     task = asyncio.ensure_future(self.fn(*args, **kwargs), loop=loop)
                     cell.flight = task
                     self._computed += 1
                     # Registered before any caller awaits, so the cell is settled (value stored or
                     # flight cleared) before any caller resumes: the next call sees the outcome.
                     task.add_done_callback(functools.partial(self._settle, cell))
+            if reenter:
+                return await self.fn(*args, **kwargs)
             try:
                 return await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -399,10 +410,11 @@ class _Memo:
     def cache_clear(self) -> None:
         """Forget every entry and reset the statistics; computations in flight still finish."""
         with self._lock:
-            self.store.cache_clear()
             self._pending.clear()
             self._unfilled.clear()
             self._computed = 0
+        # Outside the lock: dropping the results may run their __del__, which may call us.
+        self.store.cache_clear()
 
     def cache_parameters(self) -> dict[str, Any]:
         return {"maxsize": self.options.maxsize, "typed": self.options.typed, "ttl": self.ttl}
