@@ -22,23 +22,49 @@ from memograd.engine.stats import BackwardStats
 _new = object.__new__
 
 
-def _node(data: float, parents: tuple, local: tuple, op: str) -> Value:
-    """A result node; under ``no_grad`` a constant with no parents.
+def _unary(data: float, a: Value, da: float, op: str) -> Value:
+    """The result of a one-input op: ``da`` is d data / d a. Under ``no_grad``, a constant.
 
-    Building the object field by field skips ``__init__``'s argument checks: this runs once per
-    scalar op, and the checks are for user input only.
+    Built field by field, skipping ``__init__``'s checks (those are for user input): this runs
+    once per scalar op. Inputs and local derivatives live in four slots rather than two tuples,
+    so a node is a single allocation, which also leaves Python's cyclic collector a third of the
+    objects to scan.
     """
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._pending = 0
+    out._b = None
+    out._db = 0.0
     if grad_mode.enabled:
-        out.parents = parents
-        out.local = local
+        out._a = a
+        out._da = da
         out.op = op
         out.requires_grad = True
     else:
-        out.parents = out.local = ()
+        out._a = None
+        out._da = 0.0
+        out.op = ""
+        out.requires_grad = False
+    return out
+
+
+def _binary(data: float, a: Value, b: Value, da: float, db: float, op: str) -> Value:
+    """The result of a two-input op: ``da``, ``db`` are d data / d a and d data / d b."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out._pending = 0
+    if grad_mode.enabled:
+        out._a = a
+        out._b = b
+        out._da = da
+        out._db = db
+        out.op = op
+        out.requires_grad = True
+    else:
+        out._a = out._b = None
+        out._da = out._db = 0.0
         out.op = ""
         out.requires_grad = False
     return out
@@ -46,8 +72,11 @@ def _node(data: float, parents: tuple, local: tuple, op: str) -> Value:
 
 def _number(x: object) -> float:
     """The float value of a Python/NumPy real number; ``TypeError`` for anything else."""
-    if type(x) is float:  # the common case first: no ABC check
+    t = type(x)
+    if t is float:  # the common cases first: no ABC check
         return x
+    if t is int:
+        return float(x)
     if isinstance(x, Real):
         return float(x)
     raise TypeError(
@@ -63,7 +92,18 @@ class Value:
     derivatives with respect to each, and the op's name.
     """
 
-    __slots__ = ("data", "grad", "parents", "local", "op", "requires_grad", "_pending", "_adjoint")
+    __slots__ = (
+        "data",
+        "grad",
+        "op",
+        "requires_grad",
+        "_a",  # first input, or None
+        "_b",  # second input, or None
+        "_da",  # d data / d _a, computed at forward time
+        "_db",  # d data / d _b
+        "_pending",  # consuming edges not yet delivered, during backward (0 otherwise)
+        "_adjoint",  # running sum of dL/dself, during backward
+    )
 
     _SCALAR = True  # graph.backward runs the fused scalar sweep for these nodes
     _keeps_grad = True  # every Value keeps its gradient, as in micrograd
@@ -73,8 +113,8 @@ class Value:
             data = data.data
         self.data = _number(data)
         self.grad = 0.0
-        self.parents = ()
-        self.local = ()
+        self._a = self._b = None
+        self._da = self._db = 0.0
         self.op = ""
         self.requires_grad = bool(requires_grad)
         self._pending = 0
@@ -87,29 +127,29 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         if type(other) is Value:
-            return _node(self.data + other.data, (self, other), (1.0, 1.0), "+")
-        return _node(self.data + _number(other), (self,), (1.0,), "+")
+            return _binary(self.data + other.data, self, other, 1.0, 1.0, "+")
+        return _unary(self.data + _number(other), self, 1.0, "+")
 
     __radd__ = __add__
 
     def __mul__(self, other: Value | float) -> Value:
         if type(other) is Value:
-            return _node(self.data * other.data, (self, other), (other.data, self.data), "*")
+            return _binary(self.data * other.data, self, other, other.data, self.data, "*")
         c = _number(other)
-        return _node(self.data * c, (self,), (c,), "*")
+        return _unary(self.data * c, self, c, "*")
 
     __rmul__ = __mul__
 
     def __sub__(self, other: Value | float) -> Value:
         if type(other) is Value:
-            return _node(self.data - other.data, (self, other), (1.0, -1.0), "-")
-        return _node(self.data - _number(other), (self,), (1.0,), "-")
+            return _binary(self.data - other.data, self, other, 1.0, -1.0, "-")
+        return _unary(self.data - _number(other), self, 1.0, "-")
 
     def __rsub__(self, other: float) -> Value:
-        return _node(_number(other) - self.data, (self,), (-1.0,), "-")
+        return _unary(_number(other) - self.data, self, -1.0, "-")
 
     def __neg__(self) -> Value:
-        return _node(-self.data, (self,), (-1.0,), "neg")
+        return _unary(-self.data, self, -1.0, "neg")
 
     def __truediv__(self, other: Value | float) -> Value:
         if type(other) is Value:
@@ -117,56 +157,56 @@ class Value:
                 raise ZeroDivisionError("Value division: the divisor's data is 0.0")
             inv = 1.0 / other.data
             out = self.data * inv
-            return _node(out, (self, other), (inv, -out * inv), "/")
+            return _binary(out, self, other, inv, -out * inv, "/")
         c = _number(other)
         if c == 0.0:
             raise ZeroDivisionError("Value division by the number 0")
-        return _node(self.data / c, (self,), (1.0 / c,), "/")
+        return _unary(self.data / c, self, 1.0 / c, "/")
 
     def __rtruediv__(self, other: float) -> Value:
         if self.data == 0.0:
             raise ZeroDivisionError("Value division: the divisor's data is 0.0")
         c = _number(other)
         out = c / self.data
-        return _node(out, (self,), (-out / self.data,), "/")
+        return _unary(out, self, -out / self.data, "/")
 
     def __pow__(self, other: Value | float) -> Value:
         x = self.data
         if type(other) is Value:
             y = other.data
             out = _power(x, y)
-            return _node(out, (self, other), (_dpow_dbase(x, y), _dpow_dexponent(x, y, out)), "**")
+            return _binary(out, self, other, _dpow_dbase(x, y), _dpow_dexponent(x, y, out), "**")
         y = _number(other)
-        return _node(_power(x, y), (self,), (_dpow_dbase(x, y),), "**")
+        return _unary(_power(x, y), self, _dpow_dbase(x, y), "**")
 
     def __rpow__(self, other: float) -> Value:
         x = _number(other)
         y = self.data
         out = _power(x, y)
-        return _node(out, (self,), (_dpow_dexponent(x, y, out),), "**")
+        return _unary(out, self, _dpow_dexponent(x, y, out), "**")
 
     # ---- functions ---------------------------------------------------------------------------
 
     def tanh(self) -> Value:
         t = math.tanh(self.data)
-        return _node(t, (self,), (1.0 - t * t,), "tanh")
+        return _unary(t, self, 1.0 - t * t, "tanh")
 
     def relu(self) -> Value:
         x = self.data
-        return _node(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        return _unary(x if x > 0.0 else 0.0, self, 1.0 if x > 0.0 else 0.0, "relu")
 
     def exp(self) -> Value:
         try:
             e = math.exp(self.data)
         except OverflowError:
             e = math.inf
-        return _node(e, (self,), (e,), "exp")
+        return _unary(e, self, e, "exp")
 
     def log(self) -> Value:
         x = self.data
         if x <= 0.0:
             raise ValueError(f"Value.log: expected a positive number, got {x!r}")
-        return _node(math.log(x), (self,), (1.0 / x,), "log")
+        return _unary(math.log(x), self, 1.0 / x, "log")
 
     def sigmoid(self) -> Value:
         x = self.data
@@ -176,7 +216,7 @@ class Value:
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _unary(s, self, s * (1.0 - s), "sigmoid")
 
     # ---- graph -------------------------------------------------------------------------------
 
@@ -204,8 +244,24 @@ class Value:
         """
         return graph.backward(self, 1.0, strategy, stats=stats, max_paths=max_paths)
 
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the op that made this node, in order (``()`` for a leaf)."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        return (a,) if b is None else (a, b)
+
+    @property
+    def local(self) -> tuple[float, ...]:
+        """d self / d parents[i] for each input, computed when the node was made."""
+        if self._a is None:
+            return ()
+        return (self._da,) if self._b is None else (self._da, self._db)
+
     def _vjp(self, i: int, adjoint: float) -> float:
-        return adjoint * self.local[i]
+        return adjoint * (self._db if i else self._da)
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Value, float]]) -> None:
