@@ -48,8 +48,8 @@ class DemoSettings:
                 timing_repeats=1,
                 hidden=(64,),
                 epochs=20,
-                speed_rounds=3,
-                speed_batch_seconds=0.05,
+                speed_rounds=5,
+                speed_batch_seconds=0.1,
             )
         return cls(
             seed=seed,
