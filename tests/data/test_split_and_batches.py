@@ -70,7 +70,7 @@ def test_label_checks_name_the_row():
     with pytest.raises(data.DataError, match=r"y\[2\] = 1.5 is not a whole-number class label"):
         data.as_class_labels(np.array([0.0, 1.0, 1.5]), 3)
     with pytest.raises(
-        data.DataError, match=r"y\[1\] = 7 is not one of the model's classes \[0, 1, 2\]"
+        data.DataError, match=r"y\[1\]: label 7 is not one of the model's classes \[0, 1, 2\]"
     ):
         data.check_labels_in_classes(np.array([1, 7]), [0, 1, 2])
     assert data.check_labels_in_classes(np.array(["b", "a"]), ["a", "b"]).tolist() == [1, 0]

@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "paths": "memograd.cli.paths",
     "cost": "memograd.cli.cost",
     "demo": "memograd.cli.demo",
+    "train": "memograd.cli.train",
+    "predict": "memograd.cli.predict",
 }
 
 

@@ -79,12 +79,16 @@ def as_class_labels(y: object, n_rows: int, source: str = "y") -> np.ndarray:
 
 
 def check_labels_in_classes(
-    labels: np.ndarray, classes: Sequence[object], source: str = "y"
+    labels: np.ndarray,
+    classes: Sequence[object],
+    source: str = "y",
+    first_line: int | None = None,
 ) -> np.ndarray:
     """Map ``labels`` to indices into ``classes``; a label the model does not know is an error.
 
     Returns the int64 class index of every label. The error names the first unknown label, its
-    row, and the classes the model was trained on.
+    row, and the classes the model was trained on. For labels read from a text file, give the
+    file's line number of the first row as ``first_line`` and the error names the line instead.
     """
     lookup = {_key(c): i for i, c in enumerate(classes)}
     indices = np.empty(len(labels), dtype=np.int64)
@@ -93,8 +97,11 @@ def check_labels_in_classes(
         if index is None:
             shown = ", ".join(repr(c) for c in list(classes)[:20])
             more = ", ..." if len(classes) > 20 else ""
+            where = (
+                f"{source}[{row}]" if first_line is None else f"{source}, line {first_line + row}"
+            )
             raise DataError(
-                f"{source}[{row}] = {label!r} is not one of the model's classes [{shown}{more}]"
+                f"{where}: label {label!r} is not one of the model's classes [{shown}{more}]"
             )
         indices[row] = index
     return indices

@@ -1,0 +1,136 @@
+"""``memograd predict``: run a saved model on a data file, one prediction per row.
+
+    memograd predict --model model.npz --data new.csv            TSV: row, prediction, confidence
+    memograd predict --model model.npz --data new.csv --json     one JSON document
+
+The file may hold exactly the model's features, or more columns: a CSV whose header names every
+feature the model was trained on is matched by name (so the training file itself, target column
+and all, works). When the file also holds the target (that CSV column, an .npz ``y``, an IDX
+labels sibling), the accuracy is reported too, and a label the model was never trained on is an
+error naming its row. Predictions go to stdout; the accuracy line goes to stderr, so stdout
+stays a clean table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memograd.cli import _common
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predictions of a model saved by 'memograd train' for each row of a data file",
+        description=(
+            "Load a model saved by 'memograd train' (or MLPClassifier/MLPRegressor.save) and "
+            "print its prediction for every row of FILE (CSV with a header, .npy, .npz or IDX)."
+        ),
+    )
+    parser.add_argument("--model", required=True, metavar="PATH", help="the saved model (.npz)")
+    parser.add_argument("--data", required=True, metavar="FILE", help="rows to predict")
+    _common.add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from memograd.data import check_labels_in_classes
+    from memograd.nn import MLPClassifier, MLPRegressor, load_checkpoint
+
+    checkpoint = load_checkpoint(args.model)
+    meta = checkpoint.metadata
+    kinds = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+    if meta.get("estimator") not in kinds:
+        raise ValueError(
+            f"{args.model}: a plain saved network, not a model from 'memograd train' (no "
+            "estimator metadata); load it in Python with memograd.nn.load"
+        )
+    estimator = kinds[meta["estimator"]].load(args.model)
+    X, y, first_line = _features(args.data, estimator, meta.get("target_name"))
+    result: dict[str, Any] = {"model": args.model, "data": args.data, "rows": int(len(X))}
+    if isinstance(estimator, MLPClassifier):
+        if y is not None:  # before predicting: a label the model never saw is the file's error
+            check_labels_in_classes(
+                y, estimator.classes_.tolist(), f"{args.data}: target", first_line
+            )
+        probabilities = estimator.predict_proba(X)
+        predictions = estimator.classes_[probabilities.argmax(axis=1)]
+        result.update(
+            classes=estimator.classes_.tolist(),
+            predictions=predictions.tolist(),
+            confidence=probabilities.max(axis=1).tolist(),
+            probabilities=probabilities.tolist(),
+            accuracy=None if y is None else estimator.score(X, y),
+        )
+    else:
+        predictions = estimator.predict(X)
+        result.update(
+            predictions=predictions.tolist(),
+            r2=None if y is None else estimator.score(X, y),
+        )
+    if args.json:
+        _common.emit_json(result)
+    else:
+        _print_rows(result)
+    return 0
+
+
+def _features(
+    path: str, estimator: Any, target_name: str | None
+) -> tuple[np.ndarray, Any, int | None]:
+    """The model's features from ``path``, the targets if present, and the first data line.
+
+    The line number (2 for a CSV: line 1 is the header) lets label errors point into the file.
+    """
+    from memograd.data import DataError, detect_format, load_file
+    from memograd.data.loading import AUTO
+
+    kind = detect_format(path)
+    wanted = estimator.feature_names_
+    if kind == "csv":
+        header = _csv_header(path)
+        target = target_name if target_name in header else None
+        dataset = load_file(path, target=target)
+    elif kind == "npy":
+        dataset = load_file(path, target=None)
+    else:
+        dataset = load_file(path, target=AUTO)
+    X, names = dataset.X, list(dataset.feature_names)
+    if wanted and kind == "csv" and all(name in names for name in wanted):
+        X = X[:, [names.index(name) for name in wanted]]
+    elif X.shape[1] != estimator.n_features_:
+        missing = [n for n in (wanted or []) if n not in names] if kind == "csv" else []
+        hint = f"; missing columns: {', '.join(missing[:10])}" if missing else ""
+        raise DataError(
+            f"{path}: rows have {X.shape[1]} features, the model expects "
+            f"{estimator.n_features_}{hint}"
+        )
+    return X, dataset.y, 2 if kind == "csv" else None
+
+
+def _csv_header(path: str) -> list[str]:
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        row = next(csv.reader(handle), [])
+    return [cell.strip() for cell in row]
+
+
+def _print_rows(result: dict[str, Any]) -> None:
+    classifier = "confidence" in result
+    out = sys.stdout
+    out.write("row\tprediction" + ("\tconfidence" if classifier else "") + "\n")
+    for i, prediction in enumerate(result["predictions"]):
+        if classifier:
+            out.write(f"{i}\t{prediction}\t{result['confidence'][i]:.4f}\n")
+        else:
+            value = ", ".join(f"{v:.6g}" for v in np.ravel(prediction))
+            out.write(f"{i}\t{value}\n")
+    if result.get("accuracy") is not None:
+        print(f"accuracy {result['accuracy']:.4f} on {result['rows']} rows", file=sys.stderr)
+    if result.get("r2") is not None:
+        print(f"R^2 {result['r2']:.4f} on {result['rows']} rows", file=sys.stderr)
