@@ -58,3 +58,12 @@ from memograd import data, nn, optim  # noqa: E402
 from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
 
 __all__ += ["MLPClassifier", "MLPRegressor", "data", "manual_seed", "nn", "optim"]
+
+
+def __getattr__(name: str) -> object:
+    # mg.viz (graph drawings, plots, the HTML report) is imported on first use only.
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("memograd.viz")
+    raise AttributeError(f"module 'memograd' has no attribute {name!r}")
