@@ -26,7 +26,7 @@ $(VENV)/.bench: $(VENV)/.test
 	touch $@
 
 demo: $(VENV)/.cli
-	$(BIN)/memograd fib 35
+	$(BIN)/memograd demo
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
