@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
 import math
@@ -486,14 +487,17 @@ _P = inspect.Parameter
 
 
 class _Template:
-    """Source and factory of the wrapper for one function (compiled once, instantiated often).
+    """The wrapper's code for one function: compiled once, turned into functions cheaply.
 
     The wrapper has the user's exact signature, so CPython calls it like any small function and
     normalizes the arguments for free: ``f(1, b=2)``, ``f(b=2, a=1)`` and, with a default
-    ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. It is generated with ``exec``, as
+    ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. The code is generated from source, as
     ``dataclasses`` and ``namedtuple`` generate theirs, because only real code with real parameter
-    names gets that fast call. For a method the first parameter (``self``) is passed to the
-    function but left out of the key: each instance has its own store.
+    names gets that fast call. Each instance is a new function on the same code with its own
+    globals (the store, the slow paths): a global load is a little cheaper than a closure cell,
+    and one compile serves every instance of a class with a memoized method. For a method the
+    first parameter (``self``) is passed to the function but left out of the key: each instance
+    has its own store.
     """
 
     def __init__(self, fn: Callable[..., Any], options: _Options, *, method: bool) -> None:
@@ -507,14 +511,20 @@ class _Template:
                 _P("_mg_args", _P.VAR_POSITIONAL),
                 _P("_mg_kwargs", _P.VAR_KEYWORD),
             ]
-        self.defaults = tuple(p.default for p in parameters if p.default is not _P.empty)
+        positional = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+        self.defaults = tuple(
+            p.default for p in parameters if p.kind in positional and p.default is not _P.empty
+        )
+        self.kwdefaults = {
+            p.name: p.default
+            for p in parameters
+            if p.kind is _P.KEYWORD_ONLY and p.default is not _P.empty
+        }
         header, key_args, call_args = _render(parameters, skip_first=method)
         keyed = parameters[1:] if method else parameters
         self.describe = _Describe(
             name=getattr(fn, "__qualname__", None) or repr(fn),
-            positional_names=tuple(
-                p.name for p in keyed if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
-            ),
+            positional_names=tuple(p.name for p in keyed if p.kind in positional),
             var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
         )
         lookup = (
@@ -522,46 +532,43 @@ class _Template:
             if options.key is not None
             else (
                 "try:\n"
-                f"            _mg_cell = _mg_store({key_args})\n"
-                "        except TypeError as _mg_error:\n"
-                f"            _mg_cell = _mg_by_content(_mg_error{_lead_comma(key_args)})"
+                f"        _mg_cell = _mg_store({key_args})\n"
+                "    except TypeError as _mg_error:\n"
+                f"        _mg_cell = _mg_by_content(_mg_error{_lead_comma(key_args)})"
             )
         )
         hit = (
             "return _mg_cell.value"
             if options.ttl is None
-            else "if _mg_timer() - _mg_cell.born < _mg_ttl:\n                return _mg_cell.value"
+            else "if _mg_timer() - _mg_cell.born < _mg_ttl:\n            return _mg_cell.value"
         )
-        defaults = "".join(f", _mg_d{i}" for i in range(len(self.defaults)))
-        source = (
-            f"def _mg_factory(_mg_store, _mg_keyed, _mg_by_content, _mg_fill, _mg_kw, _mg_timer,"
-            f" _mg_ttl{defaults}):\n"
-            f"    {'async ' if self.is_async else ''}def memoized({header}):\n"
-            f"        {lookup}\n"
-            "        try:\n"
-            f"            {hit}\n"
-            "        except AttributeError:\n"
-            "            pass\n"
-            f"        return {'await ' if self.is_async else ''}_mg_fill(_mg_cell"
+        self.source = (
+            f"{'async ' if self.is_async else ''}def memoized({header}):\n"
+            f"    {lookup}\n"
+            "    try:\n"
+            f"        {hit}\n"
+            "    except AttributeError:\n"
+            "        pass\n"
+            f"    return {'await ' if self.is_async else ''}_mg_fill(_mg_cell"
             f"{_lead_comma(call_args)})\n"
-            "    return memoized\n"
         )
-        self.source = source
         namespace: dict[str, Any] = {}
-        exec(compile(source, f"<memoize {self.describe.name}>", "exec"), namespace)
-        self._factory = namespace["_mg_factory"]
+        exec(compile(self.source, f"<memoize {self.describe.name}>", "exec"), namespace)
+        self.code = namespace["memoized"].__code__
 
     def instantiate(self, memo: _Memo) -> Callable[..., Any]:
-        function = self._factory(
-            memo.store,
-            memo.keyed,
-            memo.by_content,
-            memo.fill_async if self.is_async else memo.fill,
-            _sorted_keywords,
-            memo.timer,
-            memo.ttl,
-            *self.defaults,
-        )
+        namespace = {
+            "__builtins__": builtins,
+            "_mg_store": memo.store,
+            "_mg_keyed": memo.keyed,
+            "_mg_by_content": memo.by_content,
+            "_mg_fill": memo.fill_async if self.is_async else memo.fill,
+            "_mg_kw": _sorted_keywords,
+            "_mg_timer": memo.timer,
+            "_mg_ttl": memo.ttl,
+        }
+        function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
+        function.__kwdefaults__ = dict(self.kwdefaults) or None
         functools.update_wrapper(function, self.fn)
         function.cache_info = memo.cache_info
         function.cache_clear = memo.cache_clear
@@ -582,7 +589,6 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
     header: list[str] = []
     key_args: list[str] = []
     call_args: list[str] = []
-    default_index = 0
     previous_kind = None
     for position, p in enumerate(parameters):
         if previous_kind is _P.POSITIONAL_ONLY and p.kind is not _P.POSITIONAL_ONLY:
@@ -590,10 +596,7 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
         if p.kind is _P.KEYWORD_ONLY and previous_kind not in (_P.KEYWORD_ONLY, _P.VAR_POSITIONAL):
             header.append("*")
         previous_kind = p.kind
-        text = p.name
-        if p.default is not _P.empty:
-            text += f"=_mg_d{default_index}"
-            default_index += 1
+        text = p.name  # defaults are set on the function object, not in the source
         if p.kind is _P.VAR_POSITIONAL:
             text = argument = f"*{p.name}"
             key_argument = argument
