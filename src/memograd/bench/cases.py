@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from memograd.bench.environment import (
-    core_count,
     describe_environment,
     load_average,
     pin_blas_threads,
+    set_peer_threads,
 )
 from memograd.bench.memo_cases import MEMO_CASES
 from memograd.bench.mlp_cases import MLP_CASES
@@ -71,17 +71,23 @@ def run_benchmark(
     settings: Settings,
     on_header: Callable[[dict[str, Any]], None] | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Pin threads, run ``cases`` in order and return the report as plain data.
 
     ``on_header(header)`` is called before the first case and
     ``on_result(case_result)`` as each case finishes, so a caller can print
-    progress on a run that takes minutes.
+    progress on a run that takes minutes. ``threads`` is every peer's thread count (BLAS,
+    PyTorch, XLA); None pins them all to the core count, as issue 8 asks.
     """
-    threads = core_count()
+    threads = set_peer_threads(threads)
     blas_threads = pin_blas_threads(threads)
     header = describe_environment()
-    header["threads"] = {"blas": blas_threads, "torch": threads}
+    header["threads"] = {
+        "blas": blas_threads,
+        "torch": threads,
+        "xla": 1 if threads == 1 else "XLA's default (all cores)",
+    }
     header["settings"] = {
         "quick": settings.quick,
         "rounds": settings.rounds,

@@ -59,6 +59,26 @@ def load_average() -> list[float] | None:
         return None
 
 
+_threads: list[int] = []  # the count set by set_peer_threads; empty means the core count
+
+
+def set_peer_threads(threads: int | None) -> int:
+    """Fix the thread count every peer gets (BLAS, PyTorch, XLA); None means the core count.
+
+    Returns the count in force. Issue 8 pins everyone to the machine's cores; a lower count
+    is for a shared machine, where threads that wait for a busy core make timings erratic.
+    """
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    _threads[:] = [threads or core_count()]
+    return _threads[0]
+
+
+def peer_threads() -> int:
+    """Threads each peer may use: what :func:`set_peer_threads` set, else the core count."""
+    return _threads[0] if _threads else core_count()
+
+
 def _version(distribution: str) -> str | None:
     try:
         return metadata.version(distribution)

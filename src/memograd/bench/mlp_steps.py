@@ -14,12 +14,13 @@ it, so its signature is kept stable.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from memograd.bench.environment import core_count
+from memograd.bench.environment import peer_threads
 
 # Peers in the order the table lists them. "numpy" is the hand-written floor.
 # "memograd" is the engine's tensor ops written out; "memograd_nn" the same network through
@@ -291,7 +292,7 @@ def _torch_step(problem: Problem, lr: float) -> MLPStep:
         import torch.nn.functional as F
     except ImportError as exc:
         raise PeerUnavailable("torch", f"not installed ({exc.name})") from None
-    torch.set_num_threads(core_count())
+    torch.set_num_threads(peer_threads())
     layers: list[torch.nn.Module] = []
     for k, (w, b) in enumerate(zip(problem.weights, problem.biases, strict=True)):
         linear = torch.nn.Linear(w.shape[0], w.shape[1])
@@ -322,7 +323,7 @@ def _torch_step(problem: Problem, lr: float) -> MLPStep:
 
     return MLPStep(
         "torch",
-        f"nn.Sequential + F.cross_entropy + optim.SGD, {torch.get_num_threads()} threads",
+        f"nn.Sequential + F.cross_entropy + optim.SGD, torch.set_num_threads({peer_threads()})",
         step,
         parameters,
     )
@@ -333,6 +334,12 @@ def _torch_step(problem: Problem, lr: float) -> MLPStep:
 
 def _import_jax():
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if "jax" not in sys.modules and peer_threads() == 1:
+        # XLA reads its thread settings once, when the backend starts.
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+        )
     try:
         import jax
         import jax.numpy as jnp

@@ -4,6 +4,10 @@ Run ``python -m memograd.bench.profile`` (options: ``--sizes 64,256,256,10 --bat
 --steps 2000 --top 20``). The table is cumulative and own ("tottime") seconds per
 function, as percentages of the whole profiled run; docs/performance.md quotes it.
 
+The BLAS runs on one thread here (``--blas-threads`` to change it): on a shared machine a
+second BLAS thread that has to wait for a busy core makes every matmul erratic, and the
+profile would rank the neighbours' load instead of memograd's code.
+
 cProfile adds a fixed cost to every Python call, so it overstates the share of
 code that makes many small calls; the percentages rank the suspects, and the
 bench's timings (no profiler) say how much fixing one pays.
@@ -17,6 +21,7 @@ import pstats
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memograd.bench.environment import pin_blas_threads
 from memograd.bench.mlp_steps import make_step
 
 
@@ -33,11 +38,12 @@ class FunctionCost:
 
 
 def profile_step(
-    sizes: Sequence[int], batch: int, steps: int, peer: str = "memograd"
+    sizes: Sequence[int], batch: int, steps: int, peer: str = "memograd", blas_threads: int = 1
 ) -> tuple[float, list[FunctionCost]]:
     """Profile ``steps`` training steps of ``peer``; return total seconds and per-function costs."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    pin_blas_threads(blas_threads)
     step = make_step(peer, sizes, batch, seed=0)
     for _ in range(5):  # warm caches and the allocator outside the profile
         step()
@@ -83,12 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--top", type=int, default=20, help="functions to list, by own time")
     parser.add_argument("--peer", default="memograd")
+    parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    total, costs = profile_step(sizes, args.batch, args.steps, args.peer)
+    total, costs = profile_step(sizes, args.batch, args.steps, args.peer, args.blas_threads)
     print(
         f"{args.peer} step, MLP {'-'.join(map(str, sizes))}, batch {args.batch}: "
-        f"{args.steps} steps, {total:.2f} s under cProfile ({total / args.steps * 1e6:.0f} µs/step)"
+        f"{args.steps} steps, {total:.2f} s under cProfile "
+        f"({total / args.steps * 1e6:.0f} µs/step), {args.blas_threads} BLAS thread(s)"
     )
     print(f"{'own %':>6} {'cum %':>6} {'calls/step':>10}  function")
     for cost in costs[: args.top]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.bench.environment import core_count
+from memograd.bench.environment import peer_threads
 from memograd.bench.harness import collector_sees_only_new_objects
 from memograd.bench.results import Case, CaseResult, Row, Settings
 from memograd.bench.unavailable import FeatureMissing
@@ -152,7 +152,7 @@ def train_torch(recipe: Recipe, split: Split, initial: list[np.ndarray]) -> Run:
     from memograd.nn import MLP
     from memograd.nn.training import make_optimizer
 
-    torch.set_num_threads(core_count())
+    torch.set_num_threads(peer_threads())
     activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
     if recipe.activation not in activations:
         raise FeatureMissing(f"no PyTorch twin for activation {recipe.activation!r}")

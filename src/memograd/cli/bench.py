@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="timed rounds per peer (default 7, or 3 with --quick); medians are over rounds",
     )
+    parser.add_argument(
+        "--threads",
+        type=_common.positive_int,
+        metavar="N",
+        help="threads for every peer's BLAS, PyTorch and XLA (default: the core count)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and their targets")
     _common.add_json_flag(parser)
     parser.set_defaults(func=run)
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     cases = select_cases(only)
     settings = Settings.for_run(quick=args.quick, rounds=args.rounds)
     if args.json:
-        report = run_benchmark(cases, settings)
+        report = run_benchmark(cases, settings, threads=args.threads)
         _common.emit_json(report)
     else:
         from rich.console import Console
@@ -66,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
             settings,
             on_header=lambda h: _print_header(console, h),
             on_result=lambda r: _print_case(console, r.as_dict()),
+            threads=args.threads,
         )
         _print_summary(console, report["cases"])
+        console.print(
+            f"load average at the end: {_load(report['header'].get('load_average_at_end'))}",
+            highlight=False,
+        )
     return 1 if any(case["status"] == "error" for case in report["cases"]) else 0
 
 
@@ -123,7 +134,7 @@ def header_lines(header: dict[str, Any]) -> list[str]:
             else ""
         ),
         f"BLAS: {blas}",
-        f"threads: BLAS {threads['blas']}, torch {threads['torch']}",
+        f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}",
         f"environment: {env}"
         + (
             f" (make bench unset the OpenBLAS workarounds; before: {header['unset_by_make_bench']})"
@@ -163,7 +174,9 @@ def _print_case(console: Any, case: dict[str, Any]) -> None:
     has_ratio = any(row["ratio"] is not None for row in case["rows"])
     if has_ratio:
         table.add_column("memograd / peer", justify="right")
-    has_note = any(row["note"] for row in case["rows"])
+    # Long notes (how each peer's step is written) go below the table, which stays narrow.
+    legend = any(len(row["note"]) > 40 for row in case["rows"])
+    has_note = any(row["note"] for row in case["rows"]) and not legend
     if has_note:
         table.add_column("note", overflow="fold")
     for row in case["rows"]:
@@ -177,6 +190,10 @@ def _print_case(console: Any, case: dict[str, Any]) -> None:
         table.add_row(*cells)
     if case["rows"]:
         console.print(table)
+        if legend:
+            for row in case["rows"]:
+                if row["note"]:
+                    console.print(f"  [dim]{row['label']}: {row['note']}[/dim]", highlight=False)
     else:
         console.print(f"[bold]{case['title']}[/bold] ({case['name']})")
     console.print(f"target: {case['target']} -> {_verdict_text(case)}: {case['verdict']}")
