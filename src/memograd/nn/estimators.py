@@ -220,7 +220,8 @@ class MLPClassifier(_MLPEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row (one of ``classes_``)."""
-        return self.classes_[self._outputs(X).argmax(axis=1)]
+        winners = self._outputs(X).argmax(axis=1)  # first: it checks the model is fitted
+        return self.classes_[winners]
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy on ``(X, y)``; a label the model was not trained on is an error."""
