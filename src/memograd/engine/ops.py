@@ -165,12 +165,12 @@ def _matmul_forward(x: Array, y: Array, p: Any) -> tuple[Array, None]:
 def _as_matrices(g: Array, x: Array, y: Array) -> tuple[Array, Array, Array]:
     """Promote 1-D operands as matmul does ((k,) -> (1, k) on the left, (k, 1) on the right),
     and ``g`` to match, so that one pair of batched formulas covers every case."""
+    if y.ndim == 1:  # restore the right operand's column axis first: it is g's last
+        y = y[:, None]
+        g = g[..., None]
     if x.ndim == 1:
         x = x[None, :]
         g = np.expand_dims(g, -2)
-    if y.ndim == 1:
-        y = y[:, None]
-        g = np.expand_dims(g, -1)
     return g, x, y
 
 
