@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import time
@@ -140,6 +141,29 @@ def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
                 note=f"{name}.Value, MLP 2-16-16-1 on {n_points} moons points",
             )
         )
+    if not settings.quick and "micrograd" in steps:
+        # The same two steps with the cyclic garbage collector off: micrograd's closures
+        # (each node's _backward refers to the node) make every node part of a reference
+        # cycle, so only the collector frees them; memograd's nodes are freed by reference
+        # counting alone. The difference between the two runs is that collector's share.
+        quiet = TimingPlan(
+            rounds=max(3, settings.rounds // 2), batch_seconds=settings.batch_seconds
+        )
+        gc.disable()
+        try:
+            without_gc = compare(steps, quiet, "memograd")
+        finally:
+            gc.enable()
+        for name, timing in without_gc.timings.items():
+            result.rows.append(
+                Row(
+                    label=f"{name}, gc off",
+                    seconds=timing.median,
+                    ratio=without_gc.ratio(name),
+                    extra={"points": n_points, "spread": round(timing.spread, 3)},
+                    note="the same step with gc.disable(): not how users run it",
+                )
+            )
     if "micrograd" in comparison.timings:
         speedup = 1.0 / comparison.ratio("micrograd")
         result.met = speedup >= SPEEDUP_TARGET and not result.notes
@@ -176,12 +200,33 @@ def _run_value_chain(settings: Settings, result: CaseResult) -> None:
         forward, backward, gradient = value_chain(value, length, factor)
     expected = factor**length
     correct = math.isclose(gradient, expected, rel_tol=1e-6)
+    result.columns = ("nodes", "forward_s", "backward_s")
     result.rows.append(
         Row(
             label="memograd",
             seconds=forward + backward,
-            extra={"nodes": length + 1, "forward_s": forward, "backward_s": backward},
+            extra={"nodes": length + 1, "forward_s": _3(forward), "backward_s": _3(backward)},
             note=f"dy/dx = {gradient:.9f} (exact {expected:.9f})",
+        )
+    )
+    # Every node is a container the cyclic collector tracks, and a chain keeps all of them
+    # alive, so each collection it triggers walks a longer chain: its share is worth seeing.
+    gc.collect()
+    gc.disable()
+    try:
+        quiet_forward, quiet_backward, _ = value_chain(value, length, factor)
+    finally:
+        gc.enable()
+    result.rows.append(
+        Row(
+            label="memograd, gc off",
+            seconds=quiet_forward + quiet_backward,
+            extra={
+                "nodes": length + 1,
+                "forward_s": _3(quiet_forward),
+                "backward_s": _3(quiet_backward),
+            },
+            note="the same chain with gc.disable(): the collector's share of the time",
         )
     )
     try:
@@ -203,6 +248,10 @@ def _run_value_chain(settings: Settings, result: CaseResult) -> None:
     )
     if not correct:
         result.verdict += f"; but dy/dx = {gradient} != {expected}"
+
+
+def _3(seconds: float) -> float:
+    return round(seconds, 3)
 
 
 SCALAR_CASES: tuple[Case, ...] = (
