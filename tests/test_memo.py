@@ -666,3 +666,65 @@ def test_a_plain_function_returning_a_coroutine_is_refused_not_cached():
     with pytest.raises(TypeError, match="returned a coroutine, which can be awaited only once"):
         f()
     assert f.cache_info().currsize == 0
+
+
+def test_content_keys_follow_typed_too():
+    untyped = memoize(counted(lambda xs: xs))
+    untyped([1, 2]), untyped([1.0, 2])
+    typed = memoize(typed=True)(counted(lambda xs: xs))
+    typed([1, 2]), typed([1.0, 2])
+    assert len(untyped.__wrapped__.calls) == 1 and len(typed.__wrapped__.calls) == 2
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt in the thread that computes."""
+
+
+def test_an_interrupted_computation_is_not_shared_a_waiter_computes_instead():
+    runs = []
+    entered = threading.Event()
+
+    @memoize
+    def work(x):
+        runs.append(threading.get_ident())
+        entered.set()
+        time.sleep(0.2)
+        if len(runs) == 1:
+            raise Interrupted
+        return "done"
+
+    outcome = {}
+
+    def first():
+        try:
+            work(1)
+        except Interrupted:
+            outcome["first"] = "interrupted"
+
+    def second():
+        entered.wait(5)
+        outcome["second"] = work(1)  # waits on the first thread's flight, then retries
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert outcome == {"first": "interrupted", "second": "done"}
+    assert len(runs) == 2 and runs[0] != runs[1]
+
+
+def test_key_function_on_a_method_gets_the_arguments_after_self():
+    class Tokenizer:
+        def __init__(self):
+            self.runs = 0
+
+        @memoize(key=lambda text, options: (text, options["lower"]))
+        def tokens(self, text, options):
+            self.runs += 1
+            return text.lower().split() if options["lower"] else text.split()
+
+    t = Tokenizer()
+    assert t.tokens("A b", {"lower": True, "noise": Opaque()}) == ["a", "b"]
+    assert t.tokens("A b", {"lower": True, "noise": Opaque()}) == ["a", "b"]
+    assert t.runs == 1

@@ -202,7 +202,7 @@ class _Memo:
         self.timer = options.timer
         self.ttl = options.ttl
         self._lock = threading.Lock()
-        self._pending: dict[Hashable, _Cell] = {}  # cells handed out whose first value is not in
+        self._pending: dict[Hashable, _Cell] = {}  # cells handed out, first value not yet in
         self._unfilled: weakref.WeakSet[_Cell] = weakref.WeakSet()  # cells holding no value
         self._computed = 0
         self.store = functools.lru_cache(maxsize=options.maxsize, typed=options.typed)(
@@ -239,19 +239,19 @@ class _Memo:
             parts.append(self._argument_key(self.describe.positional(index), value, typed))
             unhashable = unhashable or _is_content(parts[-1])
         for name, value in kwargs.items():
-            parts.append((_KEYWORDS, name, self._argument_key(repr(name), value, typed)))
+            parts.append((_KEYWORDS, name, self._argument_key(name, value, typed)))
             unhashable = unhashable or _is_content(parts[-1][2])
         if not unhashable:
             raise error  # every argument hashes: the TypeError came from elsewhere (an __eq__)
         return self.store(_CONTENT, tuple(parts))
 
-    def _argument_key(self, label: str, value: object, typed: bool) -> Hashable:
+    def _argument_key(self, name: str, value: object, typed: bool) -> Hashable:
         try:
             return _content_key(value, typed)
         except _Unkeyable as error:
-            where = label[:-1] + "".join(error.path) + label[-1] if error.path else label
             raise TypeError(
-                f"memoize: cannot key argument {where} of {self.describe.name}(): "
+                f"memoize: cannot key argument '{name}{''.join(error.path)}' of "
+                f"{self.describe.name}(): "
                 f"{'an element' if error.path else 'a value'} of type {error.type_name} is "
                 f"unhashable and is not {_KEYABLE_KINDS}; pass key=... to memoize to build "
                 "the cache key yourself"
@@ -477,10 +477,10 @@ class _Describe(NamedTuple):
 
     def positional(self, index: int) -> str:
         if index < len(self.positional_names):
-            return repr(self.positional_names[index])
-        if self.var_positional is not None:
-            return repr(f"{self.var_positional}[{index - len(self.positional_names)}]")
-        return f"#{index + 1}"
+            return self.positional_names[index]
+        if self.var_positional is not None and not self.var_positional.startswith("_mg_"):
+            return f"{self.var_positional}[{index - len(self.positional_names)}]"
+        return f"#{index + 1}"  # the generic wrapper knows no names: count from 1
 
 
 _P = inspect.Parameter
@@ -779,7 +779,8 @@ def memoize(
       argument is its own key while any other lone argument is wrapped in a tuple, so ``f(1)``
       and ``f(1.0)`` are two entries (``f(1.0)`` and ``f(True)`` are one).
     - ``key``: a function of the same arguments returning the cache key, for arguments that
-      cannot be keyed otherwise (or to key on part of them).
+      cannot be keyed otherwise (or to key on part of them). On a method it gets the arguments
+      after ``self``: the cache is already per instance.
 
     Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
     and an omitted default do not make a new entry. Unhashable arguments are keyed by content
