@@ -123,6 +123,11 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def _repr_svg_(self) -> str:  # viz hook: Jupyter shows the graph (memograd.viz, lazily)
+        from memograd.viz import draw
+
+        return draw(self)._repr_svg_()
+
     # ---- arithmetic: forward value, then the local derivatives, side by side -----------------
 
     def __add__(self, other: Value | float) -> Value:
