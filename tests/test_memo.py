@@ -728,3 +728,24 @@ def test_key_function_on_a_method_gets_the_arguments_after_self():
     assert t.tokens("A b", {"lower": True, "noise": Opaque()}) == ["a", "b"]
     assert t.tokens("A b", {"lower": True, "noise": Opaque()}) == ["a", "b"]
     assert t.runs == 1
+
+
+def test_unhashable_instances_still_get_their_own_cache():
+    """The registry keys instances by identity, so an __eq__ without __hash__ is no obstacle."""
+
+    class Point:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self, x):
+            self.x = x
+
+        def __eq__(self, other):
+            return isinstance(other, Point) and other.x == self.x
+
+        @memoize
+        def shifted(self, dx):
+            return self.x + dx
+
+    p, q = Point(1), Point(1)
+    assert p.shifted(2) == 3 and q.shifted(2) == 3
+    assert p.shifted.cache_info().misses == 1 and q.shifted.cache_info().misses == 1
