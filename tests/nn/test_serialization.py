@@ -222,3 +222,19 @@ def test_tampered_headers_are_refused(tmp_path, edit, message):
 def test_missing_model_file_is_a_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         nn.load(tmp_path / "absent.npz")
+
+
+def test_an_entry_that_inflates_far_beyond_its_header_is_refused_before_unpacking(tmp_path):
+    good = tmp_path / "good.npz"
+    nn.MLP([2, 2], rng=0).save(good)
+    bomb = npy_bytes(np.zeros((2000, 2000), dtype=np.float32))  # 16 MB of zeros, tiny zipped
+    with (
+        zipfile.ZipFile(good) as zin,
+        zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for item in zin.infolist():
+            data = bomb if item.filename == "state/layers.0.weight.npy" else zin.read(item.filename)
+            zout.writestr(item.filename, data)
+    assert (tmp_path / "bomb.npz").stat().st_size < 100_000
+    with pytest.raises(ModelFileError, match=r"unpacks to 16000128 bytes, far more than the 16"):
+        nn.load(tmp_path / "bomb.npz")

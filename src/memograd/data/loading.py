@@ -12,7 +12,9 @@ import gzip
 import os
 from pathlib import Path
 
-from memograd.data.arrays import load_npy, load_npz
+import numpy as np
+
+from memograd.data.arrays import load_npy, load_npz, read_array_file
 from memograd.data.csv_loader import load_csv
 from memograd.data.dataset import Dataset
 from memograd.data.errors import DataError
@@ -71,8 +73,7 @@ def load_file(path: str | os.PathLike[str], target: str | int | None = AUTO) -> 
         return load_npy(path, target=-1 if target == AUTO else target)
     if kind == "npz":
         if target == AUTO:
-            with _archive_keys(path) as keys:
-                target = "y" if "y" in keys else None
+            target = "y" if "y" in _npz_keys(path) else None
         return load_npz(path, target=None if target is None else str(target))
     labels = sibling_labels_file(path) if target == AUTO else target
     return load_idx(path, labels)
@@ -88,18 +89,10 @@ def _column_index(text: str, path: str | os.PathLike[str]) -> int:
         ) from None
 
 
-class _archive_keys:
+def _npz_keys(path: str | os.PathLike[str]) -> list[str]:
     """The names in an .npz archive, read without loading (or unpickling) any array."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        from memograd.data.arrays import read_array_file
-
-        self._archive = read_array_file(path)
-        if not hasattr(self._archive, "files"):
-            raise DataError(f"{path}: expected an .npz archive")
-
-    def __enter__(self) -> list[str]:
-        return list(self._archive.files)
-
-    def __exit__(self, *exc: object) -> None:
-        self._archive.close()
+    archive = read_array_file(path)
+    if isinstance(archive, np.ndarray):
+        raise DataError(f"{path}: expected an .npz archive, found a single .npy array")
+    with archive:
+        return list(archive.files)

@@ -45,6 +45,8 @@ STATE_PREFIX = "state/"
 # Numeric kinds a model may hold: floats, signed and unsigned ints, booleans.
 ALLOWED_KINDS = "fiub"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
+# An .npy entry is its data plus a small header (128 bytes in practice; 64 kB at the most).
+NPY_HEADER_ALLOWANCE = 65_536 + 16
 
 
 class ModelFileError(ValueError):
@@ -158,6 +160,7 @@ def _read_header(archive: np.lib.npyio.NpzFile, source: str) -> dict[str, Any]:
             f"{source}: not a memograd model (an .npz without a {HEADER_KEY!r} header; "
             f"it holds {shown or 'nothing'})"
         )
+    _check_unpacked_size(archive, HEADER_KEY, MAX_HEADER_BYTES, source)
     raw = _read_entry(archive, HEADER_KEY, source)
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
         raise ModelFileError(f"{source}: damaged header (expected UTF-8 bytes, got {raw.dtype})")
@@ -192,6 +195,7 @@ def _read_state(
         key = STATE_PREFIX + name
         if key not in archive.files:
             raise ModelFileError(f"{source}: the header lists {name!r} but the archive lacks it")
+        _check_unpacked_size(archive, key, _announced_bytes(spec), source)
         array = _read_entry(archive, key, source)
         if array.dtype.kind not in ALLOWED_KINDS:
             raise ModelFileError(f"{source}: {name!r} has dtype {array.dtype}, not numbers")
@@ -204,6 +208,31 @@ def _read_state(
             )
         state[name] = array
     return state
+
+
+def _announced_bytes(spec: Any) -> int:
+    try:
+        shape = [int(n) for n in spec["shape"]]
+        itemsize = np.dtype(spec["dtype"]).itemsize
+    except (KeyError, TypeError, ValueError):
+        return 0
+    return int(np.prod(shape, dtype=np.int64)) * itemsize
+
+
+def _check_unpacked_size(
+    archive: np.lib.npyio.NpzFile, key: str, announced: int, source: str
+) -> None:
+    """Refuse an entry that would unpack to far more than the header announced.
+
+    Checked from the zip directory before anything is decompressed, so a small file that
+    inflates to gigabytes (a zip bomb) costs nothing to reject.
+    """
+    member = archive.zip.getinfo(key + ".npy") if key + ".npy" in archive.zip.namelist() else None
+    if member is not None and member.file_size > announced + NPY_HEADER_ALLOWANCE:
+        raise ModelFileError(
+            f"{source}: entry {key!r} unpacks to {member.file_size} bytes, far more than the "
+            f"{announced} its header announces; refused"
+        )
 
 
 def _read_entry(archive: np.lib.npyio.NpzFile, key: str, source: str) -> np.ndarray:
