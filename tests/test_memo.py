@@ -749,3 +749,11 @@ def test_unhashable_instances_still_get_their_own_cache():
     p, q = Point(1), Point(1)
     assert p.shifted(2) == 3 and q.shifted(2) == 3
     assert p.shifted.cache_info().misses == 1 and q.shifted.cache_info().misses == 1
+
+
+def test_unbounded_by_default_keeps_every_entry():
+    f = memoize(counted(lambda x: x * 2))
+    for x in range(3000):
+        f(x)
+    assert [f(x) for x in range(3000)] == [2 * x for x in range(3000)]
+    assert f.cache_info() == CacheInfo(hits=3000, misses=3000, maxsize=None, currsize=3000)

@@ -169,7 +169,7 @@ class _Cell:
     __slots__ = ("value", "born", "flight", "pending_key", "__weakref__")
 
     def __init__(self, pending_key: Hashable) -> None:
-        self.flight: Any = None  # _Flight (threads) or asyncio.Future (coroutines) while computing
+        self.flight: Any = None  # _Flight (threads) or asyncio.Task (coroutines) while computing
         self.pending_key: Hashable | None = pending_key
 
 
