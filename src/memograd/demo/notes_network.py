@@ -97,9 +97,10 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
     section.subheading("The backward sweep, step by step")
     section.paragraph(
         "Backpropagation computes the adjoints ∂L/∂O in reverse order and stores each one. "
-        "Each panel below is one step: the orange unit is the adjoint being computed, green "
-        "units are already in the memo table, and the green edges are the stored adjoints the "
-        "step reads. No step ever recomputes a stored value."
+        "Each panel below is one step and each box shows its unit's adjoint once it is known "
+        "(∂L/∂L = 1 to start): the orange unit is the adjoint being computed, green units are "
+        "already in the memo table, and the green edges are the stored adjoints the step "
+        "reads. No step ever recomputes a stored value."
     )
     section.steps(
         [_panel(network, explanation.ref, steps, k) for k in range(len(steps))],
@@ -140,11 +141,11 @@ def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str,
         elif key != "L":
             states[key] = "pending"
     values = {s.key: s.value for s in steps[: k + 1]}
-    labels["L"] = ("L", "adjoint 1")
+    labels["L"] = ("L", "1")
     for key in keys:
         if key != "L":
             value = values.get(key)
-            shown = "adjoint —" if value is None else f"adjoint {value:.3g}"
+            shown = "—" if value is None else f"{value:.3g}"
             labels[key] = (_symbol(network, ref, key), shown)
     edge_states: dict[Any, str] = {}
     for read in step.reads:
@@ -153,9 +154,7 @@ def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str,
         edge_states[(step.key, "L")] = "reused"
     for edge in edges:
         edge_states.setdefault(edge, "faint")
-    drawing = draw_network(
-        network, ref, states=states, edge_states=edge_states, labels=labels, scale=0.72
-    )
+    drawing = draw_network(network, ref, states=states, edge_states=edge_states, labels=labels)
     reused = ", ".join(f"∂L/∂{unicode_symbol(t.adjoint_of)}" for t in step.terms)
     text = html.join(
         unicode_expression(step.formula),

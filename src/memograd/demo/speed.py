@@ -7,6 +7,7 @@ The steps are :func:`memograd.bench.make_step`'s and the timing is the bench's h
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from memograd.demo.settings import DemoSettings
@@ -42,7 +43,10 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
         }
         for peer, timing in comparison.timings.items()
     }
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     data = {
+        "cores": os.cpu_count(),
+        "load_average": load,
         "sizes": list(settings.speed_sizes),
         "batch": settings.speed_batch,
         "dtype": "float32",
@@ -98,6 +102,15 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "a fastest round far below the median means other work was competing for the CPU "
         "during this run.",
     )
+    cores, load = data["cores"], data["load_average"]
+    if load is not None and cores and load > 0.75 * cores:
+        section.paragraph(
+            f"This machine was busy while it measured (load average {load:.1f} on {cores} "
+            "cores), so other programs competed for the CPU and these timings are noisier than "
+            "usual: compare the medians with the fastest rounds, and run ",
+            html.code("memograd bench"),
+            " on a quiet machine for numbers to quote.",
+        )
     if data["skipped"]:
         section.paragraph(
             "Not measured: "
