@@ -201,7 +201,9 @@ class _Memo:
         self.describe = describe
         self.timer = options.timer
         self.ttl = options.ttl
-        self._lock = threading.Lock()
+        # Reentrant: a garbage collection inside a locked section can run a finalizer that calls
+        # this very function; with a plain Lock that thread would wait for itself forever.
+        self._lock = threading.RLock()
         self._pending: dict[Hashable, _Cell] = {}  # cells handed out, first value not yet in
         self._unfilled: weakref.WeakSet[_Cell] = weakref.WeakSet()  # cells holding no value
         self._computed = 0
