@@ -14,6 +14,8 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import memograd as mg
 from memograd.fibonacci import fib_table
@@ -757,3 +759,16 @@ def test_unbounded_by_default_keeps_every_entry():
         f(x)
     assert [f(x) for x in range(3000)] == [2 * x for x in range(3000)]
     assert f.cache_info() == CacheInfo(hits=3000, misses=3000, maxsize=None, currsize=3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    maxsize=st.sampled_from([1, 2, 3, 5, None]),
+    calls=st.lists(st.integers(min_value=0, max_value=6), max_size=40),
+)
+def test_eviction_and_statistics_match_functools_lru_cache_call_for_call(maxsize, calls):
+    ours = memoize(maxsize=maxsize)(lambda x: x * 3)
+    theirs = functools.lru_cache(maxsize=maxsize)(lambda x: x * 3)
+    for x in calls:
+        assert ours(x) == theirs(x)
+        assert ours.cache_info() == CacheInfo(*theirs.cache_info())
