@@ -153,11 +153,14 @@ def train_memograd(recipe: Recipe, split: Split) -> tuple[Run, list[np.ndarray]]
     )
 
 
-def train_torch(recipe: Recipe, split: Split, initial: list[np.ndarray]) -> Run:
+def train_torch(
+    recipe: Recipe, split: Split, initial: list[np.ndarray], max_epochs: int | None = None
+) -> Run:
     """The same network, start and hyperparameters in PyTorch eager, evaluated every epoch.
 
     Standardisation is part of the model, as in memograd's; dropout masks and the batch
     order come from each library's own generator, so the two runs are twins, not clones.
+    ``max_epochs`` cuts the run short (``--quick``): then only the time per epoch counts.
     """
     import torch
     import torch.nn.functional as F
@@ -205,7 +208,8 @@ def train_torch(recipe: Recipe, split: Split, initial: list[np.ndarray]) -> Run:
     test_y = torch.from_numpy(split.test_y)
     start = time.perf_counter()
     accuracy, elapsed = 0.0, 0.0
-    for epoch in range(1, recipe.epochs + 1):
+    epochs = recipe.epochs if max_epochs is None else min(max_epochs, recipe.epochs)
+    for epoch in range(1, epochs + 1):
         network.train()
         total, correct, seen = 0.0, 0, 0
         for xb, yb in batches:
@@ -226,7 +230,7 @@ def train_torch(recipe: Recipe, split: Split, initial: list[np.ndarray]) -> Run:
         elapsed = time.perf_counter() - start
         if accuracy >= ACCURACY_TARGET:
             return Run(elapsed, epoch, accuracy, elapsed / epoch)
-    return Run(None, recipe.epochs, accuracy, elapsed / recipe.epochs)
+    return Run(None, epochs, accuracy, elapsed / epochs)
 
 
 def _torch_optimizer(torch: Any, name: str, group: dict[str, Any], model: Any) -> Any:
@@ -269,6 +273,8 @@ def _run_training(settings: Settings, result: CaseResult) -> None:
     # Seeded runs repeat exactly, so repetitions differ only in the machine's noise: alternate
     # the two and keep each one's median run.
     repeats = 1 if settings.quick else 3
+    if settings.quick and has_torch:
+        result.notes.append("--quick: PyTorch trains 2 epochs, for its time per epoch only")
     trials: dict[str, list[Run]] = {"memograd": [], "torch": []}
     for _ in range(repeats):
         with collector_sees_only_new_objects():
@@ -276,7 +282,9 @@ def _run_training(settings: Settings, result: CaseResult) -> None:
         trials["memograd"].append(run)
         if has_torch:
             with collector_sees_only_new_objects():
-                trials["torch"].append(train_torch(recipe, split, initial))
+                trials["torch"].append(
+                    train_torch(recipe, split, initial, max_epochs=2 if settings.quick else None)
+                )
     runs = {name: _median_run(found) for name, found in trials.items() if found}
     memograd_run = runs["memograd"]
     arch = "-".join(map(str, [split.train_x.shape[1], *recipe.hidden, 10]))
@@ -311,12 +319,11 @@ def _run_training(settings: Settings, result: CaseResult) -> None:
         f"{memograd_run.seconds:.2f} s"
     )
     torch_run = runs.get("torch")
-    if torch_run is not None and torch_run.seconds is not None:
-        result.verdict += (
-            f"; PyTorch {torch_run.seconds:.2f} s ({torch_run.epochs} epochs); "
-            f"per epoch {memograd_run.seconds_per_epoch / torch_run.seconds_per_epoch:.2f}x "
-            "PyTorch's time"
-        )
+    if torch_run is not None:
+        if torch_run.seconds is not None:
+            result.verdict += f"; PyTorch {torch_run.seconds:.2f} s ({torch_run.epochs} epochs)"
+        per_epoch = memograd_run.seconds_per_epoch / torch_run.seconds_per_epoch
+        result.verdict += f"; per epoch {per_epoch:.2f}x PyTorch's time"
 
 
 TRAINING_CASES: tuple[Case, ...] = (
