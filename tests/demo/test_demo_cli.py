@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,8 @@ def test_quick_demo_writes_one_report_and_reports_every_section(quick_run):
     # Only the report is left in the directory: no temporary file from the atomic write.
     assert sorted(p.name for p in quick_run.out.iterdir()) == ["report.html"]
     # Progress went to stderr, one line per section when not on a terminal.
-    assert quick_run.stderr.count("memograd demo [") == len(SECTIONS)
+    assert quick_run.stderr.count("memograd demo [") == len(SECTIONS) + 1
+    assert f"[{len(SECTIONS) + 1}/{len(SECTIONS) + 1}] Drawing the figures" in quick_run.stderr
 
 
 def test_quick_demo_measures_for_less_than_fifteen_seconds(quick_run):
@@ -114,3 +119,31 @@ def test_bad_seed_is_a_usage_error():
     result = run_cli("demo", "--seed", "minus one")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "--seed" in result.stderr
+
+
+def test_an_interrupted_demo_leaves_no_report_and_no_temporary_file(tmp_path):
+    out = tmp_path / "report-dir"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from memograd.cli import main; sys.exit(main())",
+            "demo",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the measurements
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "memograd: interrupted"
+    assert stdout == ""
+    assert list(out.iterdir()) == []

@@ -24,6 +24,8 @@ from memograd.demo.settings import DemoSettings
 
 SECTIONS: tuple[ModuleType, ...] = (memoization, notes_network, depth, model, speed)
 
+WRITING = "Drawing the figures and writing report.html"
+
 # on_progress(index, total, heading, finished): called before and after each section.
 Progress = Callable[[int, int, str, bool], None]
 
@@ -47,10 +49,16 @@ class DemoResult:
         }
 
 
-def measure_all(settings: DemoSettings, on_progress: Progress | None = None) -> DemoResult:
-    """Run every section's measurements; nothing is written."""
+def measure_all(
+    settings: DemoSettings, on_progress: Progress | None = None, *, steps: int | None = None
+) -> DemoResult:
+    """Run every section's measurements; nothing is written.
+
+    ``steps`` is the total the progress callback reports (more than the sections when the
+    caller has work of its own to report after them).
+    """
     result = DemoResult(settings)
-    total = len(SECTIONS)
+    total = steps or len(SECTIONS)
     for index, module in enumerate(SECTIONS, start=1):
         if on_progress is not None:
             on_progress(index, total, module.HEADING, False)
@@ -103,7 +111,12 @@ def run_demo(
     ``out`` is checked first, so a bad directory fails before any measuring.
     """
     directory = prepare_output_dir(out)
-    result = measure_all(settings, on_progress)
+    steps = len(SECTIONS) + 1
+    result = measure_all(settings, on_progress, steps=steps)
+    if on_progress is not None:
+        on_progress(steps, steps, WRITING, False)
     report = build_report(result)
     result.report_path = report.write(directory / REPORT_NAME)
+    if on_progress is not None:
+        on_progress(steps, steps, WRITING, True)
     return result

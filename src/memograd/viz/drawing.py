@@ -226,6 +226,9 @@ def _label(node: Any) -> tuple[str, ...]:
     data = getattr(node, "data", None)
     grad = getattr(node, "grad", None)
     if isinstance(data, np.ndarray):
+        if not op and not (isinstance(name, str) and name):
+            # A tensor leaf is either something to train or data fed in.
+            title = "parameter" if getattr(node, "requires_grad", False) else "input"
         shape = "×".join(str(d) for d in data.shape) or "scalar"
         lines = [title, f"{shape}  {data.dtype}"]
         if data.size == 1:
