@@ -237,3 +237,13 @@ def test_gradcheck_reports_input_index_and_error_of_a_wrong_gradient():
     assert mg.gradcheck(
         lambda x, y: (x * y).tanh(), np.array([0.3, -0.2]), np.array([[1.0], [2.0]])
     )
+
+
+def test_keep_freed_memory_checks_its_arguments_and_reports_whether_it_applied():
+    from memograd.engine import keep_freed_memory
+
+    with pytest.raises(ValueError, match="trim_threshold must be an int >= 0, got -1"):
+        keep_freed_memory(trim_threshold=-1)
+    with pytest.raises(ValueError, match="mmap_threshold must be at most"):
+        keep_freed_memory(mmap_threshold=2**40)
+    assert keep_freed_memory() in (True, False)

@@ -3,9 +3,11 @@
 ``graph``: gradient mode, topological order, path counts and the three backward strategies.
 ``ops``: every Tensor op's forward and VJPs side by side. ``value``/``tensor``: the two front
 ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``BackwardStats``.
+``allocator``: the opt-in ``keep_freed_memory()`` for large-batch training loops.
 """
 
-from memograd.engine.functional import grad, gradcheck, value_and_grad
+from memograd.engine.allocator import keep_freed_memory
+from memograd.engine.functional import GradcheckError, grad, gradcheck, value_and_grad
 from memograd.engine.graph import (
     STRATEGIES,
     count_edges,
@@ -31,6 +33,7 @@ from memograd.engine.value import Value
 __all__ = [
     "STRATEGIES",
     "BackwardStats",
+    "GradcheckError",
     "Tensor",
     "Value",
     "concat",
@@ -40,6 +43,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "is_grad_enabled",
+    "keep_freed_memory",
     "linear",
     "log_softmax",
     "logsumexp",

@@ -208,6 +208,7 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
             pending[parent] = left
             if not left:
                 ready.append(parent)
+        contribution = g = None  # free this adjoint before the next VJP allocates
     type(root)._deliver_grads(delivered)
     report.vjp_evaluations = vjps
     report.accumulations = accumulations

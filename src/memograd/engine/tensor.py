@@ -274,7 +274,7 @@ class Tensor:
                     "for a non-scalar output (pass gradient= of the same shape, or reduce first, "
                     "e.g. .sum())"
                 )
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.data.dtype)
         else:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
             if seed.shape != self.data.shape:
@@ -589,7 +589,9 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
             f"(expected {shape[:-1]})"
         )
     classes = shape[-1]
-    if t.size and (t.min() < 0 or t.max() >= classes):
+    # One reduction checks both bounds: viewed as unsigned, a negative index is huge.
+    unsigned = t if t.dtype.kind == "u" else t.view(f"u{t.dtype.itemsize}")
+    if t.size and unsigned.max() >= classes:
         bad = t[(t < 0) | (t >= classes)].flat[0]
         raise ValueError(f"cross_entropy: target {int(bad)} is out of range for {classes} classes")
     return _apply(ops.CROSS_ENTROPY, (logits,), (t.astype(np.intp, copy=False), reduction))
