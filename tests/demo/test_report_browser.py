@@ -115,9 +115,9 @@ def test_every_plot_renders_with_a_size(page):
     from selenium.webdriver.common.by import By
 
     plots = page.find_elements(By.CSS_SELECTOR, "figure .plot > svg")
-    # 1 Fibonacci, 1 network + 6 sweep steps, 2 depth, 2 or 3 model, 1 speed.
-    assert len(plots) >= 13
-    assert len(plots) == page.page_source.count('<div class="plot">')
+    # 1 Fibonacci, 2 network + 6 sweep steps, 2 depth, 2 or 3 model, 1 speed.
+    assert len(plots) >= 14
+    assert len(plots) == page.page_source.count('<div class="plot')
     for svg in plots:
         size = svg.size
         assert size["width"] > 50 and size["height"] > 30, svg.get_attribute("outerHTML")[:200]

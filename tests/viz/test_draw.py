@@ -139,3 +139,13 @@ def test_importing_memograd_or_its_drawing_never_loads_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_names_label_nodes_and_show_data_false_keeps_only_gradients():
+    x, w, b, y, out = _neuron()
+    out.backward()
+    drawing = draw(out, names=[(w, "w"), (y, "y")], show_data=False, engine="builtin")
+    assert ">w<" in drawing.svg and ">y = tanh<" in drawing.svg
+    assert "data " not in drawing.svg
+    assert f"grad {w.grad:.4g}" in drawing.svg
+    assert ">w<" in draw(out, names={w: "w"}, engine="builtin").svg

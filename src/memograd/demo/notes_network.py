@@ -10,8 +10,9 @@ from typing import Any
 
 from memograd.demo.settings import DemoSettings
 from memograd.demo.sweep import SweepStep, backward_sweep
-from memograd.explain.symbols import param_text, unit_text
+from memograd.explain.symbols import param_text, subscript, unit_text
 from memograd.viz import html
+from memograd.viz.drawing import draw
 from memograd.viz.mathml import unicode_expression, unicode_symbol
 from memograd.viz.network import draw_network, network_keys
 
@@ -21,16 +22,18 @@ SHOWN_PATHS = 8
 
 
 def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
-    from memograd.explain import explain
+    from memograd.explain import build_value_graph, explain
 
     explanation = explain(settings.arch, settings.param, seed=settings.seed, show_paths=SHOWN_PATHS)
     steps = backward_sweep(explanation.network, explanation.ref)
+    graph = build_value_graph(explanation.network)
+    graph.loss.backward()
     data = {
         **explanation.to_dict(),
         "seed": settings.seed,
         "sweep": [step.to_dict() for step in steps],
     }
-    return data, {"explanation": explanation, "steps": steps}
+    return data, {"explanation": explanation, "steps": steps, "value_graph": graph}
 
 
 def _fmt(value: float | None) -> str:
@@ -94,6 +97,7 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "weight that needs it. Here the saving is small; the next section shows it growing "
         "exponentially with depth."
     )
+    _engine_graph(section, explanation, objects["value_graph"])
     section.subheading("The backward sweep, step by step")
     section.paragraph(
         "Backpropagation computes the adjoints ∂L/∂O in reverse order and stores each one. "
@@ -174,3 +178,37 @@ def _symbol(network: Any, ref: Any, key: Any) -> str:
     if key == "param":
         return unicode_symbol(param_text(network.arch, ref))
     return unicode_symbol(unit_text(network.arch, *key))
+
+
+def _engine_graph(section: html.Section, explanation: Any, graph: Any) -> None:
+    """The same network as the engine builds it, named in the notes' notation."""
+    network, ref = explanation.network, explanation.ref
+    arch = network.arch
+    names: list[tuple[Any, str]] = [(graph.loss, "L")]
+    for k, layer in enumerate(graph.units):
+        names.extend(
+            (value, unicode_symbol(unit_text(arch, k, j + 1))) for j, value in enumerate(layer)
+        )
+    for k, matrix in enumerate(graph.weights, start=1):
+        for i, row in enumerate(matrix, start=1):
+            for j, value in enumerate(row, start=1):
+                names.append((value, unicode_symbol(f"W^{k}_{subscript(i, j)}")))
+    for k, vector in enumerate(graph.biases, start=1):
+        names.extend((value, unicode_symbol(f"b^{k}_{j}")) for j, value in enumerate(vector, 1))
+    drawing = draw(graph.loss, highlight=graph.node(ref), names=names, show_data=False)
+    pretty = unicode_symbol(param_text(arch, ref))
+    section.subheading("What the engine computes")
+    section.paragraph(
+        "The engine builds the same network from scalar operations, one node per × and +, and "
+        "one backward sweep leaves every node holding its gradient: that is the memo table, "
+        f"kept on the nodes. The grad of {pretty} below is the gradient above, and the grads of "
+        "the unit nodes are the adjoints the sweep in the next figure computes one by one."
+    )
+    section.figure(
+        drawing.svg,
+        f"The engine's computation graph of the {arch.text} network",
+        f"Every scalar operation of the forward pass with its gradient after backward(); the "
+        f"highlighted nodes lie on the paths from {pretty} to L (scroll sideways to follow "
+        "them).",
+        scroll=True,
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,19 +80,28 @@ def draw(
     engine: str = "auto",
     max_nodes: int = 2000,
     title: str | None = None,
+    names: Mapping[Any, str] | Iterable[tuple[Any, str]] | None = None,
+    show_data: bool = True,
 ) -> Drawing:
     """Draw the computation graph that produced ``node``.
 
     ``highlight`` is a graph node or an iterable of them: those nodes and every path from them
     to ``node`` are drawn in orange. ``engine`` is ``"auto"`` (graphviz when the ``dot``
-    program is on PATH, else the built-in layout), ``"dot"`` or ``"builtin"``.
+    program is on PATH, else the built-in layout), ``"dot"`` or ``"builtin"``. ``names`` gives
+    nodes names to show (a dict, or ``(node, name)`` pairs for nodes that are not hashable,
+    such as tensors); ``show_data=False`` leaves values out of the boxes (gradients stay).
     """
     if engine not in ("auto", "dot", "builtin"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'builtin', got {engine!r}")
     graph = _collect(node, max_nodes)
     marked = _paths_from(graph, _as_nodes(highlight))
+    pairs = names.items() if isinstance(names, Mapping) else (names or ())
+    named = {id(n): str(name) for n, name in pairs}
     nodes = [
-        GraphNode(_label(n), "highlight" if i in marked else ("leaf" if not _op(n) else "op"))
+        GraphNode(
+            _label(n, named.get(id(n)), show_data),
+            "highlight" if i in marked else ("leaf" if not _op(n) else "op"),
+        )
         for i, n in enumerate(graph.nodes)
     ]
     edges = [
@@ -217,8 +226,8 @@ def _op(node: Any) -> str:
     return str(getattr(node, "op", "") or "")
 
 
-def _label(node: Any) -> tuple[str, ...]:
-    name = getattr(node, "label", None) or getattr(node, "name", None)
+def _label(node: Any, given: str | None = None, show_data: bool = True) -> tuple[str, ...]:
+    name = given or getattr(node, "label", None) or getattr(node, "name", None)
     op = _op(node)
     title = op or (name if isinstance(name, str) and name else "leaf")
     if op and isinstance(name, str) and name:
@@ -231,13 +240,13 @@ def _label(node: Any) -> tuple[str, ...]:
             title = "parameter" if getattr(node, "requires_grad", False) else "input"
         shape = "×".join(str(d) for d in data.shape) or "scalar"
         lines = [title, f"{shape}  {data.dtype}"]
-        if data.size == 1:
+        if data.size == 1 and show_data:
             lines.append(f"data {data.item():.4g}")
         if isinstance(grad, np.ndarray):
             lines.append("grad " + (f"{grad.item():.4g}" if grad.size == 1 else "stored"))
         return tuple(lines)
     lines = [title]
-    if isinstance(data, int | float | np.number):
+    if isinstance(data, int | float | np.number) and show_data:
         lines.append(f"data {float(data):.4g}")
     if isinstance(grad, int | float | np.number):
         lines.append(f"grad {float(grad):.4g}")

@@ -84,8 +84,14 @@ class Section:
         self.blocks.append(f'<div class="facts">{cards}</div>')
         return self
 
-    def figure(self, svg: str, title: str, caption: Content, *, wide: bool = False) -> Section:
-        """An inline SVG figure, numbered, with a bold title and a one-sentence caption."""
+    def figure(
+        self, svg: str, title: str, caption: Content, *, wide: bool = False, scroll: bool = False
+    ) -> Section:
+        """An inline SVG figure, numbered, with a bold title and a one-sentence caption.
+
+        ``scroll=True`` keeps a large drawing at its natural size in a horizontally scrolling
+        box instead of shrinking its text below reading size (on paper it is fitted to the page).
+        """
         if not svg.lstrip().startswith("<svg"):
             raise ValueError("a figure must be an inline <svg> element")
         if not title.strip() or not str(caption).strip():
@@ -94,7 +100,7 @@ class Section:
         css = "figure wide" if wide else "figure"
         self.blocks.append(
             f'<figure class="{css}" id="{escape(self.anchor)}-fig{number}">'
-            f'<div class="plot">{svg}</div>'
+            f'<div class="plot{" scroll" if scroll else ""}">{svg}</div>'
             f"<figcaption><strong>Figure {number}. {escape(title)}.</strong> "
             f"{_html(caption)}</figcaption></figure>"
         )
@@ -241,6 +247,8 @@ code { font:0.92em "DejaVu Sans Mono", Menlo, Consolas, monospace; background:va
 .fact-label { color:var(--muted); font-size:.85rem; }
 figure { margin:1rem 0 1.5rem; }
 figure .plot svg { max-width:100%; height:auto; display:block; margin:0 auto; }
+.plot.scroll { overflow-x:auto; border:1px solid var(--rule); border-radius:8px; padding:.4rem; }
+.plot.scroll svg { max-width:none; margin:0; }
 figcaption { color:var(--muted); font-size:.92rem; margin-top:.4rem; max-width:46rem; }
 figcaption strong { color:var(--ink); }
 .table-wrap { overflow-x:auto; margin:.75rem 0 1.25rem; }
@@ -262,6 +270,8 @@ footer { color:var(--muted); font-size:.85rem; padding:1rem 1.25rem 2rem; }
   nav { display:none; }
   section { border:0; }
   figure, li.step, .facts, table, .formula { break-inside:avoid; }
+  .plot.scroll { overflow:visible; border:0; }
+  .plot.scroll svg { max-width:100%; }
   h2, h3 { break-after:avoid; }
   a { color:inherit; }
 }
