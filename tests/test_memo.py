@@ -772,3 +772,41 @@ def test_eviction_and_statistics_match_functools_lru_cache_call_for_call(maxsize
     for x in calls:
         assert ours(x) == theirs(x)
         assert ours.cache_info() == CacheInfo(*theirs.cache_info())
+
+
+def test_content_keyed_arguments_are_not_kept_alive_by_the_cache():
+    f = memoize(lambda a: float(a.sum()))
+    array = np.arange(10.0)
+    alive = weakref.ref(array)
+    assert f(array) == 45.0
+    del array
+    gc.collect()
+    assert alive() is None  # the key holds the array's bytes, not the array
+    assert f(np.arange(10.0)) == 45.0 and f.cache_info().hits == 1
+
+
+def test_clear_during_a_computation_lets_it_finish_store_and_be_joined():
+    runs = []
+    inside, release = threading.Event(), threading.Event()
+
+    @memoize
+    def slow(x):
+        runs.append(x)
+        inside.set()
+        release.wait(5)
+        return x * 2
+
+    results = {}
+    worker = threading.Thread(target=lambda: results.setdefault("first", slow(4)))
+    worker.start()
+    inside.wait(5)
+    slow.cache_clear()
+    joiner = threading.Thread(target=lambda: results.setdefault("second", slow(4)))
+    joiner.start()
+    time.sleep(0.05)
+    release.set()
+    worker.join(5)
+    joiner.join(5)
+    assert results == {"first": 8, "second": 8} and runs == [4]
+    assert slow(4) == 8 and runs == [4]
+    assert slow.cache_info().currsize == 1

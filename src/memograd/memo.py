@@ -159,18 +159,29 @@ def _sorted_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-class _Cell:
-    """One cache entry. The store maps a key to its cell; the cell holds the result.
+class _Carrier:
+    """Stands in the store for a call it cannot hash: equal by ``key``, carrying the arguments.
 
-    ``value`` and ``born`` stay unset until a computation succeeds, so the generated wrapper's
-    plain ``cell.value`` read raises AttributeError exactly when there is nothing to return yet.
+    Content-keyed calls and ``key=`` calls reach the store as ``store(carrier)``. The miss handler
+    takes the real arguments from it; the caller drops them afterwards, since the store may keep
+    this very object as its key.
     """
 
-    __slots__ = ("value", "born", "flight", "pending_key", "__weakref__")
+    __slots__ = ("key", "hash", "args", "kwargs")
 
-    def __init__(self, pending_key: Hashable) -> None:
-        self.flight: Any = None  # _Flight (threads) or asyncio.Task (coroutines) while computing
-        self.pending_key: Hashable | None = pending_key
+    def __init__(self, key: Hashable, args: tuple, kwargs: dict) -> None:
+        self.key = key
+        self.hash = hash(key)
+        self.args: tuple | None = args
+        self.kwargs: dict | None = kwargs
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not _Carrier:
+            return NotImplemented
+        return self.hash == other.hash and self.key == other.key
 
 
 class _Flight:
@@ -186,6 +197,23 @@ class _Flight:
         self.error: BaseException | None = None
 
 
+class _Cell:
+    """A stored entry of a cache with ``ttl`` or of a coroutine function: a box for the result.
+
+    Those caches store a cell per key instead of the result, because a result must be replaced
+    when it expires and a coroutine's result arrives after the call returns: the C store cannot
+    replace an entry, but the cell's content can change. ``value`` and ``born`` stay unset until a
+    computation succeeds, so the wrapper's plain ``cell.value`` read raises AttributeError
+    exactly when there is nothing to return yet.
+    """
+
+    __slots__ = ("value", "born", "flight", "pending_key", "__weakref__")
+
+    def __init__(self, pending_key: Hashable) -> None:
+        self.flight: Any = None  # _Flight (threads) or asyncio.Task (coroutines) while computing
+        self.pending_key: Hashable | None = pending_key
+
+
 class _Memo:
     """The C store of one memoized callable, plus what it cannot do in C.
 
@@ -193,46 +221,115 @@ class _Memo:
     keys by content for unhashable arguments, expiry, coroutines, and the counters that turn the
     store's raw numbers into honest statistics. ``_lock`` guards that bookkeeping only; the user's
     function always runs with it released.
+
+    Two ways to fill the store. A plain function without ``ttl`` stores results directly, so a hit
+    is only the C lookup; its miss handler ``_compute`` runs the function. With ``ttl`` or on a
+    coroutine function the store holds ``_Cell`` boxes handed out by ``_new_cell``, and the
+    wrapper fills them (``fill``, ``fill_async``) after the store call returns.
     """
 
-    def __init__(self, fn: Callable[..., Any], options: _Options, describe: _Describe) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], options: _Options, describe: _Describe, *, is_async: bool
+    ) -> None:
         self.fn = fn
         self.options = options
         self.describe = describe
         self.timer = options.timer
         self.ttl = options.ttl
+        self.direct = options.ttl is None and not is_async
         # Reentrant: a garbage collection inside a locked section can run a finalizer that calls
         # this very function; with a plain Lock that thread would wait for itself forever.
         self._lock = threading.RLock()
-        self._pending: dict[Hashable, _Cell] = {}  # cells handed out, first value not yet in
+        # Keys being computed (direct: their _Flight; cells: cells handed out, not yet filled),
+        # so that threads missing one key in the store at the same moment compute it once.
+        self._pending: dict[Hashable, Any] = {}
         self._unfilled: weakref.WeakSet[_Cell] = weakref.WeakSet()  # cells holding no value
         self._computed = 0
-        self.store = functools.lru_cache(maxsize=options.maxsize, typed=options.typed)(
-            self._new_cell
-        )
+        self._handoffs = 0  # the store calls that _compute makes itself, not counted as calls
+        miss = self._compute if self.direct else self._new_cell
+        self.store = functools.lru_cache(maxsize=options.maxsize, typed=options.typed)(miss)
 
-    # -- the store's miss handler ------------------------------------------------------------
-
-    def _new_cell(self, *args: Any, **kwargs: Any) -> _Cell:
-        """Hand out the one cell for these arguments.
-
-        Two threads can miss the same key in the store at once; ``_pending`` makes sure both get
-        the same cell, so the stampede computes once. Its key mirrors the store's key equality.
-        """
-        pending_key: Hashable = (args, tuple(kwargs.items())) if kwargs else args
+    def _pending_key(self, args: tuple, kwargs: dict) -> Hashable:
+        """A key equal exactly when the store's own keys are equal."""
+        if len(args) == 1 and not kwargs and type(args[0]) is _Carrier:
+            return args[0]
+        key: Hashable = (args, tuple(kwargs.items())) if kwargs else args
         if self.options.typed:
-            types_of = (tuple(map(type, args)), tuple(map(type, kwargs.values())))
-            pending_key = (pending_key, types_of)
+            key = (key, tuple(map(type, args)), tuple(map(type, kwargs.values())))
+        return key
+
+    # -- direct results: the store's miss handler computes -----------------------------------
+
+    def _compute(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute a missing result once, however many threads miss its key at the same time."""
+        pending_key = self._pending_key(args, kwargs)
+        call_args, call_kwargs = args, kwargs
+        if pending_key is not None and type(pending_key) is _Carrier:
+            call_args, call_kwargs = pending_key.args, pending_key.kwargs  # type: ignore[assignment]
+        me = threading.get_ident()
+        while True:
+            with self._lock:
+                flight = self._pending.get(pending_key)
+                if flight is None:
+                    flight = self._pending[pending_key] = _Flight(me)
+                    self._computed += 1
+                    break  # this thread computes
+                if flight.owner == me:
+                    if flight.ok:
+                        return flight.value  # the handoff below: the store takes it now
+                    return self.fn(*call_args, **call_kwargs)  # asks for its own key: recursion
+                if flight.done is None:
+                    flight.done = threading.Event()
+            flight.done.wait()
+            if flight.ok:
+                return flight.value
+            if isinstance(flight.error, Exception):
+                raise flight.error
+            # The computing thread was interrupted (KeyboardInterrupt, SystemExit): that is its
+            # own business, not an outcome to share. Try again; this thread may compute.
+        try:
+            value = self._call(call_args, call_kwargs)
+        except BaseException as error:
+            with self._lock:
+                flight.error = error
+                self._end_flight(pending_key, flight)
+            raise
         with self._lock:
-            cell = self._pending.get(pending_key)
-            if cell is None:
-                cell = self._pending[pending_key] = _Cell(pending_key)
-                self._unfilled.add(cell)
-        return cell
+            flight.ok, flight.value = True, value
+        if flight.done is not None:
+            flight.done.set()
+        # The store saves the value only after this handler returns. Until then a thread missing
+        # the key would find no flight and compute again, so hand the value to the store now,
+        # while the flight still answers for the key (the nested call returns flight.value).
+        try:
+            self.store(*args, **kwargs)
+        finally:
+            with self._lock:
+                self._handoffs += 1
+                self._end_flight(pending_key, flight)
+        return value
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
+        value = self.fn(*args, **kwargs)
+        if isinstance(value, types.CoroutineType):
+            value.close()
+            raise TypeError(
+                f"memoize: {self.describe.name}() returned a coroutine, which can be awaited "
+                "only once; decorate the async def itself so its awaited result is cached"
+            )
+        return value
+
+    def _end_flight(self, pending_key: Hashable, flight: Any) -> None:
+        """(Lock held.) Stop answering for the key; wake the threads waiting on the flight."""
+        if self._pending.get(pending_key) is flight:
+            del self._pending[pending_key]
+        done = getattr(flight, "done", None)
+        if isinstance(done, threading.Event):
+            done.set()
 
     # -- keys the store cannot build ---------------------------------------------------------
 
-    def by_content(self, error: TypeError, *args: Any, **kwargs: Any) -> _Cell:
+    def by_content(self, error: TypeError, *args: Any, **kwargs: Any) -> Any:
         """The store could not hash the call: key it by content, or explain why that fails."""
         typed = self.options.typed
         parts: list[Hashable] = []
@@ -244,8 +341,8 @@ class _Memo:
             parts.append((_KEYWORDS, name, self._argument_key(name, value, typed)))
             unhashable = unhashable or _is_content(parts[-1][2])
         if not unhashable:
-            raise error  # every argument hashes: the TypeError came from elsewhere (an __eq__)
-        return self.store(_CONTENT, tuple(parts))
+            raise error  # every argument hashes: the TypeError came from elsewhere
+        return self._through_carrier((_CONTENT, tuple(parts)), args, kwargs)
 
     def _argument_key(self, name: str, value: object, typed: bool) -> Hashable:
         try:
@@ -259,7 +356,7 @@ class _Memo:
                 "the cache key yourself"
             ) from None
 
-    def keyed(self, *args: Any, **kwargs: Any) -> _Cell:
+    def keyed(self, *args: Any, **kwargs: Any) -> Any:
         """``key=`` was given: the user's function names the entry."""
         user_key = self.options.key(*args, **kwargs)  # type: ignore[misc]
         try:
@@ -270,9 +367,26 @@ class _Memo:
                 f"{type(user_key).__qualname__} holding a {error.type_name} at "
                 f"key{''.join(error.path)}, which cannot be keyed: return something hashable"
             ) from None
-        return self.store(_USER_KEY, content)
+        return self._through_carrier((_USER_KEY, content), args, kwargs)
 
-    # -- computing a missing value -----------------------------------------------------------
+    def _through_carrier(self, key: Hashable, args: tuple, kwargs: dict) -> Any:
+        carrier = _Carrier(key, args, kwargs)
+        try:
+            return self.store(carrier)
+        finally:
+            carrier.args = carrier.kwargs = None  # the store may keep it: not the arguments
+
+    # -- cells: ttl and coroutines -----------------------------------------------------------
+
+    def _new_cell(self, *args: Any, **kwargs: Any) -> _Cell:
+        """The store's miss handler for cells: hand out the one cell for these arguments."""
+        pending_key = self._pending_key(args, kwargs)
+        with self._lock:
+            cell = self._pending.get(pending_key)
+            if cell is None:
+                cell = self._pending[pending_key] = _Cell(pending_key)
+                self._unfilled.add(cell)
+        return cell
 
     def _fresh(self, cell: _Cell) -> bool:
         try:
@@ -292,43 +406,28 @@ class _Memo:
                 if flight is None:
                     flight = cell.flight = _Flight(me)
                     self._computed += 1
-                    role = "lead"
-                elif flight.owner == me:
-                    role = "reenter"  # the function asked for its own key: plain recursion
-                else:
-                    if flight.done is None:
-                        flight.done = threading.Event()
-                    role = "wait"
-            if role == "lead":
-                return self._lead(cell, flight, args, kwargs)
-            if role == "reenter":
-                return self.fn(*args, **kwargs)
-            flight.done.wait()  # type: ignore[union-attr]
+                    break  # this thread computes
+                if flight.owner == me:
+                    return self.fn(*args, **kwargs)  # asks for its own key: plain recursion
+                if flight.done is None:
+                    flight.done = threading.Event()
+            flight.done.wait()
             if flight.ok:
                 return flight.value
             if isinstance(flight.error, Exception):
                 raise flight.error
-            # The computing thread was interrupted (KeyboardInterrupt, SystemExit): that is its
-            # own business, not an outcome to share. Try again; this thread may compute.
-
-    def _lead(self, cell: _Cell, flight: _Flight, args: tuple, kwargs: dict) -> Any:
+            # An interrupted computation is not shared: try again (see _compute).
         try:
-            value = self.fn(*args, **kwargs)
-            if isinstance(value, types.CoroutineType):
-                value.close()
-                raise TypeError(
-                    f"memoize: {self.describe.name}() returned a coroutine, which can be awaited "
-                    "only once; decorate the async def itself so its awaited result is cached"
-                )
+            value = self._call(args, kwargs)
         except BaseException as error:
             with self._lock:
                 flight.error = error
-                self._land(cell, flight)
+                self._settle_cell(cell, flight)
             raise
         with self._lock:
             flight.ok, flight.value = True, value
             self._store_value(cell, value)
-            self._land(cell, flight)
+            self._settle_cell(cell, flight)
         return value
 
     def _store_value(self, cell: _Cell, value: Any) -> None:
@@ -336,18 +435,16 @@ class _Memo:
         cell.born = self.timer()
         self._unfilled.discard(cell)
 
-    def _land(self, cell: _Cell, flight: Any) -> None:
-        """End a computation (lock held): free the cell for the next one, wake the waiters."""
+    def _settle_cell(self, cell: _Cell, flight: Any) -> None:
+        """(Lock held.) End the cell's computation: free it for the next one, wake the waiters."""
         if cell.flight is flight:
             cell.flight = None
-        if cell.pending_key is not None and self._pending.get(cell.pending_key) is cell:
-            del self._pending[cell.pending_key]
-            cell.pending_key = None  # the store holds the key; do not keep the arguments twice
+        if cell.pending_key is not None:
+            self._end_flight(cell.pending_key, cell)  # the store holds the cell from now on
+            cell.pending_key = None
         done = getattr(flight, "done", None)
         if isinstance(done, threading.Event):
             done.set()
-
-    # -- coroutines --------------------------------------------------------------------------
 
     async def fill_async(self, cell: _Cell, *args: Any, **kwargs: Any) -> Any:
         """The coroutine twin of ``fill``: one task computes, every concurrent caller awaits it.
@@ -362,21 +459,19 @@ class _Memo:
             with self._lock:
                 task = cell.flight
                 if task is not None and task.done():
-                    self._settle_locked(cell, task)  # its callback may not have run yet
+                    self._settle_task(cell, task)  # its callback may not have run yet
                     task = None
                 if self._fresh(cell):
                     return cell.value
                 reenter = task is not None and task is asyncio.current_task()
-                if reenter:
-                    pass  # the computation awaits its own key: plain recursion, below
-                elif task is None or task.get_loop() is not loop:
+                if not reenter and (task is None or task.get_loop() is not loop):
                     task = asyncio.ensure_future(self.fn(*args, **kwargs), loop=loop)
                     cell.flight = task
                     self._computed += 1
                     # Registered before any caller awaits, so the cell is settled (value stored or
                     # flight cleared) before any caller resumes: the next call sees the outcome.
-                    task.add_done_callback(functools.partial(self._settle, cell))
-            if reenter:
+                    task.add_done_callback(functools.partial(self._on_task_done, cell))
+            if reenter:  # the computation awaits its own key: plain recursion
                 return await self.fn(*args, **kwargs)
             try:
                 return await asyncio.shield(task)
@@ -386,36 +481,39 @@ class _Memo:
                     continue  # the shared computation was cancelled, not this caller: retry
                 raise
 
-    def _settle(self, cell: _Cell, task: Any) -> None:
+    def _on_task_done(self, cell: _Cell, task: Any) -> None:
         with self._lock:
-            self._settle_locked(cell, task)
+            self._settle_task(cell, task)
 
-    def _settle_locked(self, cell: _Cell, task: Any) -> None:
+    def _settle_task(self, cell: _Cell, task: Any) -> None:
         # task.exception() also marks a failure as retrieved: the callers got it, no log needed.
         if not task.cancelled() and task.exception() is None:
             self._store_value(cell, task.result())
-        self._land(cell, task)
+        self._settle_cell(cell, task)
 
     # -- statistics --------------------------------------------------------------------------
 
     def cache_info(self) -> CacheInfo:
         hits, misses, maxsize, currsize = self.store.cache_info()
         with self._lock:
+            calls = hits + misses - self._handoffs
             computed = self._computed
             unfilled = len(self._unfilled)
         return CacheInfo(
-            hits=max(0, hits + misses - computed),
+            hits=max(0, calls - computed),
             misses=computed,
             maxsize=maxsize,
             currsize=max(0, currsize - unfilled),
         )
 
     def cache_clear(self) -> None:
-        """Forget every entry and reset the statistics; computations in flight still finish."""
+        """Forget every entry and reset the statistics.
+
+        Computations in flight still finish and store their result, as in functools; they stay
+        in ``_pending`` so that callers of their keys keep joining them instead of starting over.
+        """
         with self._lock:
-            self._pending.clear()
-            self._unfilled.clear()
-            self._computed = 0
+            self._computed = self._handoffs = 0
         # Outside the lock: dropping the results may run their __del__, which may call us.
         self.store.cache_clear()
 
@@ -487,6 +585,34 @@ class _Describe(NamedTuple):
 
 _P = inspect.Parameter
 
+# The wrapper's body, by how the store is filled. ARGS are the arguments as the key sees them
+# (for a method: without self). The hit is the first line that returns.
+_DIRECT_BODY = """\
+    try:
+        return _mg_store(ARGS)
+    except TypeError as _mg_error:
+        return _mg_by_content(_mg_error, ARGS)
+"""
+_DIRECT_KEYED_BODY = """\
+    return _mg_keyed(ARGS)
+"""
+_CELL_BODY = """\
+    try:
+        _mg_cell = _mg_store(ARGS)
+    except TypeError as _mg_error:
+        _mg_cell = _mg_by_content(_mg_error, ARGS)
+    try:
+        HIT
+    except AttributeError:
+        pass
+    return AWAIT_mg_fill(_mg_cell, ARGS)
+"""
+_CELL_KEYED_LOOKUP = """\
+    _mg_cell = _mg_keyed(ARGS)
+"""
+_HIT = "return _mg_cell.value"
+_TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n            return _mg_cell.value"
+
 
 class _Template:
     """The wrapper's code for one function: compiled once, turned into functions cheaply.
@@ -498,8 +624,8 @@ class _Template:
     names gets that fast call. Each instance is a new function on the same code with its own
     globals (the store, the slow paths): a global load is a little cheaper than a closure cell,
     and one compile serves every instance of a class with a memoized method. For a method the
-    first parameter (``self``) is passed to the function but left out of the key: each instance
-    has its own store.
+    first parameter (``self``) is left out of the key and of the call: each instance has its own
+    store, whose function already holds the instance.
     """
 
     def __init__(self, fn: Callable[..., Any], options: _Options, *, method: bool) -> None:
@@ -522,38 +648,24 @@ class _Template:
             for p in parameters
             if p.kind is _P.KEYWORD_ONLY and p.default is not _P.empty
         }
-        header, key_args, call_args = _render(parameters, skip_first=method)
+        header, args = _render(parameters, skip_first=method)
         keyed = parameters[1:] if method else parameters
         self.describe = _Describe(
             name=getattr(fn, "__qualname__", None) or repr(fn),
             positional_names=tuple(p.name for p in keyed if p.kind in positional),
             var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
         )
-        lookup = (
-            f"_mg_cell = _mg_keyed({key_args})"
-            if options.key is not None
-            else (
-                "try:\n"
-                f"        _mg_cell = _mg_store({key_args})\n"
-                "    except TypeError as _mg_error:\n"
-                f"        _mg_cell = _mg_by_content(_mg_error{_lead_comma(key_args)})"
-            )
-        )
-        hit = (
-            "return _mg_cell.value"
-            if options.ttl is None
-            else "if _mg_timer() - _mg_cell.born < _mg_ttl:\n            return _mg_cell.value"
-        )
-        self.source = (
-            f"{'async ' if self.is_async else ''}def memoized({header}):\n"
-            f"    {lookup}\n"
-            "    try:\n"
-            f"        {hit}\n"
-            "    except AttributeError:\n"
-            "        pass\n"
-            f"    return {'await ' if self.is_async else ''}_mg_fill(_mg_cell"
-            f"{_lead_comma(call_args)})\n"
-        )
+        if options.ttl is None and not self.is_async:
+            body = _DIRECT_BODY if options.key is None else _DIRECT_KEYED_BODY
+        else:
+            body = _CELL_BODY.replace("HIT", _HIT if options.ttl is None else _TTL_HIT)
+            if options.key is not None:  # the first four lines become the key function's lookup
+                body = _CELL_KEYED_LOOKUP + "".join(body.splitlines(keepends=True)[4:])
+            body = body.replace("AWAIT", "await " if self.is_async else "")
+        body = body.replace("_mg_error, ARGS", f"_mg_error, {args}" if args else "_mg_error")
+        body = body.replace("_mg_cell, ARGS", f"_mg_cell, {args}" if args else "_mg_cell")
+        body = body.replace("ARGS", args)
+        self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{body}"
         namespace: dict[str, Any] = {}
         exec(compile(self.source, f"<memoize {self.describe.name}>", "exec"), namespace)
         self.code = namespace["memoized"].__code__
@@ -565,9 +677,9 @@ class _Template:
             "_mg_keyed": memo.keyed,
             "_mg_by_content": memo.by_content,
             "_mg_fill": memo.fill_async if self.is_async else memo.fill,
-            "_mg_kw": _sorted_keywords,
             "_mg_timer": memo.timer,
             "_mg_ttl": memo.ttl,
+            "_mg_kw": _sorted_keywords,
         }
         function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
         function.__kwdefaults__ = dict(self.kwdefaults) or None
@@ -586,11 +698,10 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[str, str, str]:
-    """The wrapper's parameter list, the store's arguments and the function's arguments."""
+def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[str, str]:
+    """The wrapper's parameter list, and the arguments it passes on (the key's arguments)."""
     header: list[str] = []
-    key_args: list[str] = []
-    call_args: list[str] = []
+    arguments: list[str] = []
     previous_kind = None
     for position, p in enumerate(parameters):
         if previous_kind is _P.POSITIONAL_ONLY and p.kind is not _P.POSITIONAL_ONLY:
@@ -598,28 +709,43 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
         if p.kind is _P.KEYWORD_ONLY and previous_kind not in (_P.KEYWORD_ONLY, _P.VAR_POSITIONAL):
             header.append("*")
         previous_kind = p.kind
-        text = p.name  # defaults are set on the function object, not in the source
         if p.kind is _P.VAR_POSITIONAL:
-            text = argument = f"*{p.name}"
-            key_argument = argument
+            header.append(f"*{p.name}")
+            argument = f"*{p.name}"
         elif p.kind is _P.VAR_KEYWORD:
-            text, argument = f"**{p.name}", f"**{p.name}"
-            key_argument = f"**_mg_kw({p.name})"
+            header.append(f"**{p.name}")
+            argument = f"**_mg_kw({p.name})"
         elif p.kind is _P.KEYWORD_ONLY:
-            argument = key_argument = f"{p.name}={p.name}"
+            header.append(p.name)
+            argument = f"{p.name}={p.name}"
         else:
-            argument = key_argument = p.name
-        header.append(text)
-        call_args.append(argument)
+            header.append(p.name)  # defaults are set on the function object, not in the source
+            argument = p.name
         if not (skip_first and position == 0):
-            key_args.append(key_argument)
+            arguments.append(argument)
     if previous_kind is _P.POSITIONAL_ONLY:
         header.append("/")
-    return ", ".join(header), ", ".join(key_args), ", ".join(call_args)
+    return ", ".join(header), ", ".join(arguments)
 
 
-def _lead_comma(arguments: str) -> str:
-    return f", {arguments}" if arguments else ""
+class _WeakMethod:
+    """A method's function bound to its instance through a weak reference.
+
+    It is the function of an instance's own cache, so that cache never keeps the instance alive.
+    Whoever calls it holds the instance (through the bound method), so it is there to call.
+    """
+
+    __slots__ = ("fn", "ref")
+
+    def __init__(self, fn: Callable[..., Any], ref: weakref.ref) -> None:
+        self.fn = fn
+        self.ref = ref
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        instance = self.ref()
+        if instance is None:
+            raise ReferenceError(f"memoize: the instance of {self.fn.__qualname__} is gone")
+        return self.fn(instance, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -671,7 +797,12 @@ class _MemoizedMethod:
                     f"instances weakly, but {type(instance).__qualname__} objects do not support "
                     "weak references; add '__weakref__' to its __slots__"
                 ) from None
-            memo = _Memo(self.__wrapped__, self._options, self._template.describe)
+            memo = _Memo(
+                _WeakMethod(self.__wrapped__, ref),
+                self._options,
+                self._template.describe,
+                is_async=self._template.is_async,
+            )
             entry = (ref, self._template.instantiate(memo), memo)
             self._instances[ident] = entry
         return entry
@@ -725,7 +856,7 @@ def _defined_in_class_body(fn: object) -> bool:
 
 def _memoize_function(fn: Callable[..., Any], options: _Options) -> Callable[..., Any]:
     template = _Template(fn, options, method=False)
-    memo = _Memo(fn, options, template.describe)
+    memo = _Memo(fn, options, template.describe, is_async=template.is_async)
     function = template.instantiate(memo)
     function.__memo__ = memo
     return function
