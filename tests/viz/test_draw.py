@@ -149,3 +149,12 @@ def test_names_label_nodes_and_show_data_false_keeps_only_gradients():
     assert "data " not in drawing.svg
     assert f"grad {w.grad:.4g}" in drawing.svg
     assert ">w<" in draw(out, names={w: "w"}, engine="builtin").svg
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="graphviz's dot program is not installed")
+def test_a_failing_dot_program_falls_back_to_the_builtin_layout(monkeypatch):
+    def broken(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, args[0], stderr="dot: crashed")
+
+    monkeypatch.setattr(draw_module.subprocess, "run", broken)
+    assert draw(_neuron()[-1]).engine == "builtin"

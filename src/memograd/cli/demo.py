@@ -9,9 +9,15 @@ Progress goes to stderr (a live display on a terminal, one line per section othe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from memograd.cli import _common
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 DEFAULT_OUT = "memograd-report"
 
@@ -66,45 +72,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _progress_display:  # noqa: N801 - used as a context manager, named like one
-    """A rich progress bar on a terminal, plain lines on stderr otherwise."""
+@contextlib.contextmanager
+def _progress_display() -> Iterator[Callable[[int, int, str, bool], None]]:
+    """A rich progress bar on a terminal, one plain line per step on stderr otherwise."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def __enter__(self):  # noqa: ANN204
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    console = Console(stderr=True)
+    if not console.is_terminal:
 
-        console = Console(stderr=True)
-        self._progress = None
-        if console.is_terminal:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            )
-            self._progress.start()
-            self._task = None
+        def log_line(index: int, total: int, heading: str, finished: bool) -> None:
+            if not finished:
+                print(f"memograd demo [{index}/{total}] {heading}", file=sys.stderr)
 
-        def on_progress(index: int, total: int, heading: str, finished: bool) -> None:
-            if self._progress is None:
-                if not finished:
-                    print(f"memograd demo [{index}/{total}] {heading}", file=sys.stderr)
-                return
-            if self._task is None:
-                self._task = self._progress.add_task(heading, total=total)
-            self._progress.update(
-                self._task,
-                description=f"[{index}/{total}] {heading}",
-                completed=index if finished else index - 1,
-            )
+        yield log_line
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: list[TaskID] = []
 
-        return on_progress
+    def update_bar(index: int, total: int, heading: str, finished: bool) -> None:
+        if not tasks:
+            tasks.append(progress.add_task(heading, total=total))
+        progress.update(
+            tasks[0],
+            description=f"[{index}/{total}] {heading}",
+            completed=index if finished else index - 1,
+        )
 
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    with progress:
+        yield update_bar
 
 
 def _summary(result) -> str:  # noqa: ANN001 - DemoResult
