@@ -274,13 +274,14 @@ class _Memo:
                     flight = self._pending[pending_key] = _Flight(me)
                     self._computed += 1
                     break  # this thread computes
-                if flight.owner == me:
-                    if flight.ok:
-                        return flight.value  # the handoff below: the store takes it now
-                    return self.fn(*call_args, **call_kwargs)  # asks for its own key: recursion
-                if flight.done is None:
+                if flight.ok:  # computed; also the hand-off below, where the store takes it
+                    return flight.value
+                recursion = flight.owner == me
+                if not recursion and flight.done is None:
                     flight.done = threading.Event()
-            flight.done.wait()
+            if recursion:  # the function asks for the key it is computing: plain recursion
+                return self.fn(*call_args, **call_kwargs)
+            flight.done.wait()  # type: ignore[union-attr]
             if flight.ok:
                 return flight.value
             if isinstance(flight.error, Exception):
@@ -407,11 +408,12 @@ class _Memo:
                     flight = cell.flight = _Flight(me)
                     self._computed += 1
                     break  # this thread computes
-                if flight.owner == me:
-                    return self.fn(*args, **kwargs)  # asks for its own key: plain recursion
-                if flight.done is None:
+                recursion = flight.owner == me
+                if not recursion and flight.done is None:
                     flight.done = threading.Event()
-            flight.done.wait()
+            if recursion:  # the function asks for the key it is computing: plain recursion
+                return self.fn(*args, **kwargs)
+            flight.done.wait()  # type: ignore[union-attr]
             if flight.ok:
                 return flight.value
             if isinstance(flight.error, Exception):
