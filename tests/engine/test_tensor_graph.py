@@ -75,6 +75,14 @@ def test_strategy_may_be_given_positionally():
     assert stats.strategy == "memo" and x.grad == 6.0
 
 
+def test_numpy_arrays_on_the_left_give_tensors():
+    t = mg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    out = np.array([2, 3]) * t + 1.0
+    assert isinstance(out, mg.Tensor) and out.dtype == np.float32
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad, [2.0, 3.0])
+
+
 def test_array_properties():
     t = mg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
     assert (t.shape, t.dtype, t.ndim, t.size, len(t)) == ((2, 3), np.float32, 2, 6, 2)

@@ -36,6 +36,8 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "parents", "op", "_vjps", "_ctx", "__weakref__")
 
     _SCALAR = False
+    # NumPy defers to our reflected operators: ``array * tensor`` is a Tensor, not an object array.
+    __array_ufunc__ = None
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
         if isinstance(array, Tensor):
