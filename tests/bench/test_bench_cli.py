@@ -120,3 +120,20 @@ def test_only_runs_just_the_named_case() -> None:
     report = json.loads(completed.stdout)
     assert [case["name"] for case in report["cases"]] == ["memoize_hit"]
     assert report["header"]["settings"]["rounds"] == 1
+
+
+def test_markdown_output_has_the_header_block_and_a_table_per_case() -> None:
+    completed = run_bench("--quick", "--markdown", "--only", "fibonacci", "--rounds", "1")
+    assert completed.returncode == 0, completed.stderr
+    text = completed.stdout
+    assert text.startswith("```\nmemograd bench, ")
+    assert "cores" in text and "BLAS:" in text
+    assert "| strategy | n | calls | closed form | median |" in text
+    assert "| naive | 20 | 21,891 | 21,891 |" in text  # 2*F(21) - 1 calls
+    assert "| `fibonacci` |" in text
+
+
+def test_json_and_markdown_together_are_refused() -> None:
+    completed = run_bench("--json", "--markdown", "--only", "fibonacci")
+    assert completed.returncode == 2
+    assert "choose one" in completed.stderr

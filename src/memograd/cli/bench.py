@@ -6,6 +6,14 @@ import argparse
 import sys
 from typing import Any
 
+from memograd.bench.report import (
+    cell,
+    format_seconds,
+    header_lines,
+    load_text,
+    to_markdown,
+    verdict_word,
+)
 from memograd.cli import _common
 
 HELP = "speed against PyTorch, JAX, MyGrad, autograd, NumPy by hand, micrograd, functools"
@@ -44,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="threads for every peer's BLAS, PyTorch and XLA (default: the core count)",
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the run as Markdown tables (how docs/performance.md is made)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and their targets")
     _common.add_json_flag(parser)
     parser.set_defaults(func=run)
@@ -60,9 +73,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--only needs at least one case name, got {args.only!r}")
     cases = select_cases(only)
     settings = Settings.for_run(quick=args.quick, rounds=args.rounds)
-    if args.json:
+    if args.json and args.markdown:
+        raise ValueError("--json and --markdown are two output formats: choose one")
+    if args.json or args.markdown:
         report = run_benchmark(cases, settings, threads=args.threads)
-        _common.emit_json(report)
+        if args.json:
+            _common.emit_json(report)
+        else:
+            print(to_markdown(report), end="")
     else:
         from rich.console import Console
 
@@ -76,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         )
         _print_summary(console, report["cases"])
         console.print(
-            f"load average at the end: {_load(report['header'].get('load_average_at_end'))}",
+            f"load average at the end: {load_text(report['header'].get('load_average_at_end'))}",
             highlight=False,
         )
     return 1 if any(case["status"] == "error" for case in report["cases"]) else 0
@@ -91,75 +109,24 @@ def _list_cases(cases: Any, as_json: bool) -> int:
     return 0
 
 
-def format_seconds(seconds: float | None) -> str:
-    """A duration with a unit a person reads at a glance: 412 µs, 3.18 ms, 1.24 s."""
-    if seconds is None:
-        return "-"
-    if seconds < 1e-6:
-        return f"{seconds * 1e9:.0f} ns"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
-
-
 def _print_header(console: Any, header: dict[str, Any]) -> None:
     for line in header_lines(header):
         console.print(line, highlight=False)
     console.print()
 
 
-def header_lines(header: dict[str, Any]) -> list[str]:
-    """The header as text lines (also used by docs/performance.md)."""
-    blas = "; ".join(
-        f"{b['library']} {b['version']} kernel={b['kernel']} threads={b['threads']}"
-        for b in header["blas"]
-    )
-    env = " ".join(
-        f"{k}={v if v is not None else 'unset'}" for k, v in header["environment"].items()
-    )
-    versions = " ".join(f"{k}={v}" for k, v in header["versions"].items() if v is not None)
-    missing = [k for k, v in header["versions"].items() if v is None]
-    settings = header["settings"]
-    threads = header["threads"]
-    lines = [
-        f"memograd bench, {header['date_utc']}, {'quick' if settings['quick'] else 'full'} run: "
-        f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch, medians",
-        f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}, "
-        f"load average {_load(header.get('load_average'))} at the start"
-        + (
-            f", {_load(header['load_average_at_end'])} at the end"
-            if header.get("load_average_at_end")
-            else ""
-        ),
-        f"BLAS: {blas}",
-        f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}",
-        f"environment: {env}"
-        + (
-            f" (make bench unset the OpenBLAS workarounds; before: {header['unset_by_make_bench']})"
-            if header.get("unset_by_make_bench")
-            else ""
-        ),
-        f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
-    ]
-    return lines
-
-
-def _load(values: list[float] | None) -> str:
-    return "unknown" if not values else "/".join(f"{v:.2f}" for v in values)
+_COLOURS = {
+    "met": "green",
+    "NOT met": "red",
+    "error": "red",
+    "skipped": "yellow",
+    "not judged": "yellow",
+}
 
 
 def _verdict_text(case: dict[str, Any]) -> str:
-    if case["status"] == "error":
-        return "[red]error[/red]"
-    if case["status"] == "skipped" and case["met"] is None:
-        return "[yellow]skipped[/yellow]"
-    if case["met"] is True:
-        return "[green]met[/green]"
-    if case["met"] is False:
-        return "[red]NOT met[/red]"
-    return "[yellow]not judged[/yellow]"
+    word = verdict_word(case)
+    return f"[{_COLOURS[word]}]{word}[/{_COLOURS[word]}]"
 
 
 def _print_case(console: Any, case: dict[str, Any]) -> None:
@@ -181,7 +148,7 @@ def _print_case(console: Any, case: dict[str, Any]) -> None:
         table.add_column("note", overflow="fold")
     for row in case["rows"]:
         cells = [row["label"]]
-        cells += [_cell(row["extra"].get(column)) for column in extra_columns]
+        cells += [cell(row["extra"].get(column)) for column in extra_columns]
         cells.append(format_seconds(row["seconds"]))
         if has_ratio:
             cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
@@ -202,14 +169,6 @@ def _print_case(console: Any, case: dict[str, Any]) -> None:
     for note in case["notes"]:
         console.print(f"[dim]note: {note.rstrip()}[/dim]", highlight=False)
     console.print()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
 
 
 def _print_summary(console: Any, cases: list[dict[str, Any]]) -> None:

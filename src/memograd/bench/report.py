@@ -1,0 +1,120 @@
+"""The bench report as text: durations, the header, and a Markdown rendering for the docs.
+
+``memograd bench --markdown`` prints :func:`to_markdown` of a run, which is how the tables
+in docs/performance.md are made: pasted from a run, never typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration with a unit a person reads at a glance: 412 µs, 3.18 ms, 1.24 s."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def header_lines(header: dict[str, Any]) -> list[str]:
+    """The header as plain text lines, for the terminal and for Markdown alike."""
+    blas = "; ".join(
+        f"{b['library']} {b['version']} kernel={b['kernel']} threads={b['threads']}"
+        for b in header["blas"]
+    )
+    env = " ".join(
+        f"{k}={v if v is not None else 'unset'}" for k, v in header["environment"].items()
+    )
+    versions = " ".join(f"{k}={v}" for k, v in header["versions"].items() if v is not None)
+    missing = [k for k, v in header["versions"].items() if v is None]
+    settings = header["settings"]
+    threads = header["threads"]
+    lines = [
+        f"memograd bench, {header['date_utc']}, {'quick' if settings['quick'] else 'full'} run: "
+        f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch, medians",
+        f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}, "
+        f"load average {load_text(header.get('load_average'))} at the start"
+        + (
+            f", {load_text(header['load_average_at_end'])} at the end"
+            if header.get("load_average_at_end")
+            else ""
+        ),
+        f"BLAS: {blas}",
+        f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}",
+        f"environment: {env}"
+        + (
+            f" (make bench unset the OpenBLAS workarounds; before: {header['unset_by_make_bench']})"
+            if header.get("unset_by_make_bench")
+            else ""
+        ),
+        f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
+    ]
+    return lines
+
+
+def load_text(values: list[float] | None) -> str:
+    return "unknown" if not values else "/".join(f"{v:.2f}" for v in values)
+
+
+def verdict_word(case: dict[str, Any]) -> str:
+    """met / NOT met / skipped / error / not judged, for one case's target."""
+    if case["status"] == "error":
+        return "error"
+    if case["status"] == "skipped" and case["met"] is None:
+        return "skipped"
+    if case["met"] is True:
+        return "met"
+    if case["met"] is False:
+        return "NOT met"
+    return "not judged"
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The whole run as Markdown: the header as a code block, one table per case, a summary."""
+    lines = ["```", *header_lines(report["header"]), "```", ""]
+    for case in report["cases"]:
+        lines.append(f"**{case['title']}** (`{case['name']}`)")
+        lines.append("")
+        rows = case["rows"]
+        if rows:
+            has_ratio = any(row["ratio"] is not None for row in rows)
+            columns = [case["label_header"], *(c.replace("_", " ") for c in case["columns"])]
+            columns.append("median")
+            if has_ratio:
+                columns.append("memograd / peer")
+            lines.append("| " + " | ".join(columns) + " |")
+            lines.append("|" + "|".join(["---"] + ["---:"] * (len(columns) - 1)) + "|")
+            for row in rows:
+                cells = [row["label"], *(cell(row["extra"].get(c)) for c in case["columns"])]
+                cells.append(format_seconds(row["seconds"]))
+                if has_ratio:
+                    cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+        lines.append(f"Target: {case['target']}. **{verdict_word(case)}**: {case['verdict']}.")
+        for skipped in case["skipped"]:
+            lines.append(f"Skipped {skipped['peer']}: {skipped['reason']}.")
+        lines.append("")
+    lines.append("| case | target | result | measured |")
+    lines.append("|---|---|---|---|")
+    for case in report["cases"]:
+        lines.append(
+            f"| `{case['name']}` | {case['target']} | {verdict_word(case)} | {case['verdict']} |"
+        )
+    return "\n".join(lines) + "\n"
