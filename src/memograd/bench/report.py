@@ -107,6 +107,11 @@ def to_markdown(report: dict[str, Any]) -> str:
                     cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            noted = [row for row in rows if row["note"]]
+            for row in noted:
+                lines.append(f"- {row['label']}: {row['note']}")
+            if noted:
+                lines.append("")
         lines.append(f"Target: {case['target']}. **{verdict_word(case)}**: {case['verdict']}.")
         for skipped in case["skipped"]:
             lines.append(f"Skipped {skipped['peer']}: {skipped['reason']}.")

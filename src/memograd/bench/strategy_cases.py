@@ -12,6 +12,8 @@ import math
 import random
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 from memograd.bench.harness import collector_sees_only_new_objects
 from memograd.bench.results import Case, CaseResult, Row, Settings
@@ -46,6 +48,7 @@ def scalar_mlp_loss(value_type: type, width: int, depth: int, seed: int):
 
 def _run_strategies(settings: Settings, result: CaseResult) -> None:
     value = require("Value")
+    count_paths = require("engine.count_paths")
     # Depth 11 is the first whose path count (about 2.9 million) exceeds naive's default
     # budget of 10**6: the full run shows the refusal too.
     max_depth = 5 if settings.quick else 11
@@ -56,7 +59,7 @@ def _run_strategies(settings: Settings, result: CaseResult) -> None:
     naive_over_sweep = None
     for depth in range(1, max_depth + 1):
         with collector_sees_only_new_objects():
-            seconds = _run_depth(value, depth, repeats, result, disagreements)
+            seconds = _run_depth(value, count_paths, depth, repeats, result, disagreements)
         if "naive" in seconds:
             naive_over_sweep = (depth, seconds["naive"] / seconds["sweep"])
     result.met = not disagreements
@@ -70,7 +73,12 @@ def _run_strategies(settings: Settings, result: CaseResult) -> None:
 
 
 def _run_depth(
-    value: type, depth: int, repeats: int, result: CaseResult, disagreements: list[str]
+    value: type,
+    count_paths: Callable[[Any], dict[Any, int]],
+    depth: int,
+    repeats: int,
+    result: CaseResult,
+    disagreements: list[str],
 ) -> dict[str, float]:
     """Every strategy on one network: rows for the table, median seconds per strategy."""
     loss, params = scalar_mlp_loss(value, WIDTH, depth, seed=depth)
@@ -87,8 +95,14 @@ def _run_depth(
                 report = loss.backward(strategy=strategy, stats=True)
                 times.append(time.perf_counter() - start)
         except ValueError as exc:  # naive refuses beyond max_paths: part of the story
+            paths = sum(count_paths(loss).values()) - 1  # what it would have multiplied out
             result.rows.append(
-                Row(label=strategy, seconds=None, extra={"depth": depth}, note=f"refused: {exc}")
+                Row(
+                    label=strategy,
+                    seconds=None,
+                    extra={"depth": depth, "paths": paths},
+                    note=f"refused: {exc}",
+                )
             )
             continue
         seconds[strategy] = statistics.median(times)
