@@ -479,6 +479,7 @@ def _cross_entropy_forward(logits: Array, p: Any) -> tuple[Array, Any]:
     shifted, e, s = _stable_softmax_parts(logits, -1)
     probs = e / s
     if logits.ndim == 1:
+        rows = None
         losses = np.log(s[0]) - shifted[targets]
     else:
         rows = np.arange(logits.shape[0])
@@ -489,16 +490,16 @@ def _cross_entropy_forward(logits: Array, p: Any) -> tuple[Array, Any]:
         out = np.asarray(np.add.reduce(losses, axis=None))
     else:
         out = losses
-    return out, (targets, reduction, probs)
+    return out, (targets, rows, reduction, probs)
 
 
 def _cross_entropy_vjp(g: Array, n: Any) -> Array:
-    targets, reduction, probs = n._ctx
+    targets, rows, reduction, probs = n._ctx
     grad = probs.copy()  # probs is kept intact: backward may run more than once
-    if probs.ndim == 1:
+    if rows is None:
         grad[targets] -= 1
         return grad * g
-    grad[np.arange(probs.shape[0]), targets] -= 1
+    grad[rows, targets] -= 1
     if reduction == "mean":
         grad *= g / probs.shape[0]
     elif reduction == "sum":

@@ -33,7 +33,17 @@ class Tensor:
     op that made it (``()`` and ``""`` for leaves).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "parents", "op", "_vjps", "_ctx", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "parents",
+        "op",
+        "_vjps",  # the op's VJP functions, one per input (shared by all nodes of the op)
+        "_ctx",  # what the VJPs need beyond inputs and output
+        "_keeps_grad",  # True for leaves: only they keep .grad (intermediates' adjoints are freed)
+        "__weakref__",
+    )
 
     _SCALAR = False
     # NumPy defers to our reflected operators: ``array * tensor`` is a Tensor, not an object array.
@@ -59,6 +69,7 @@ class Tensor:
         self.op = ""
         self._vjps = _NO_VJPS
         self._ctx = None
+        self._keeps_grad = True
 
     # ---- plain array properties --------------------------------------------------------------
 
@@ -104,11 +115,6 @@ class Tensor:
         from memograd.viz import draw
 
         return draw(self)._repr_svg_()
-
-    @property
-    def _keeps_grad(self) -> bool:
-        """Only leaves keep their gradient (as in PyTorch): intermediates' adjoints are freed."""
-        return not self.parents
 
     # ---- arithmetic --------------------------------------------------------------------------
 
@@ -336,12 +342,14 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
                 out.op = op.name
                 out._vjps = op.vjps
                 out._ctx = ctx
+                out._keeps_grad = False
                 return out
     out.requires_grad = False
     out.parents = ()
     out.op = ""
     out._vjps = _NO_VJPS
     out._ctx = None
+    out._keeps_grad = True
     return out
 
 
@@ -409,6 +417,7 @@ def _constant(value: Any, like: np.dtype, op_name: str) -> Tensor:
     t.op = ""
     t._vjps = _NO_VJPS
     t._ctx = None
+    t._keeps_grad = True
     return t
 
 
