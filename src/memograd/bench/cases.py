@@ -19,7 +19,7 @@ from memograd.bench.results import Case, CaseResult, Settings
 from memograd.bench.scalar_cases import SCALAR_CASES
 from memograd.bench.strategy_cases import STRATEGY_CASES
 from memograd.bench.training_case import TRAINING_CASES
-from memograd.bench.unavailable import FeatureMissing
+from memograd.bench.unavailable import FeatureMissing, require
 
 CASES: tuple[Case, ...] = (
     *MLP_CASES,
@@ -66,12 +66,26 @@ def run_case(case: Case, settings: Settings) -> CaseResult:
     return result
 
 
+def _allocator_setting(keep_freed_memory: bool) -> str:
+    """Apply ``mg.engine.keep_freed_memory()`` if asked and available; say what holds."""
+    if not keep_freed_memory:
+        return "the C library's defaults (--system-allocator)"
+    try:
+        keep = require("engine.keep_freed_memory")
+    except FeatureMissing:
+        return "the C library's defaults (memograd has no keep_freed_memory)"
+    if keep():
+        return "freed memory kept in the process for every peer (mg.engine.keep_freed_memory)"
+    return "the C library's defaults (keep_freed_memory needs glibc)"
+
+
 def run_benchmark(
     cases: Sequence[Case],
     settings: Settings,
     on_header: Callable[[dict[str, Any]], None] | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
     threads: int | None = None,
+    keep_freed_memory: bool = True,
 ) -> dict[str, Any]:
     """Pin threads, run ``cases`` in order and return the report as plain data.
 
@@ -79,10 +93,14 @@ def run_benchmark(
     ``on_result(case_result)`` as each case finishes, so a caller can print
     progress on a run that takes minutes. ``threads`` is every peer's thread count (BLAS,
     PyTorch, XLA); None pins them all to the core count, as issue 8 asks.
+    ``keep_freed_memory`` applies memograd's opt-in allocator setting to the whole process
+    before anything is timed, so every NumPy-based peer gets it alike (see the header).
     """
     threads = set_peer_threads(threads)
     blas_threads = pin_blas_threads(threads)
+    allocator = _allocator_setting(keep_freed_memory)
     header = describe_environment()
+    header["allocator"] = allocator
     header["threads"] = {
         "blas": blas_threads,
         "torch": threads,

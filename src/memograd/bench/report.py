@@ -47,6 +47,7 @@ def header_lines(header: dict[str, Any]) -> list[str]:
         ),
         f"BLAS: {blas}",
         f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}",
+        f"allocator: {header.get('allocator', 'unknown')}",
         f"environment: {env}"
         + (
             f" (make bench unset the OpenBLAS workarounds; before: {header['unset_by_make_bench']})"

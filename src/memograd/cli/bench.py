@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="threads for every peer's BLAS, PyTorch and XLA (default: the core count)",
     )
     parser.add_argument(
+        "--system-allocator",
+        action="store_true",
+        help="leave malloc's defaults (by default freed memory is kept for reuse, for all peers)",
+    )
+    parser.add_argument(
         "--markdown",
         action="store_true",
         help="print the run as Markdown tables (how docs/performance.md is made)",
@@ -76,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.markdown:
         raise ValueError("--json and --markdown are two output formats: choose one")
     if args.json or args.markdown:
-        report = run_benchmark(cases, settings, threads=args.threads)
+        report = run_benchmark(
+            cases,
+            settings,
+            threads=args.threads,
+            keep_freed_memory=not args.system_allocator,
+        )
         if args.json:
             _common.emit_json(report)
         else:
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             on_header=lambda h: _print_header(console, h),
             on_result=lambda r: _print_case(console, r.as_dict()),
             threads=args.threads,
+            keep_freed_memory=not args.system_allocator,
         )
         _print_summary(console, report["cases"])
         console.print(
