@@ -36,7 +36,7 @@ class _MLPEstimator:
 
     def __init__(
         self,
-        hidden: Sequence[int] = (64,),
+        hidden: Sequence[int] | int = (64,),
         activation: str = "relu",
         optimizer: str = "adam",
         lr: float = 1e-3,
@@ -50,7 +50,12 @@ class _MLPEstimator:
         seed: Seed = None,
         verbose: bool = False,
     ) -> None:
-        self.hidden = tuple(int(h) for h in hidden)
+        sizes = (hidden,) if isinstance(hidden, int | np.integer) else tuple(hidden)
+        if any(isinstance(h, bool) or int(h) != h or h < 1 for h in sizes):
+            raise ValueError(
+                f"hidden must be layer sizes >= 1, such as (64,) or (64, 32), got {hidden!r}"
+            )
+        self.hidden = tuple(int(h) for h in sizes)
         self.activation = activation
         self.optimizer = optimizer
         self.lr = lr

@@ -245,8 +245,10 @@ class Sequential(Module):
         setattr(self, str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Module:
         modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])  # shares the layers, as torch's slicing does
         try:
             return modules[index]
         except IndexError:
