@@ -6,9 +6,9 @@ import asyncio
 import functools
 import gc
 import inspect
+import sys
 import threading
 import time
-import timeit
 import types
 import weakref
 
@@ -97,19 +97,40 @@ def test_the_store_is_functools_c_lru_cache_not_a_python_fallback():
     assert "_mg_store" in f.__code__.co_names
 
 
-def test_a_hit_costs_at_most_a_few_times_functools_cache():
-    """Loose guard on a noisy shared machine (the bench measures the 2x goal precisely)."""
+def test_the_hit_path_is_one_exact_signature_frame_around_the_store():
+    """What keeps a hit near functools.cache (timed by ``memograd bench``, not here): the wrapper
+    takes the function's own parameters (no ``*args``/``**kwargs`` to build), and a hit runs no
+    Python frame but the wrapper's: the lookup itself happens inside the C store."""
 
-    def square(n):
-        return n * n
+    def area(width, height=1):
+        return width * height
 
-    ours, theirs = memoize(square), functools.cache(square)
-    ours(7), theirs(7)
-    best = {}
-    for name, fn in [("ours", ours), ("theirs", theirs)] * 5:
-        t = min(timeit.repeat("f(7)", globals={"f": fn}, number=20_000, repeat=3))
-        best[name] = min(best.get(name, t), t)
-    assert best["ours"] / best["theirs"] < 3.0, best
+    f = memoize(area)
+    code = f.__code__
+    assert code.co_argcount == 2
+    assert not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+    assert f.__defaults__ == (1,)
+    f(3)
+    python_frames = []
+
+    def profile(frame, event, arg):
+        if event == "call":
+            python_frames.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        f(3, 1)
+    finally:
+        sys.setprofile(None)
+    assert python_frames == ["memoized"]
+    # For contrast (and to show the probe sees what runs behind the store): a miss.
+    python_frames.clear()
+    sys.setprofile(profile)
+    try:
+        f(5)
+    finally:
+        sys.setprofile(None)
+    assert python_frames[:2] == ["memoized", "_compute"] and "area" in python_frames
 
 
 # --- keys ------------------------------------------------------------------------------------
