@@ -56,10 +56,7 @@ def load_csv(path: str | os.PathLike[str], target: Target = -1, delimiter: str =
     feature_indices = [i for i in range(width) if i != target_index]
     if not feature_indices:
         raise DataError(f"{source}: no feature columns besides the target {header[target_index]!r}")
-    X = np.empty((len(data), len(feature_indices)), dtype=np.float64)
-    for r, (line, cells) in enumerate(data):
-        for c, index in enumerate(feature_indices):
-            X[r, c] = _number(cells[index], source, line, index, header[index])
+    X = _feature_table(data, feature_indices, header, source)
     y = None
     if target_index is not None:
         y = _target_column(data, target_index, header[target_index], source)
@@ -70,6 +67,30 @@ def load_csv(path: str | os.PathLike[str], target: Target = -1, delimiter: str =
         target_name=None if target_index is None else header[target_index],
         source=source,
     )
+
+
+def _feature_table(
+    data: list[tuple[int, list[str]]], indices: list[int], header: list[str], source: str
+) -> np.ndarray:
+    """The feature cells as floats: NumPy's C parser first, the cell-by-cell check on failure.
+
+    NumPy converts a whole MNIST-sized CSV (47 million cells) in seconds where a Python loop
+    takes a minute; when it refuses a cell, or accepts "nan" or "inf", the slow path walks the
+    rows to report that exact cell with its line and column.
+    """
+    try:
+        table = np.array([[row[i] for i in indices] for _, row in data], dtype=np.float64)
+    except ValueError:
+        table = None
+    if table is not None:
+        bad_rows = np.flatnonzero(~np.isfinite(table).all(axis=1))
+        if not bad_rows.size:
+            return table
+        data = [data[int(bad_rows[0])]]
+    for line, cells in data:
+        for index in indices:
+            _number(cells[index], source, line, index, header[index])
+    raise AssertionError("unreachable: the slow path raises on the cell NumPy refused")
 
 
 def _numbered_rows(text: str, delimiter: str, source: str):
