@@ -112,6 +112,7 @@ def test_the_hit_path_is_one_exact_signature_frame_around_the_store():
     assert f.__defaults__ == (1,)
     f(3)
     python_frames = []
+    previous = sys.getprofile()
 
     def profile(frame, event, arg):
         if event == "call":
@@ -121,7 +122,7 @@ def test_the_hit_path_is_one_exact_signature_frame_around_the_store():
     try:
         f(3, 1)
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
     assert python_frames == ["memoized"]
     # For contrast (and to show the probe sees what runs behind the store): a miss.
     python_frames.clear()
@@ -129,7 +130,7 @@ def test_the_hit_path_is_one_exact_signature_frame_around_the_store():
     try:
         f(5)
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
     assert python_frames[:2] == ["memoized", "_compute"] and "area" in python_frames
 
 
