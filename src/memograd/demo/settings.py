@@ -31,7 +31,7 @@ class DemoSettings:
     # 5. Speed: one training step of this MLP at this batch size.
     speed_sizes: tuple[int, ...] = (64, 256, 256, 10)
     speed_batch: int = 32
-    speed_rounds: int = 7
+    speed_rounds: int = 9
     speed_batch_seconds: float = 0.2
 
     @classmethod
@@ -48,8 +48,8 @@ class DemoSettings:
                 timing_repeats=1,
                 hidden=(64,),
                 epochs=20,
-                speed_rounds=5,
-                speed_batch_seconds=0.1,
+                speed_rounds=9,
+                speed_batch_seconds=0.05,
             )
         return cls(
             seed=seed,

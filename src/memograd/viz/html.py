@@ -256,6 +256,7 @@ table { border-collapse:collapse; font-size:.92rem; }
 caption { caption-side:bottom; text-align:left; color:var(--muted); font-size:.88rem;
   padding-top:.35rem; }
 th, td { padding:.3rem .7rem; border-bottom:1px solid var(--rule); text-align:left; }
+td { white-space:nowrap; }
 th { border-bottom:2px solid var(--ink); }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 ol.steps { list-style:none; padding:0; margin:0; display:grid; gap:.75rem;
