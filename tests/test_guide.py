@@ -46,7 +46,7 @@ def test_every_python_block_runs_in_order(tmp_path, monkeypatch):
         except Exception:  # noqa: BLE001 - report which block broke, with its traceback
             first = source.strip().splitlines()[0]
             pytest.fail(f"guide block at line {line} ({first!r}) failed:\n{traceback.format_exc()}")
-    for name in ("neuron.svg", "two-paths.svg", "digits.npz", "my-report.html"):
+    for name in ("neuron.svg", "two-paths.svg", "named.svg", "digits.npz", "my-report.html"):
         assert (tmp_path / name).stat().st_size > 0, name
 
 

@@ -47,10 +47,6 @@ def formula(text: str, *, block: bool = False) -> Markup:
     return Markup(mathml.math(text, block=block))
 
 
-def link(anchor: str, text: str) -> Markup:
-    return Markup(f'<a href="#{escape(anchor)}">{escape(text)}</a>')
-
-
 @dataclass
 class Section:
     """One numbered section of the report; its methods append blocks in order."""
