@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from memograd.bench.environment import pin_blas_threads
@@ -47,19 +47,35 @@ def profile_step(
     step = make_step(peer, sizes, batch, seed=0)
     for _ in range(5):  # warm caches and the allocator outside the profile
         step()
+    return profile_calls(step, steps)
+
+
+def profile_value_demo(steps: int, points: int = 100) -> tuple[float, list[FunctionCost]]:
+    """Profile micrograd's demo step written with ``mg.Value`` (the bench's micrograd_demo)."""
+    import memograd as mg
+    from memograd.bench.scalar_cases import ScalarMLP, demo_step, initial_weights, make_moons
+
+    xs, labels = make_moons(points, noise=0.1, seed=1)
+    step, _ = demo_step(mg.Value, ScalarMLP(mg.Value, initial_weights(seed=1)), xs, labels)
+    step()
+    return profile_calls(step, steps)
+
+
+def profile_calls(step: Callable[[], object], calls: int) -> tuple[float, list[FunctionCost]]:
+    """Run ``step`` ``calls`` times under cProfile; functions sorted by own time, largest first."""
     profiler = cProfile.Profile()
     profiler.enable()
-    for _ in range(steps):
+    for _ in range(calls):
         step()
     profiler.disable()
     stats = pstats.Stats(profiler)
     total = stats.total_tt  # type: ignore[attr-defined]
     costs = []
-    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, line, name), (_, count, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
         costs.append(
             FunctionCost(
                 function=_short_name(filename, line, name),
-                calls=calls,
+                calls=count,
                 own_seconds=own,
                 cumulative_seconds=cumulative,
                 own_percent=100.0 * own / total if total else 0.0,
@@ -86,23 +102,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="64,256,256,10", help="layer widths, input first")
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=None, help="default 2000 (5 for Value)")
     parser.add_argument("--top", type=int, default=20, help="functions to list, by own time")
     parser.add_argument("--peer", default="memograd")
     parser.add_argument("--blas-threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    total, costs = profile_step(sizes, args.batch, args.steps, args.peer, args.blas_threads)
-    print(
-        f"{args.peer} step, MLP {'-'.join(map(str, sizes))}, batch {args.batch}: "
-        f"{args.steps} steps, {total:.2f} s under cProfile "
-        f"({total / args.steps * 1e6:.0f} µs/step), {args.blas_threads} BLAS thread(s)"
+    parser.add_argument(
+        "--value-demo",
+        action="store_true",
+        help="profile micrograd's demo step with mg.Value instead (--steps defaults to 5)",
     )
+    args = parser.parse_args(argv)
+    if args.value_demo:
+        steps = 5 if args.steps is None else args.steps
+        total, costs = profile_value_demo(steps)
+        print(
+            f"mg.Value micrograd demo step (MLP 2-16-16-1, 100 points): {steps} steps, "
+            f"{total:.2f} s under cProfile ({total / steps * 1e3:.0f} ms/step)"
+        )
+    else:
+        steps = 2000 if args.steps is None else args.steps
+        sizes = [int(s) for s in args.sizes.split(",")]
+        total, costs = profile_step(sizes, args.batch, steps, args.peer, args.blas_threads)
+        print(
+            f"{args.peer} step, MLP {'-'.join(map(str, sizes))}, batch {args.batch}: "
+            f"{steps} steps, {total:.2f} s under cProfile "
+            f"({total / steps * 1e6:.0f} µs/step), {args.blas_threads} BLAS thread(s)"
+        )
     print(f"{'own %':>6} {'cum %':>6} {'calls/step':>10}  function")
     for cost in costs[: args.top]:
         print(
             f"{cost.own_percent:6.1f} {cost.cumulative_percent:6.1f} "
-            f"{cost.calls / args.steps:10.1f}  {cost.function}"
+            f"{cost.calls / steps:10.1f}  {cost.function}"
         )
     return 0
 

@@ -6,6 +6,8 @@ import gc
 import math
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +53,7 @@ def initial_weights(seed: int) -> list[list[tuple[list[float], float]]]:
     return layers
 
 
-class _ScalarMLP:
+class ScalarMLP:
     """micrograd's Neuron/Layer/MLP in one small class, over any scalar Value type.
 
     Each neuron is ``sum(w_i * x_i) + b``, then ReLU except in the last layer:
@@ -67,6 +69,9 @@ class _ScalarMLP:
             p for layer in self.layers for weights, bias in layer for p in (*weights, bias)
         ]
 
+    def parameters(self) -> list:
+        return self.params
+
     def __call__(self, inputs: list) -> object:
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
@@ -78,9 +83,14 @@ class _ScalarMLP:
         return inputs[0]
 
 
-def _demo_step(value_type: type, model, points, labels, use_micrograd_model: bool):
-    """The body of micrograd's demo training loop: loss, zero_grad, backward, SGD."""
-    params = model.parameters() if use_micrograd_model else model.params
+def demo_step(
+    value_type: type, model: Any, points: list[list[float]], labels: list[float]
+) -> tuple[Callable[[], None], list[Any]]:
+    """The body of micrograd's demo training loop: loss, zero_grad, backward, SGD.
+
+    ``model`` is micrograd's MLP or a :class:`ScalarMLP`; returns the step and the parameters.
+    """
+    params = model.parameters()
     scale = 1.0 / len(points)
 
     def step() -> None:
@@ -104,9 +114,7 @@ def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
     n_points = 20 if settings.quick else 100
     points, labels = make_moons(n_points, noise=0.1, seed=1)
     layers = initial_weights(seed=1)
-    memograd_step, memograd_params = _demo_step(
-        value, _ScalarMLP(value, layers), points, labels, use_micrograd_model=False
-    )
+    memograd_step, memograd_params = demo_step(value, ScalarMLP(value, layers), points, labels)
     steps = {"memograd": memograd_step}
     try:
         from micrograd.engine import Value as MicrogradValue
@@ -118,9 +126,7 @@ def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
         model = MLP(DEMO_SIZES[0], list(DEMO_SIZES[1:]))
         for p, w in zip(model.parameters(), _flat(layers), strict=True):
             p.data = w
-        steps["micrograd"], micrograd_params = _demo_step(
-            MicrogradValue, model, points, labels, use_micrograd_model=True
-        )
+        steps["micrograd"], micrograd_params = demo_step(MicrogradValue, model, points, labels)
     if micrograd_params is not None:
         steps["memograd"]()
         steps["micrograd"]()
