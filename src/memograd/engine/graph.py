@@ -159,7 +159,7 @@ def backward(
     node class can copy any array that two leaves would otherwise share.
     """
     if not root.requires_grad:
-        raise RuntimeError(
+        raise ValueError(
             "backward: this value does not require grad (it was built under no_grad, "
             "detached, or from inputs that do not require grad)"
         )

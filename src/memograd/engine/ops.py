@@ -58,9 +58,9 @@ def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tu
     for a in items:
         if isinstance(a, bool) or not isinstance(a, int | np.integer):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        axes.append(int(a) % ndim if ndim else 0)
+        axes.append(int(a) % ndim)
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(axes))

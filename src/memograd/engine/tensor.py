@@ -277,7 +277,7 @@ class Tensor:
             gradient, strategy = None, gradient
         if gradient is None:
             if self.data.size != 1:
-                raise RuntimeError(
+                raise ValueError(
                     f"backward: the tensor has shape {self.data.shape}; a seed gradient is needed "
                     "for a non-scalar output (pass gradient= of the same shape, or reduce first, "
                     "e.g. .sum())"
