@@ -832,3 +832,32 @@ def test_clear_during_a_computation_lets_it_finish_store_and_be_joined():
     assert results == {"first": 8, "second": 8} and runs == [4]
     assert slow(4) == 8 and runs == [4]
     assert slow.cache_info().currsize == 1
+
+
+def test_a_generator_result_is_refused_not_cached():
+    def squares(n):
+        yield from (i * i for i in range(n))
+
+    f = memoize(squares)
+    with pytest.raises(TypeError, match="returned a generator, which can be iterated only once"):
+        f(3)
+    assert f.cache_info().currsize == 0
+
+
+def test_async_results_expire_after_ttl():
+    clock = FakeClock()
+    results = iter(range(10))
+
+    @memoize(ttl=5.0, timer=clock)
+    async def fetch(key):
+        return next(results)
+
+    async def main():
+        first = await fetch("k")
+        clock.now += 4.9
+        cached = await fetch("k")
+        clock.now += 0.1
+        return first, cached, await fetch("k")
+
+    assert asyncio.run(main()) == (0, 0, 1)
+    assert fetch.cache_info() == CacheInfo(hits=1, misses=2, maxsize=None, currsize=1)

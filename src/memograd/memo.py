@@ -312,11 +312,18 @@ class _Memo:
 
     def _call(self, args: tuple, kwargs: dict) -> Any:
         value = self.fn(*args, **kwargs)
+        # One-shot objects: a cached one would come back already consumed on the next call.
         if isinstance(value, types.CoroutineType):
             value.close()
             raise TypeError(
                 f"memoize: {self.describe.name}() returned a coroutine, which can be awaited "
                 "only once; decorate the async def itself so its awaited result is cached"
+            )
+        if isinstance(value, types.GeneratorType):
+            value.close()
+            raise TypeError(
+                f"memoize: {self.describe.name}() returned a generator, which can be iterated "
+                "only once; return a tuple or list to cache the items"
             )
         return value
 
