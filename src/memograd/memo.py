@@ -927,7 +927,8 @@ def memoize(
     Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
     and an omitted default do not make a new entry. Unhashable arguments are keyed by content
     (lists, tuples, dicts, sets, bytearrays, NumPy arrays by dtype, shape and bytes, nested);
-    anything else raises a TypeError naming the argument. An exception is not cached. Threads
+    anything else raises a TypeError naming the argument. An exception is not cached, nor is a
+    generator or coroutine returned by a plain function (it would come back consumed). Threads
     asking for the same new key compute it once; recursion works. On a method the cache is per
     instance and does not keep instances alive; on an ``async def`` the awaited result is cached
     and concurrent awaits share one computation.
