@@ -255,3 +255,18 @@ def test_keep_freed_memory_checks_its_arguments_and_reports_whether_it_applied()
     with pytest.raises(ValueError, match="mmap_threshold must be at most"):
         keep_freed_memory(mmap_threshold=2**40)
     assert keep_freed_memory() in (True, False)
+
+
+def test_in_place_accumulation_never_writes_into_a_shared_pass_through_buffer():
+    # ``add`` hands the same g to both inputs; h then receives four contributions, the first
+    # two being that very buffer. Summing in place into it would corrupt b's gradient.
+    a = mg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = mg.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    h = a + b
+    out = h + h + h * 3.0 + h * a
+    for strategy in ("sweep", "memo", "naive"):
+        a.grad = b.grad = None
+        out.backward(np.ones(2), strategy=strategy)
+        # d/da = 2 + 3 + (a + h) = 5 + 2a + b ; d/db = 2 + 3 + a = 5 + a
+        np.testing.assert_array_equal(a.grad, 5 + 2 * a.data + b.data, err_msg=strategy)
+        np.testing.assert_array_equal(b.grad, 5 + a.data, err_msg=strategy)

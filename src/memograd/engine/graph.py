@@ -186,6 +186,7 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
         return
     pending = consumer_counts(root)
     adjoint = {root: seed}
+    owned = set()  # nodes whose adjoint buffer this pass allocated (safe to add into in place)
     ready = [root]
     delivered = []
     vjps = accumulations = 0
@@ -199,11 +200,17 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                 continue
             contribution = node._vjp(i, g)
             vjps += 1
-            if parent in adjoint:
-                adjoint[parent] = adjoint[parent] + contribution
+            if parent not in adjoint:
+                adjoint[parent] = contribution  # the first one is stored as is: no copy
+            elif parent in owned:
+                adjoint[parent] += contribution  # our own buffer: add in place
                 accumulations += 1
             else:
-                adjoint[parent] = contribution
+                # The stored array may be a VJP's pass-through of another adjoint (add hands
+                # ``g`` to both inputs): never write into it; allocate the sum once and own it.
+                adjoint[parent] = adjoint[parent] + contribution
+                owned.add(parent)
+                accumulations += 1
             left = pending[parent] - 1
             pending[parent] = left
             if not left:
