@@ -4,7 +4,8 @@ Run ``python -m memograd.bench.profile`` (options: ``--sizes 64,256,256,10 --bat
 --steps 2000 --top 20``). The table is cumulative and own ("tottime") seconds per
 function, as percentages of the whole profiled run; docs/performance.md quotes it.
 
-The BLAS runs on one thread here (``--blas-threads`` to change it): on a shared machine a
+As in ``memograd bench``, freed memory is kept in the process (the engine's opt-in
+``keep_freed_memory``). The BLAS runs on one thread here (``--blas-threads`` to change it): on a shared machine a
 second BLAS thread that has to wait for a busy core makes every matmul erratic, and the
 profile would rank the neighbours' load instead of memograd's code.
 
@@ -44,10 +45,21 @@ def profile_step(
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     pin_blas_threads(blas_threads)
-    step = make_step(peer, sizes, batch, seed=0)
+    _keep_freed_memory()
+    step = make_step(peer, sizes, batch, seed=0).step
     for _ in range(5):  # warm caches and the allocator outside the profile
         step()
     return profile_calls(step, steps)
+
+
+def _keep_freed_memory() -> None:
+    """The allocator setting ``memograd bench`` runs with, so the two tell the same story."""
+    from memograd.bench.unavailable import FeatureMissing, require
+
+    try:
+        require("engine.keep_freed_memory")()
+    except FeatureMissing:
+        pass
 
 
 def profile_value_demo(steps: int, points: int = 100) -> tuple[float, list[FunctionCost]]:
