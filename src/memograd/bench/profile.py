@@ -5,9 +5,9 @@ Run ``python -m memograd.bench.profile`` (options: ``--sizes 64,256,256,10 --bat
 function, as percentages of the whole profiled run; docs/performance.md quotes it.
 
 As in ``memograd bench``, freed memory is kept in the process (the engine's opt-in
-``keep_freed_memory``). The BLAS runs on one thread here (``--blas-threads`` to change it): on a shared machine a
-second BLAS thread that has to wait for a busy core makes every matmul erratic, and the
-profile would rank the neighbours' load instead of memograd's code.
+``keep_freed_memory``). The BLAS runs on one thread here (``--blas-threads`` to change it):
+on a shared machine a second BLAS thread that has to wait for a busy core makes every matmul
+erratic, and the profile would rank the neighbours' load instead of memograd's code.
 
 cProfile adds a fixed cost to every Python call, so it overstates the share of
 code that makes many small calls; the percentages rank the suspects, and the
