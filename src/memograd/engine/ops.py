@@ -19,6 +19,7 @@ nodes of that op, so building a node allocates nothing per op beyond the node it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -396,18 +397,11 @@ def _concat_forward(*args: Any) -> tuple[Array, Any]:
 
 
 def _concat_vjp(i: int) -> Callable[[Array, Any], Array]:
-    def vjp(g: Array, n: Any) -> Array:
+    def vjp(g: Array, n: Any) -> Array:  # input i's slice of g
         axis, offsets = n._ctx
         index = [slice(None)] * g.ndim
         index[axis] = slice(offsets[i], offsets[i + 1])
         return g[tuple(index)]
-
-    return vjp
-
-
-def _stack_vjp(i: int) -> Callable[[Array, Any], Array]:
-    def vjp(g: Array, n: Any) -> Array:
-        return np.take(g, i, axis=n._ctx)
 
     return vjp
 
@@ -417,10 +411,24 @@ def _stack_forward(*args: Any) -> tuple[Array, Any]:
     return np.stack(arrays, axis=axis), axis
 
 
-# The VJP tuples of the n-ary ops are built once, for up to 4096 inputs, when the module loads.
-MAX_NARY_INPUTS = 4096
-CONCAT = Op("concat", _concat_forward, tuple(_concat_vjp(i) for i in range(MAX_NARY_INPUTS)))
-STACK = Op("stack", _stack_forward, tuple(_stack_vjp(i) for i in range(MAX_NARY_INPUTS)))
+def _stack_vjp(i: int) -> Callable[[Array, Any], Array]:
+    def vjp(g: Array, n: Any) -> Array:  # input i's layer of g
+        return np.take(g, i, axis=n._ctx)
+
+    return vjp
+
+
+# An n-ary op's VJP for input i needs i, so these are made per input position, once per arity
+# (an LRU cache), not per node: all concats of three tensors share one tuple of three functions.
+@functools.lru_cache(maxsize=256)
+def concat_op(arity: int) -> Op:
+    return Op("concat", _concat_forward, tuple(_concat_vjp(i) for i in range(arity)))
+
+
+@functools.lru_cache(maxsize=256)
+def stack_op(arity: int) -> Op:
+    return Op("stack", _stack_forward, tuple(_stack_vjp(i) for i in range(arity)))
+
 
 # where(cond, x, y): dx = g where cond, dy = g where not cond (cond is a parameter, not an input)
 WHERE = Op(

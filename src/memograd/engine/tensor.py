@@ -475,8 +475,6 @@ def _tensor_list(tensors: Sequence[Any], name: str) -> tuple[Tensor, ...]:
         )
     if not tensors:
         raise ValueError(f"{name}: expected at least one tensor, got none")
-    if len(tensors) > ops.MAX_NARY_INPUTS:
-        raise ValueError(f"{name}: at most {ops.MAX_NARY_INPUTS} tensors, got {len(tensors)}")
     return tuple(_as_tensor(t, name) for t in tensors)
 
 
@@ -494,7 +492,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
             or shape[:axis] + shape[axis + 1 :] != shape0[:axis] + shape0[axis + 1 :]
         ):
             raise ValueError(f"concat: shapes {shape0} and {shape} differ outside axis {axis}")
-    return _apply(ops.CONCAT, parts, axis)
+    return _apply(ops.concat_op(len(parts)), parts, axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -504,7 +502,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     (axis,) = ops.normalize_axes(axis, parts[0].data.ndim + 1, "stack")
-    return _apply(ops.STACK, parts, axis)
+    return _apply(ops.stack_op(len(parts)), parts, axis)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
