@@ -1,9 +1,11 @@
 """Value: one scalar node, with micrograd's surface (``.data``, ``.grad``, ``.backward()``).
 
 micrograd code ports by changing the import. The difference is inside: each op stores its local
-derivatives ``d out / d input`` as plain floats at forward time (``local``), next to the forward
-formula, instead of defining a closure per node. Backward is then a multiply-add loop over
-``(parent, local)`` pairs (``graph._sweep_scalar``), with no call per node and no recursion.
+derivatives ``d out / d input`` as plain floats at forward time (slots ``_da``/``_db``, next to
+the inputs ``_a``/``_b``; ``.local`` and ``.parents`` show them as tuples), written right beside
+the forward formula, instead of defining a closure per node. Backward is then a multiply-add
+loop (``graph._sweep_scalar``), with no call per node and no recursion; and since no node refers
+to its consumers, a graph has no reference cycles and is freed as soon as the loss is dropped.
 
 Python numbers mixed in are constants: they are folded into the op, not made into nodes, so
 ``x * 2`` has one parent. Every Value keeps its gradient, intermediate ones included, as in
