@@ -87,6 +87,7 @@ def test_array_properties():
     t = mg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
     assert (t.shape, t.dtype, t.ndim, t.size, len(t)) == ((2, 3), np.float32, 2, 6, 2)
     assert t.numpy() is t.data and t[1, 2].item() == 5.0
+    assert np.asarray(t) is t.data and np.asarray(t, dtype=np.float64).dtype == np.float64
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,11 @@ class Tensor:
         """The data array (not a copy)."""
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(tensor)`` gives the data (the graph is not part of it)."""
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
     def item(self) -> float:
         if self.data.size != 1:
             raise ValueError(
