@@ -6,8 +6,9 @@ Every node (a scalar :class:`~memograd.engine.value.Value` or a
 * ``parents``: the input nodes of the op that made it, in order (``()`` for a leaf);
 * ``op``: that op's name (``""`` for a leaf);
 * ``requires_grad``: whether gradients flow into it;
-* ``_vjp(i, adjoint)``: the op's vector-Jacobian product for input ``i``, i.e. the contribution
-  that ``adjoint = dL/dnode`` makes to ``dL/dparents[i]`` (one chain-rule step along one edge).
+* ``_vjps``: the op's vector-Jacobian products, one per input: ``_vjps[i](adjoint, node)`` is the
+  contribution that ``adjoint = dL/dnode`` makes to ``dL/dparents[i]`` (one chain-rule step
+  along one edge). Functions shared by every node of an op, never closures made per node.
 
 An *edge* is a pair (node, input slot ``i``) whose parent requires grad: a node that uses the same
 input twice (``b = a * a``) has two edges to it, and each is a separate term of the chain rule.
@@ -195,10 +196,11 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
         g = adjoint.pop(node)
         if node._keeps_grad:
             delivered.append((node, g))
+        rules = node._vjps
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
-            contribution = node._vjp(i, g)
+            contribution = rules[i](g, node)
             vjps += 1
             if parent not in adjoint:
                 adjoint[parent] = contribution  # the first one is stored as is: no copy
@@ -321,7 +323,7 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                 continue
             total = None
             for consumer, i in consumers[node]:
-                contribution = consumer._vjp(i, memo[consumer])
+                contribution = consumer._vjps[i](memo[consumer], consumer)
                 vjps += 1
                 if total is None:
                     total = contribution
@@ -365,7 +367,7 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                 totals[node] = g
         for i, parent in enumerate(node.parents):
             if parent.requires_grad:
-                stack.append((parent, node._vjp(i, g)))
+                stack.append((parent, node._vjps[i](g, node)))
                 vjps += 1
     type(root)._deliver_grads(list(totals.items()))
     report.vjp_evaluations = vjps

@@ -297,9 +297,6 @@ class Tensor:
             seed = seed.astype(self.data.dtype)  # a copy: the engine may pass it on to a leaf
         return graph.backward(self, seed, strategy, stats=stats, max_paths=max_paths)
 
-    def _vjp(self, i: int, adjoint: np.ndarray) -> np.ndarray:
-        return self._vjps[i](adjoint, self)
-
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Add each leaf's adjoint to its ``grad``.

@@ -108,6 +108,11 @@ class Value:
     )
 
     _SCALAR = True  # graph.backward runs the fused scalar sweep for these nodes
+    # The generic strategies (memo, naive) read the VJPs like a Tensor op's: one per input.
+    _vjps = (
+        lambda adjoint, node: adjoint * node._da,
+        lambda adjoint, node: adjoint * node._db,
+    )
     _keeps_grad = True  # every Value keeps its gradient, as in micrograd
 
     def __init__(self, data: float, requires_grad: bool = True) -> None:
@@ -267,8 +272,6 @@ class Value:
             return ()
         return (self._da,) if self._b is None else (self._da, self._db)
 
-    def _vjp(self, i: int, adjoint: float) -> float:
-        return adjoint * (self._db if i else self._da)
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Value, float]]) -> None:
