@@ -272,7 +272,6 @@ class Value:
             return ()
         return (self._da,) if self._b is None else (self._da, self._db)
 
-
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Value, float]]) -> None:
         """Add each node's adjoint from one backward pass to its ``grad``."""
