@@ -29,6 +29,8 @@ Array = np.ndarray
 
 
 class Op(NamedTuple):
+    """One row of the table: the op's name (``node.op``), its forward, its VJPs by input."""
+
     name: str
     forward: Callable[..., tuple[Array, Any]]
     vjps: tuple[Callable[[Array, Any], Array], ...]
