@@ -332,7 +332,12 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     The node records its parents only when grad mode is on and some parent requires grad;
     otherwise it is a constant, and holds no reference to its inputs.
     """
-    data, ctx = op.forward(*[p.data for p in parents], params)
+    if len(parents) == 1:  # the common arities spelled out: no list built per op
+        data, ctx = op.forward(parents[0].data, params)
+    elif len(parents) == 2:
+        data, ctx = op.forward(parents[0].data, parents[1].data, params)
+    else:
+        data, ctx = op.forward(*[p.data for p in parents], params)
     out = _new(Tensor)
     out.data = data
     out.grad = None
