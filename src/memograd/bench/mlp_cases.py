@@ -52,6 +52,8 @@ def _measure(
     for peer in disagree:
         result.notes.append(f"{peer}: weights after one step differ from the NumPy floor")
     reference = "memograd" if "memograd" in steps else FLOOR
+    # (max - min) / median over the rounds: how much the machine's noise moved each peer.
+    result.columns = ("spread",)
     plan = TimingPlan(rounds=settings.rounds, batch_seconds=settings.batch_seconds)
     comparison = compare({name: s.step for name, s in steps.items()}, plan, reference)
     for name, timing in comparison.timings.items():

@@ -76,9 +76,12 @@ def verdict_word(case: dict[str, Any]) -> str:
     return "not judged"
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, column: str = "") -> str:
+    """One table cell; a ``spread`` (max - min over median) reads as a percentage."""
     if value is None:
         return "-"
+    if column == "spread" and isinstance(value, float):
+        return f"{value:.0%}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -102,7 +105,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(columns) + " |")
             lines.append("|" + "|".join(["---"] + ["---:"] * (len(columns) - 1)) + "|")
             for row in rows:
-                cells = [row["label"], *(cell(row["extra"].get(c)) for c in case["columns"])]
+                cells = [row["label"], *(cell(row["extra"].get(c), c) for c in case["columns"])]
                 cells.append(format_seconds(row["seconds"]))
                 if has_ratio:
                     cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")

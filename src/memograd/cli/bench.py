@@ -159,7 +159,7 @@ def _print_case(console: Any, case: dict[str, Any]) -> None:
         table.add_column("note", overflow="fold")
     for row in case["rows"]:
         cells = [row["label"]]
-        cells += [cell(row["extra"].get(column)) for column in extra_columns]
+        cells += [cell(row["extra"].get(column), column) for column in extra_columns]
         cells.append(format_seconds(row["seconds"]))
         if has_ratio:
             cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
