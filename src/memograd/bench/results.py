@@ -12,8 +12,8 @@ class Settings:
     """How hard every case measures. ``quick`` shrinks problem sizes as well as rounds."""
 
     quick: bool = False
-    rounds: int = 7
-    batch_seconds: float = 0.25
+    rounds: int = 11
+    batch_seconds: float = 0.2
 
     @classmethod
     def for_run(cls, quick: bool, rounds: int | None = None) -> Settings:
@@ -21,7 +21,7 @@ class Settings:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
         if quick:
             return cls(quick=True, rounds=rounds or 3, batch_seconds=0.02)
-        return cls(quick=False, rounds=rounds or 7, batch_seconds=0.25)
+        return cls(quick=False, rounds=rounds or 11, batch_seconds=0.2)
 
 
 @dataclass

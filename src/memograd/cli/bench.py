@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rounds",
         type=_common.positive_int,
         metavar="N",
-        help="timed rounds per peer (default 7, or 3 with --quick); medians are over rounds",
+        help="timed rounds per peer (default 11, or 3 with --quick); medians are over rounds",
     )
     parser.add_argument(
         "--threads",
