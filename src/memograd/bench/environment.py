@@ -46,6 +46,18 @@ def core_count() -> int:
         return os.cpu_count() or 1
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (Linux); None elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
 def load_average() -> list[float] | None:
     """1, 5 and 15-minute load averages: on a shared machine, how busy the others kept it.
 
@@ -133,7 +145,7 @@ def describe_environment() -> dict[str, object]:
     """Everything the header prints, as plain data (also the JSON ``header``)."""
     return {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": cpu_model() or platform.machine(),
         "cores": core_count(),
         "load_average": load_average(),
         "python": sys.version.split()[0],
