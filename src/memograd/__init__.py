@@ -1,15 +1,20 @@
 """memograd: backpropagation is the chain rule plus memoization.
 
 ``import memograd as mg`` needs NumPy alone: plotting, the command line and the
-report load their libraries only when used.
+report load their libraries only when used (``mg.viz`` is imported on first use).
 """
 
 from __future__ import annotations
 
+# Set before the imports below: the command line reads it while they are still loading.
 __version__ = "0.1.0"
 
-from memograd import explain  # noqa: E402 - the explainer (NumPy only; matplotlib on use)
-from memograd.engine import (  # noqa: E402 - after __version__, which the CLI reads early
+# The layers of the library, in the order of the notes: memoization (@mg.memoize and Fibonacci
+# three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
+# explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
+# rich are loaded by the functions that draw.
+from memograd import data, explain, fibonacci, nn, optim  # noqa: E402
+from memograd.engine import (  # noqa: E402
     BackwardStats,
     Tensor,
     Value,
@@ -26,42 +31,41 @@ from memograd.engine import (  # noqa: E402 - after __version__, which the CLI r
     value_and_grad,
     where,
 )
+from memograd.memo import CacheInfo, memoize  # noqa: E402
+from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
 
-__all__ = ["__version__"]
-__all__ += [  # engine
+__all__ = [
     "BackwardStats",
+    "CacheInfo",
+    "MLPClassifier",
+    "MLPRegressor",
     "Tensor",
     "Value",
+    "__version__",
     "concat",
     "cross_entropy",
+    "data",
+    "explain",
+    "fibonacci",
     "grad",
     "gradcheck",
     "linear",
     "log_softmax",
     "logsumexp",
+    "manual_seed",
+    "memoize",
+    "nn",
     "no_grad",
+    "optim",
     "softmax",
     "stack",
     "value_and_grad",
     "where",
 ]
-__all__ += ["explain"]  # the explainer: mg.explain.explain("2-2-2-1", "W1_11")
-
-# Memoization, the idea the rest is built on: @mg.memoize and Fibonacci three ways.
-from memograd import fibonacci  # noqa: E402
-from memograd.memo import CacheInfo, memoize  # noqa: E402
-
-__all__ += ["CacheInfo", "fibonacci", "memoize"]
-
-# Networks, optimizers and data (NumPy only; rich is imported by fit when it draws a bar).
-from memograd import data, nn, optim  # noqa: E402
-from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
-
-__all__ += ["MLPClassifier", "MLPRegressor", "data", "manual_seed", "nn", "optim"]
 
 
 def __getattr__(name: str) -> object:
-    # mg.viz (graph drawings, plots, the HTML report) is imported on first use only.
+    """Import ``mg.viz`` (graph drawings, plots, the HTML report) on first use only."""
     if name == "viz":
         import importlib
 
