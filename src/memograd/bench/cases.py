@@ -110,6 +110,7 @@ def run_benchmark(
         "quick": settings.quick,
         "rounds": settings.rounds,
         "batch_seconds": settings.batch_seconds,
+        "settle_seconds": settings.settle_seconds,
     }
     if on_header is not None:
         on_header(header)

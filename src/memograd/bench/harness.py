@@ -60,6 +60,10 @@ class TimingPlan:
     batch_seconds: float = 0.2
     warmup_calls: int = 3
     max_calls: int = 1_000_000
+    # A pause before each timed batch. OpenBLAS's worker threads spin for about 0.1 s after
+    # each call before they sleep, and OpenMP's do the same on a shorter scale; on a machine
+    # with few cores, a peer timed right after another would share its cores with them.
+    settle_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -131,6 +135,8 @@ def compare(steps: Mapping[str, Step], plan: TimingPlan, reference: str) -> Comp
             shift = round_index % len(names)
             for name in names[shift:] + names[:shift]:
                 gc.collect()
+                if plan.settle_seconds:
+                    time.sleep(plan.settle_seconds)
                 per_round[name].append(_time_batch(steps[name], calls[name]))
     comparison = Comparison(reference=reference)
     for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from memograd.bench.harness import TimingPlan, compare
+from memograd.bench.harness import compare
 from memograd.bench.results import Case, CaseResult, Row, Settings
 from memograd.bench.unavailable import require
 
@@ -44,7 +44,7 @@ def _run_memoize_hit(settings: Settings, result: CaseResult) -> None:
         "mg.memoize(maxsize=128)": _hits(memoize(maxsize=128)(_square)),
         "functools.lru_cache(128)": _hits(functools.lru_cache(maxsize=128)(_square)),
     }
-    plan = TimingPlan(rounds=settings.rounds, batch_seconds=settings.batch_seconds)
+    plan = settings.plan()
     comparison = compare(steps, plan, "mg.memoize")
     counterpart = {
         "functools.cache": "mg.memoize",
@@ -83,7 +83,7 @@ def _run_fibonacci(settings: Settings, result: CaseResult) -> None:
     steps.update(
         {f"{name}, n={large}": _bind(functions[name], large) for name in ("memo", "table")}
     )
-    plan = TimingPlan(rounds=settings.rounds, batch_seconds=settings.batch_seconds, warmup_calls=1)
+    plan = settings.plan(warmup_calls=1)
     comparison = compare(steps, plan, next(iter(steps)))
     problems = []
     for label, timing in comparison.timings.items():

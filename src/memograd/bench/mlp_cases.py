@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memograd.bench.harness import Comparison, TimingPlan, compare
+from memograd.bench.harness import Comparison, compare
 from memograd.bench.mlp_steps import PEERS, MLPStep, PeerUnavailable, check_agreement, make_step
 from memograd.bench.results import Case, CaseResult, Row, Settings
 
@@ -56,7 +56,7 @@ def _measure(
     reference = "memograd" if "memograd" in steps else FLOOR
     # (max - min) / median over the rounds: how much the machine's noise moved each peer.
     result.columns = ("spread",)
-    plan = TimingPlan(rounds=settings.rounds, batch_seconds=settings.batch_seconds)
+    plan = settings.plan()
     comparison = compare({name: s.step for name, s in steps.items()}, plan, reference)
     for name, timing in comparison.timings.items():
         result.rows.append(

@@ -37,7 +37,13 @@ def header_lines(header: dict[str, Any]) -> list[str]:
     threads = header["threads"]
     lines = [
         f"memograd bench, {header['date_utc']}, {'quick' if settings['quick'] else 'full'} run: "
-        f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch, medians",
+        f"{settings['rounds']} rounds, ~{settings['batch_seconds']} s per timed batch"
+        + (
+            f" after a {settings['settle_seconds']} s pause"
+            if settings.get("settle_seconds")
+            else ""
+        )
+        + ", medians",
         f"machine: {header['machine']}, {header['cores']} cores, Python {header['python']}, "
         f"load average {load_text(header.get('load_average'))} at the start"
         + (

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from memograd.bench.harness import TimingPlan
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -14,14 +16,24 @@ class Settings:
     quick: bool = False
     rounds: int = 11
     batch_seconds: float = 0.2
+    settle_seconds: float = 0.15
 
     @classmethod
     def for_run(cls, quick: bool, rounds: int | None = None) -> Settings:
         if rounds is not None and rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {rounds}")
         if quick:
-            return cls(quick=True, rounds=rounds or 3, batch_seconds=0.02)
-        return cls(quick=False, rounds=rounds or 11, batch_seconds=0.2)
+            return cls(quick=True, rounds=rounds or 3, batch_seconds=0.02, settle_seconds=0.0)
+        return cls(quick=False, rounds=rounds or 11, batch_seconds=0.2, settle_seconds=0.15)
+
+    def plan(self, warmup_calls: int = 3, rounds: int | None = None) -> TimingPlan:
+        """The harness's plan for these settings (``rounds`` overrides theirs)."""
+        return TimingPlan(
+            rounds=rounds or self.rounds,
+            batch_seconds=self.batch_seconds,
+            warmup_calls=warmup_calls,
+            settle_seconds=self.settle_seconds,
+        )
 
 
 @dataclass

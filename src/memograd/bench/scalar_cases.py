@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.bench.harness import TimingPlan, collector_sees_only_new_objects, compare
+from memograd.bench.harness import collector_sees_only_new_objects, compare
 from memograd.bench.results import Case, CaseResult, Row, Settings
 from memograd.bench.unavailable import require
 
@@ -135,7 +135,7 @@ def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
         )
         if gap > 1e-9:
             result.notes.append(f"weights after one step differ from micrograd's by {gap:.2e}")
-    plan = TimingPlan(rounds=settings.rounds, batch_seconds=settings.batch_seconds, warmup_calls=1)
+    plan = settings.plan(warmup_calls=1)
     comparison = compare(steps, plan, "memograd")
     for name, timing in comparison.timings.items():
         result.rows.append(
@@ -152,9 +152,7 @@ def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
         # (each node's _backward refers to the node) make every node part of a reference
         # cycle, so only the collector frees them; memograd's nodes are freed by reference
         # counting alone. The difference between the two runs is that collector's share.
-        quiet = TimingPlan(
-            rounds=max(3, settings.rounds // 2), batch_seconds=settings.batch_seconds
-        )
+        quiet = settings.plan(warmup_calls=1, rounds=max(3, settings.rounds // 2))
         gc.disable()
         try:
             without_gc = compare(steps, quiet, "memograd")
