@@ -101,14 +101,14 @@ def _judge_blas_bound(comparison: Comparison, result: CaseResult) -> None:
     floor_ratio = comparison.ratio(FLOOR)
     problems = []
     if floor_ratio > BLAS_BOUND_FLOOR_RATIO:
-        problems.append(f"{floor_ratio:.2f}x the NumPy floor (> {BLAS_BOUND_FLOOR_RATIO})")
+        problems.append(f"{floor_ratio:.3f}x the NumPy floor (> {BLAS_BOUND_FLOOR_RATIO})")
     if "torch" in comparison.timings:
         floor_vs_torch = comparison.timings[FLOOR].median / comparison.timings["torch"].median
         torch_ratio = comparison.ratio("torch")
         if floor_vs_torch <= 1.0 and torch_ratio > 1.0:
-            problems.append(f"slower than PyTorch ({torch_ratio:.2f}x) where the floor is not")
+            problems.append(f"slower than PyTorch ({torch_ratio:.3f}x) where the floor is not")
     result.met = not problems
-    result.verdict = "; ".join(problems) or f"{floor_ratio:.2f}x the NumPy floor"
+    result.verdict = "; ".join(problems) or f"{floor_ratio:.3f}x the NumPy floor"
 
 
 def _mlp_case(name: str, sizes: tuple[int, ...], batch: int, small_batch: bool) -> Case:
