@@ -27,7 +27,7 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     train_inputs = scaler.transform(X_train).astype(np.float32)
     test_inputs = scaler.transform(X_test).astype(np.float32)
     sizes = [X.shape[1], *settings.hidden, 10]
-    model = MLP(sizes, activation="relu", rng=settings.seed)
+    model = MLP(sizes, activation="relu", dropout=settings.dropout, rng=settings.seed)
     history = fit(
         model,
         train_inputs,
@@ -51,6 +51,7 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     data = {
         "sizes": sizes,
         "activation": "relu",
+        "dropout": settings.dropout,
         "optimizer": "adam",
         "learning_rate": settings.learning_rate,
         "batch_size": settings.batch_size,
@@ -74,8 +75,9 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
     history = data["history"]
     arch = "-".join(str(s) for s in data["sizes"])
     epochs = list(range(1, history["epochs"] + 1))
+    dropout = f"dropout {data['dropout']:g}, " if data["dropout"] else ""
     section.paragraph(
-        f"The same engine trains real networks. An MLP {arch} (ReLU, "
+        f"The same engine trains real networks. An MLP {arch} (ReLU, {dropout}"
         f"{data['parameters']:,} parameters) learned the bundled 8×8 handwritten digits "
         f"(UCI, 1,797 images) from {data['train_examples']:,} training images, with Adam "
         f"(learning rate {data['learning_rate']:g}), mini-batches of {data['batch_size']} and "
