@@ -4,25 +4,9 @@ import json
 
 import pytest
 
-from memograd import cli
 
-
-@pytest.fixture(autouse=True)
-def only_explainer_commands(monkeypatch):
-    # Other commands are built in parallel; keep this test about paths and cost.
-    monkeypatch.setattr(
-        cli, "COMMANDS", {"paths": "memograd.cli.paths", "cost": "memograd.cli.cost"}
-    )
-
-
-def _run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def test_table_lists_every_depth_with_exact_counts(capsys):
-    status, out, err = _run(capsys, "cost", "--width", "2", "--max-depth", "4")
+def test_table_lists_every_depth_with_exact_counts(run):
+    status, out, err = run("cost", "--width", "2", "--max-depth", "4")
     assert status == 0 and err == ""
     lines = [line for line in out.splitlines() if line.startswith("│")]
     assert len(lines) == 4
@@ -36,8 +20,8 @@ def test_table_lists_every_depth_with_exact_counts(capsys):
     ]
 
 
-def test_json_rows_are_exact_integers(capsys):
-    status, out, _ = _run(capsys, "cost", "--width", "10", "--max-depth", "30", "--json")
+def test_json_rows_are_exact_integers(run):
+    status, out, _ = run("cost", "--width", "10", "--max-depth", "30", "--json")
     assert status == 0
     document = json.loads(out)
     rows = document["rows"]
@@ -50,10 +34,9 @@ def test_json_rows_are_exact_integers(capsys):
     assert document["plot"] is None and document["measured"] is False
 
 
-def test_measure_and_plot(capsys, tmp_path):
+def test_measure_and_plot(run, tmp_path):
     target = tmp_path / "cost.svg"
-    status, out, _ = _run(
-        capsys,
+    status, out, _ = run(
         "cost",
         "--width",
         "2",
@@ -75,9 +58,9 @@ def test_measure_and_plot(capsys, tmp_path):
     assert "<svg" in target.read_text()
 
 
-def test_plot_is_reported_in_text_mode(capsys, tmp_path):
+def test_plot_is_reported_in_text_mode(run, tmp_path):
     target = tmp_path / "cost.png"
-    status, out, _ = _run(capsys, "cost", "--width", "3", "--max-depth", "3", "--plot", str(target))
+    status, out, _ = run("cost", "--width", "3", "--max-depth", "3", "--plot", str(target))
     assert status == 0
     assert f"plot written to {target}" in out
     assert target.read_bytes()[:4] == b"\x89PNG"
@@ -94,8 +77,8 @@ def test_plot_is_reported_in_text_mode(capsys, tmp_path):
         (["--width", "3"], "--max-depth"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
-    status, out, err = _run(capsys, "cost", *argv)
+def test_bad_input_exits_2_with_one_line(run, argv, fragment):
+    status, out, err = run("cost", *argv)
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1 and "Traceback" not in err

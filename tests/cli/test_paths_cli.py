@@ -4,27 +4,9 @@ import json
 
 import pytest
 
-from memograd import cli
 
-
-@pytest.fixture(autouse=True)
-def only_explainer_commands(monkeypatch):
-    # Other commands are built in parallel; keep this test about paths and cost.
-    assert cli.COMMANDS["paths"] == "memograd.cli.paths"
-    assert cli.COMMANDS["cost"] == "memograd.cli.cost"
-    monkeypatch.setattr(
-        cli, "COMMANDS", {"paths": "memograd.cli.paths", "cost": "memograd.cli.cost"}
-    )
-
-
-def _run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def test_notes_case_prints_the_formula_paths_and_both_gradients(capsys):
-    status, out, err = _run(capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11")
+def test_notes_case_prints_the_formula_paths_and_both_gradients(run):
+    status, out, err = run("paths", "--arch", "2-2-2-1", "--param", "W1_11")
     assert status == 0 and err == ""
     assert "chain-rule paths from W^1_11 to L: 2" in out
     assert (
@@ -36,9 +18,9 @@ def test_notes_case_prints_the_formula_paths_and_both_gradients(capsys):
     assert "\\frac" not in out
 
 
-def test_latex_and_show_paths(capsys):
-    status, out, _ = _run(
-        capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11", "--latex", "--show-paths", "1"
+def test_latex_and_show_paths(run):
+    status, out, _ = run(
+        "paths", "--arch", "2-2-2-1", "--param", "W1_11", "--latex", "--show-paths", "1"
     )
     assert status == 0
     assert "\\frac{\\partial L}{\\partial W^{1}_{11}}" in out
@@ -46,10 +28,8 @@ def test_latex_and_show_paths(capsys):
     assert "1 more" in out
 
 
-def test_json_has_the_documented_keys_and_agreeing_gradients(capsys):
-    status, out, _ = _run(
-        capsys, "paths", "--arch", "2-2-2-1", "--param", "W1_11", "--seed", "3", "--json"
-    )
+def test_json_has_the_documented_keys_and_agreeing_gradients(run):
+    status, out, _ = run("paths", "--arch", "2-2-2-1", "--param", "W1_11", "--seed", "3", "--json")
     assert status == 0
     document = json.loads(out)
     assert document["param"] == "W1_11" and document["arch"] == "2-2-2-1"
@@ -67,9 +47,8 @@ def test_json_has_the_documented_keys_and_agreeing_gradients(capsys):
     assert path["product"] == pytest.approx(product, rel=1e-15)
 
 
-def test_options_reach_the_network(capsys):
-    status, out, _ = _run(
-        capsys,
+def test_options_reach_the_network(run):
+    status, out, _ = run(
         "paths",
         "--arch",
         "2-3-3-1",
@@ -95,11 +74,9 @@ def test_options_reach_the_network(capsys):
     assert document["loss_function"] == "half_squared"
 
 
-def test_thirty_layers_of_ten_answer_exactly_in_json(capsys):
+def test_thirty_layers_of_ten_answer_exactly_in_json(run):
     arch = "-".join(["10"] * 31 + ["1"])
-    status, out, _ = _run(
-        capsys, "paths", "--arch", arch, "--param", "W1_11", "--show-paths", "0", "--json"
-    )
+    status, out, _ = run("paths", "--arch", arch, "--param", "W1_11", "--show-paths", "0", "--json")
     assert status == 0
     document = json.loads(out)
     assert document["paths"] == 10**29
@@ -124,8 +101,8 @@ def test_thirty_layers_of_ten_answer_exactly_in_json(capsys):
         (["--arch", "2-2-1"], "--param"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
-    status, out, err = _run(capsys, "paths", *argv)
+def test_bad_input_exits_2_with_one_line(run, argv, fragment):
+    status, out, err = run("paths", *argv)
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1 and "Traceback" not in err

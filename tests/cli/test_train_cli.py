@@ -9,32 +9,17 @@ import struct
 import numpy as np
 import pytest
 
-from memograd import cli
 from memograd.nn import load_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def only_network_commands(monkeypatch):
-    # Other commands are built in parallel; keep these tests about train and predict.
-    monkeypatch.setattr(
-        cli, "COMMANDS", {"train": "memograd.cli.train", "predict": "memograd.cli.predict"}
-    )
-
-
-def run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def train_json(capsys, tmp_path, *argv, name="m.npz"):
-    status, out, err = run(capsys, "train", "--json", "--out", str(tmp_path / name), *argv)
+def train_json(run, tmp_path, *argv, name="m.npz"):
+    status, out, err = run("train", "--json", "--out", str(tmp_path / name), *argv)
     assert status == 0, err
     return json.loads(out)
 
 
-def test_digits_defaults_reach_097_and_save_a_loadable_model(capsys, tmp_path):
-    result = train_json(capsys, tmp_path, "--dataset", "digits")
+def test_digits_defaults_reach_097_and_save_a_loadable_model(run, tmp_path):
+    result = train_json(run, tmp_path, "--dataset", "digits")
     assert result["test_accuracy"] >= 0.97
     assert result["epochs"] == len(result["train_loss"]) == 40
     assert result["train_loss"][-1] < result["train_loss"][0]
@@ -46,28 +31,28 @@ def test_digits_defaults_reach_097_and_save_a_loadable_model(capsys, tmp_path):
     assert checkpoint.metadata["test_accuracy"] == result["test_accuracy"]
 
 
-def test_moons_defaults_reach_099(capsys, tmp_path):
-    result = train_json(capsys, tmp_path, "--dataset", "moons")
+def test_moons_defaults_reach_099(run, tmp_path):
+    result = train_json(run, tmp_path, "--dataset", "moons")
     assert result["test_accuracy"] >= 0.99
     assert result["sizes"] == [2, 64, 64, 2]
 
 
-def test_same_seed_same_model_bytes_and_losses(capsys, tmp_path):
+def test_same_seed_same_model_bytes_and_losses(run, tmp_path):
     argv = ("--dataset", "circles", "--epochs", "3", "--seed", "4")
-    a = train_json(capsys, tmp_path, *argv, name="a.npz")
-    b = train_json(capsys, tmp_path, *argv, name="b.npz")
+    a = train_json(run, tmp_path, *argv, name="a.npz")
+    b = train_json(run, tmp_path, *argv, name="b.npz")
     assert a["train_loss"] == b["train_loss"]
     sa, sb = load_checkpoint(tmp_path / "a.npz").model, load_checkpoint(tmp_path / "b.npz").model
     assert all(
         sa.state_dict()[k].tobytes() == sb.state_dict()[k].tobytes() for k in sa.state_dict()
     )
-    c = train_json(capsys, tmp_path, "--dataset", "circles", "--epochs", "3", "--seed", "5")
+    c = train_json(run, tmp_path, "--dataset", "circles", "--epochs", "3", "--seed", "5")
     assert c["train_loss"] != a["train_loss"]
 
 
-def test_flags_override_the_recipe(capsys, tmp_path):
+def test_flags_override_the_recipe(run, tmp_path):
     result = train_json(
-        capsys,
+        run,
         tmp_path,
         "--dataset",
         "spirals",
@@ -89,15 +74,15 @@ def test_flags_override_the_recipe(capsys, tmp_path):
     assert result["epochs"] == 2 and result["batch_size"] == 64
 
 
-def test_text_output_reports_accuracy_and_path(capsys, tmp_path):
+def test_text_output_reports_accuracy_and_path(run, tmp_path):
     status, out, err = run(
-        capsys, "train", "--dataset", "blobs", "--epochs", "2", "--out", str(tmp_path / "b.npz")
+        "train", "--dataset", "blobs", "--epochs", "2", "--out", str(tmp_path / "b.npz")
     )
     assert status == 0 and err == ""
     assert "test accuracy" in out and str(tmp_path / "b.npz") in out
 
 
-def test_csv_file_with_text_labels(capsys, tmp_path):
+def test_csv_file_with_text_labels(run, tmp_path):
     rng = np.random.default_rng(0)
     lines = ["width,kind,height"]
     for _ in range(200):
@@ -107,18 +92,18 @@ def test_csv_file_with_text_labels(capsys, tmp_path):
         )
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     result = train_json(
-        capsys, tmp_path, "--data", str(tmp_path / "t.csv"), "--target", "kind", "--epochs", "30"
+        run, tmp_path, "--data", str(tmp_path / "t.csv"), "--target", "kind", "--epochs", "30"
     )
     assert result["classes"] == ["large", "small"]
     assert result["test_accuracy"] >= 0.95
     assert load_checkpoint(tmp_path / "m.npz").metadata["feature_names"] == ["width", "height"]
 
 
-def test_csv_with_fractional_target_trains_a_regressor(capsys, tmp_path):
+def test_csv_with_fractional_target_trains_a_regressor(run, tmp_path):
     x = np.linspace(-1, 1, 200)
     rows = "\n".join(f"{a:.5f},{2 * a + 1:.5f}" for a in x)
     (tmp_path / "r.csv").write_text("x,y\n" + rows + "\n")
-    result = train_json(capsys, tmp_path, "--data", str(tmp_path / "r.csv"), "--epochs", "40")
+    result = train_json(run, tmp_path, "--data", str(tmp_path / "r.csv"), "--epochs", "40")
     assert result["task"] == "regression" and result["test_accuracy"] is None
     assert result["test_r2"] > 0.99
 
@@ -128,7 +113,7 @@ def idx(array):
     return gzip.compress(header + array.astype(np.uint8).tobytes())
 
 
-def test_mnist_style_idx_files_train_by_pointing_at_the_images(capsys, tmp_path):
+def test_mnist_style_idx_files_train_by_pointing_at_the_images(run, tmp_path):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, size=300)
     images = rng.integers(0, 60, size=(300, 4, 4))
@@ -136,7 +121,7 @@ def test_mnist_style_idx_files_train_by_pointing_at_the_images(capsys, tmp_path)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(idx(images))
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(idx(labels))
     result = train_json(
-        capsys, tmp_path, "--data", str(tmp_path / "train-images-idx3-ubyte.gz"), "--epochs", "5"
+        run, tmp_path, "--data", str(tmp_path / "train-images-idx3-ubyte.gz"), "--epochs", "5"
     )
     assert result["features"] == 16 and result["test_accuracy"] >= 0.95
 
@@ -159,8 +144,8 @@ def test_mnist_style_idx_files_train_by_pointing_at_the_images(capsys, tmp_path)
         (["--out", "/no/such/dir/m.npz"], "directory '/no/such/dir' does not exist"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
-    status, out, err = run(capsys, "train", *argv)
+def test_bad_arguments_exit_2_with_one_line(run, argv, message):
+    status, out, err = run("train", *argv)
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert message in err
@@ -175,19 +160,19 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
         ("", "the file is empty"),
     ],
 )
-def test_bad_csv_exits_2_naming_file_line_and_column(capsys, tmp_path, text, message):
+def test_bad_csv_exits_2_naming_file_line_and_column(run, tmp_path, text, message):
     path = tmp_path / "bad.csv"
     path.write_text(text)
-    status, out, err = run(capsys, "train", "--data", str(path), "--out", str(tmp_path / "m.npz"))
+    status, out, err = run("train", "--data", str(path), "--out", str(tmp_path / "m.npz"))
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert str(path) in err and message in err
     assert not (tmp_path / "m.npz").exists()
 
 
-def test_missing_target_column_is_named(capsys, tmp_path):
+def test_missing_target_column_is_named(run, tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n3,4\n")
-    status, _, err = run(capsys, "train", "--data", str(path), "--target", "label")
+    status, _, err = run("train", "--data", str(path), "--target", "label")
     assert status == 2
     assert "no target column named 'label'; the columns are 'a', 'b'" in err
