@@ -39,8 +39,8 @@ bench: $(VENV)/.bench
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/memograd bench
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 
 clean:
 	rm -rf $(VENV) memograd-report .pytest_cache
