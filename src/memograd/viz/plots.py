@@ -313,7 +313,8 @@ def speed_plot(
                 )
         largest = max([*median_ms, *fastest_ms], default=1.0)
         axes.set_xlim(0, largest * 1.2)
-        axes.legend(loc="lower right")
+        # Below the axes, not inside: inside, it covers the last bar's labels.
+        figure.legend(handles=[medians, fastest], loc="outside lower center", ncols=2)
         _style(axes)
         axes.grid(axis="y", visible=False)
     return to_svg(figure, "speed")
