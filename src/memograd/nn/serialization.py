@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd._files import write_atomically
 from memograd.nn.layers import build_module
 from memograd.nn.module import Module
 
@@ -101,18 +101,7 @@ def _write_atomically(path: Path, entries: Mapping[str, np.ndarray]) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(2, "directory does not exist", str(directory))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **entries)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, lambda handle: np.savez_compressed(handle, **entries))
 
 
 def load(path: str | os.PathLike[str]) -> Module:

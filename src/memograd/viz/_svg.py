@@ -10,22 +10,14 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from memograd._files import write_atomically
 
 _PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->", re.DOTALL)
 _ID_ATTR = re.compile(r'\bid="([^"]+)"')
 _ID_REF = re.compile(r'(url\(#|href="#)([^")]+)')
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 def escape(text: object) -> str:
@@ -58,26 +50,8 @@ def prefix_ids(svg: str, prefix: str) -> str:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same directory.
-
-    ``os.replace`` is atomic on one filesystem, so a reader (or an interrupted run)
-    sees either the old file or the complete new one, never half of it.
-    """
-    target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        # mkstemp creates the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp_name, 0o666 & ~_UMASK)
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+    """Write ``text`` as UTF-8 to ``path``; a reader sees the old file or the new, never half."""
+    return write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 @dataclass(frozen=True)
