@@ -1,17 +1,15 @@
 """The cost table as a log-scale chart: paths and multiplications against depth.
 
-The only module of the explainer that imports matplotlib, and only when called, so
-``import memograd`` stays NumPy-only. It draws on a bare ``Figure`` (no pyplot state, no
-GUI backend) and writes through a temporary file, so a crash never leaves half a PNG.
+The only module of the explainer that reaches matplotlib, and only when called, so
+``import memograd`` stays NumPy-only. The panels are the HTML report's (one drawing of the
+chart, not two); the file is written through a temporary, so a crash never leaves half a PNG.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from memograd.explain.cost import CostRow
 
@@ -32,82 +30,31 @@ def plot_format(path: str | os.PathLike[str]) -> str:
 def plot_cost(rows: Sequence[CostRow], path: str | os.PathLike[str]) -> Path:
     """Write the chart of ``rows`` (from :func:`memograd.explain.cost_table`) to ``path``.
 
-    Lines: paths per first-layer weight, naive multiplications and backprop
-    multiplications, on a log scale; measured seconds, when the rows have them, on a
-    second log axis. Returns the path written.
+    The report's own panels (:mod:`memograd.viz.plots`): paths per first-layer weight, naive
+    and backprop multiplications on a log scale; when the rows were measured, the engine's
+    naive and sweep backward times in a second panel. Returns the path written.
     """
     fmt = plot_format(path)
     if not rows:
         raise ValueError("nothing to plot: the cost table has no rows")
-    from matplotlib.figure import Figure
+    from memograd.viz.plots import draw_depth_cost, draw_strategy_times, new_figure, save_figure
 
-    target = Path(path)
     depths = [row.depth for row in rows]
-    timed = [row for row in rows if row.sweep_seconds is not None]
-    figure = Figure(figsize=(11.0 if timed else 7.0, 4.6), layout="constrained")
-    counts = figure.add_subplot(1, 2 if timed else 1, 1)
-    # float(): these counts outgrow int64; a log axis needs floats anyway. Naive is red and
-    # backprop blue in both panels, so the eye pairs counted work with measured time.
-    counts.plot(
+    width = rows[0].width
+    timed = any(row.sweep_seconds is not None for row in rows)
+    figure, panels = new_figure(14.4 if timed else 7.2, 3.6, ncols=2 if timed else 1)
+    draw_depth_cost(
+        panels[0],
         depths,
-        [float(r.naive_multiplications) for r in rows],
-        "o-",
-        color="tab:red",
-        label="naive: multiplications",
+        [row.paths_per_first_layer_weight for row in rows],
+        [row.naive_multiplications for row in rows],
+        [row.backprop_multiplications for row in rows],
+        width,
     )
-    counts.plot(
-        depths,
-        [float(r.backprop_multiplications) for r in rows],
-        "s-",
-        color="tab:blue",
-        label="backprop: multiplications",
-    )
-    counts.plot(
-        depths,
-        [float(r.paths_per_first_layer_weight) for r in rows],
-        "^--",
-        color="tab:gray",
-        label="paths per first-layer weight",
-    )
-    _decorate(counts, "counted work (log scale)")
-    counts.set_title(f"Every weight's gradient, width {rows[0].width}, one output")
     if timed:
-        seconds = figure.add_subplot(1, 2, 2)
-        naive = [r for r in timed if r.naive_seconds is not None]
-        if naive:
-            seconds.plot(
-                [r.depth for r in naive],
-                [r.naive_seconds for r in naive],
-                "o-",
-                color="tab:red",
-                label="engine naive backward",
-            )
-        seconds.plot(
-            [r.depth for r in timed],
-            [r.sweep_seconds for r in timed],
-            "s-",
-            color="tab:blue",
-            label="engine sweep backward",
-        )
-        _decorate(seconds, "seconds (log scale)")
-        seconds.set_title("Measured time of one backward pass")
-    directory = target.parent if str(target.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix, dir=directory
-    )
-    os.close(descriptor)
-    try:
-        figure.savefig(temporary, format=fmt)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _decorate(axes: Any, ylabel: str) -> None:
-    axes.set_yscale("log")
-    axes.set_xlabel("depth d (hidden layers)")
-    axes.set_ylabel(ylabel)
-    axes.grid(True, which="major", alpha=0.3)
-    axes.legend(loc="upper left", fontsize="small")
+        seconds = {
+            "naive": [row.naive_seconds for row in rows],
+            "sweep": [row.sweep_seconds for row in rows],
+        }
+        draw_strategy_times(panels[1], depths, seconds, width)
+    return save_figure(figure, path, fmt)

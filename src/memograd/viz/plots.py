@@ -12,13 +12,16 @@ matplotlib is imported here only; ``import memograd`` never loads this module.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from memograd._files import write_atomically
 from memograd.viz._svg import prefix_ids, strip_prolog
 
 # One colour per strategy across every figure, so "naive" is always the same orange.
@@ -118,8 +121,22 @@ def depth_cost_plot(
     width: int,
 ) -> str:
     """Paths per first-layer weight and multiplications for the whole gradient, against depth."""
+    figure, (axes,) = new_figure(7.2, 3.5)
+    draw_depth_cost(axes, depths, paths, naive_multiplications, memo_multiplications, width)
+    return to_svg(figure, "depth")
+
+
+def draw_depth_cost(
+    axes,  # noqa: ANN001 - matplotlib Axes
+    depths: Sequence[int],
+    paths: Sequence[int],
+    naive_multiplications: Sequence[int],
+    memo_multiplications: Sequence[int],
+    width: int,
+) -> None:
+    """The counted-work panel, shared by the report and ``memograd cost --plot``."""
     with matplotlib.rc_context(_RC):
-        figure, (axes,) = new_figure(7.2, 3.5)
+        # float(): these counts outgrow int64; a log axis needs floats anyway.
         axes.plot(
             depths,
             [float(p) for p in paths],
@@ -130,24 +147,19 @@ def depth_cost_plot(
             color="#6b7280",
             label="paths per first-layer weight",
         )
-        axes.plot(
-            depths,
-            [float(m) for m in naive_multiplications],
-            marker="o",
-            ms=3.5,
-            lw=1.8,
-            color=colour("naive"),
-            label="naive: multiplications, every weight",
-        )
-        axes.plot(
-            depths,
-            [float(m) for m in memo_multiplications],
-            marker="o",
-            ms=3.5,
-            lw=1.8,
-            color=colour("memo"),
-            label="memoized (backprop): multiplications",
-        )
+        for counts, name, label in (
+            (naive_multiplications, "naive", "naive: multiplications, every weight"),
+            (memo_multiplications, "memo", "memoized backprop: multiplications"),
+        ):
+            axes.plot(
+                depths,
+                [float(m) for m in counts],
+                marker="o",
+                ms=3.5,
+                lw=1.8,
+                color=colour(name),
+                label=label,
+            )
         axes.set_yscale("log")
         axes.set_title(f"Chain-rule work against depth, width {width}")
         axes.set_xlabel(f"depth d (hidden layers of width {width})")
@@ -155,15 +167,25 @@ def depth_cost_plot(
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left")
         _style(axes)
-    return to_svg(figure, "depth")
 
 
 def strategy_time_plot(
     depths: Sequence[int], seconds: Mapping[str, Sequence[float | None]], width: int
 ) -> str:
     """Measured backward time of each engine strategy against depth (None = not run)."""
+    figure, (axes,) = new_figure(7.2, 3.3)
+    draw_strategy_times(axes, depths, seconds, width)
+    return to_svg(figure, "strategy-time")
+
+
+def draw_strategy_times(
+    axes,  # noqa: ANN001 - matplotlib Axes
+    depths: Sequence[int],
+    seconds: Mapping[str, Sequence[float | None]],
+    width: int,
+) -> None:
+    """The measured-time panel, shared by the report and ``memograd cost --plot``."""
     with matplotlib.rc_context(_RC):
-        figure, (axes,) = new_figure(7.2, 3.3)
         for i, (name, values) in enumerate(seconds.items()):
             points = [(d, s * 1e3) for d, s in zip(depths, values, strict=True) if s is not None]
             if points:
@@ -176,7 +198,12 @@ def strategy_time_plot(
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left")
         _style(axes)
-    return to_svg(figure, "strategy-time")
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], fmt: str) -> Path:
+    """Write ``figure`` to ``path`` as ``fmt`` (png or svg), atomically, in the report's style."""
+    with matplotlib.rc_context(_RC):
+        return write_atomically(path, lambda handle: figure.savefig(handle, format=fmt))
 
 
 def training_plot(
