@@ -6,9 +6,12 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -44,11 +47,16 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def non_negative_int(text: str) -> int:
+def parse(text: str, convert: Callable[[str], T], expected: str) -> T:
+    """``convert(text)``, or the one-line argparse error ``expected <expected>, got 'text'``."""
     try:
-        value = int(text)
+        return convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def non_negative_int(text: str) -> int:
+    value = parse(text, int, "a whole number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
@@ -62,10 +70,7 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = parse(text, float, "a number")
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
     return value
