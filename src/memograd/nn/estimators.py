@@ -22,6 +22,7 @@ from memograd.data.errors import DataError
 from memograd.data.seeding import Seed, generator
 from memograd.data.split import Standardizer
 from memograd.data.validation import as_feature_matrix, check_finite, check_labels_in_classes
+from memograd.engine import Tensor, no_grad, softmax
 from memograd.nn.layers import MLP, Sequential, Standardize
 from memograd.nn.module import Module
 from memograd.nn.serialization import ModelFileError, load_checkpoint, save
@@ -218,10 +219,8 @@ class MLPClassifier(_MLPEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, rows summing to 1, columns in the order of ``classes_``."""
-        logits = self._outputs(X)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=1, keepdims=True)
+        with no_grad():
+            return softmax(Tensor(self._outputs(X)), axis=1).data
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row (one of ``classes_``)."""
