@@ -176,3 +176,20 @@ def test_missing_target_column_is_named(run, tmp_path):
     status, _, err = run("train", "--data", str(path), "--target", "label")
     assert status == 2
     assert "no target column named 'label'; the columns are 'a', 'b'" in err
+
+
+def test_diverged_training_exits_2_with_one_line_and_saves_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "model.npz"
+    code = "import sys; from memograd.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["train", "--dataset", "moons", "--lr", "1e30", "--epochs", "2", "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # no NumPy RuntimeWarning, no traceback
+    assert "diverged in epoch 1" in lines[0] and "--lr" in lines[0]
+    assert not out.exists()

@@ -190,3 +190,25 @@ def test_estimator_errors_are_clear():
     clf = mg.MLPClassifier(hidden=(4,), epochs=1, seed=0).fit(np.eye(4), [0, 1, 0, 1])
     with pytest.raises(DataError, match="X has 3 features per row, but the model was trained on 4"):
         clf.predict(np.ones((2, 3)))
+
+
+def test_fit_stops_with_a_clear_error_when_the_loss_is_not_finite():
+    import warnings
+
+    X, y = mg.data.moons(200, seed=0)
+    model = mg.nn.MLP([2, 16, 2], activation="relu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw NumPy RuntimeWarning escapes
+        with pytest.raises(mg.nn.TrainingDivergedError, match=r"epoch 1: .*lr=1e\+30"):
+            mg.nn.fit(model, X, y, lr=1e30, epochs=3, verbose=False, seed=0)
+
+
+def test_fit_checks_the_weights_after_each_epoch():
+    X, y = mg.data.moons(64, seed=0)
+    model = mg.nn.MLP([2, 4, 2], activation="relu")
+
+    def poison(epoch, history):  # a dead unit's bias: the loss stays finite, the weights do not
+        model.parameters()[1].data[0] = -np.inf
+
+    with pytest.raises(mg.nn.TrainingDivergedError, match="epoch 2: parameter .* no longer finite"):
+        mg.nn.fit(model, X, y, epochs=3, verbose=False, seed=0, on_epoch=poison)

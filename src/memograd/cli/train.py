@@ -145,7 +145,12 @@ def run(args: argparse.Namespace) -> int:
         verbose=not args.json,
     )
     started = time.perf_counter()
-    estimator.fit(X_train, y_train, feature_names=dataset.feature_names)
+    try:
+        estimator.fit(X_train, y_train, feature_names=dataset.feature_names)
+    except mg.nn.TrainingDivergedError as exc:
+        raise ValueError(
+            f"{exc}, e.g. --lr {recipe.lr / 100:g}; nothing was saved to {out}"
+        ) from None
     seconds = time.perf_counter() - started
     history = estimator.history_
     result: dict[str, Any] = {

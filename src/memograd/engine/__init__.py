@@ -18,14 +18,18 @@ from memograd.engine.graph import (
 )
 from memograd.engine.stats import BackwardStats
 from memograd.engine.tensor import (
+    InPlaceModificationError,
     Tensor,
+    as_tensor,
     concat,
     cross_entropy,
+    from_numpy,
     linear,
     log_softmax,
     logsumexp,
     softmax,
     stack,
+    tensor,
     where,
 )
 from memograd.engine.value import Value
@@ -34,12 +38,15 @@ __all__ = [
     "STRATEGIES",
     "BackwardStats",
     "GradcheckError",
+    "InPlaceModificationError",
     "Tensor",
     "Value",
+    "as_tensor",
     "concat",
     "count_edges",
     "count_paths",
     "cross_entropy",
+    "from_numpy",
     "grad",
     "gradcheck",
     "is_grad_enabled",
@@ -51,6 +58,7 @@ __all__ = [
     "reverse_topological_order",
     "softmax",
     "stack",
+    "tensor",
     "value_and_grad",
     "where",
 ]

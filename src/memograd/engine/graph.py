@@ -45,6 +45,12 @@ from memograd.engine.stats import BackwardStats
 STRATEGIES = ("sweep", "memo", "naive")
 DEFAULT_MAX_PATHS = 10**6
 
+# Held while gradients are added into nodes, and for the whole scalar sweep (whose working state
+# lives in the Value nodes): two threads backpropagating through graphs that share a leaf must
+# not interleave their read-modify-write of its ``.grad``. Backward never calls user code, so
+# holding it cannot deadlock; the GIL serialises this pure-Python work anyway.
+_grad_lock = threading.Lock()
+
 
 # --------------------------------------------------------------------------------------------
 # Gradient mode: ``with no_grad():`` builds no graph.
@@ -169,6 +175,8 @@ def backward(
         raise ValueError(
             f"backward: strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}"
         )
+    if run is _sweep and type(root)._SCALAR:
+        run = _sweep_scalar
     report = BackwardStats(strategy)
     start = time.perf_counter()
     run(root, seed, report, max_paths)
@@ -182,9 +190,6 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
     Kahn's algorithm does the ordering and the propagation in one loop: a node becomes ready when
     all the edges consuming it have delivered their contribution, so its adjoint is final.
     """
-    if type(root)._SCALAR:
-        _sweep_scalar(root, seed, report)
-        return
     pending = consumer_counts(root)
     adjoint = {root: seed}
     owned = set()  # nodes whose adjoint buffer this pass allocated (safe to add into in place)
@@ -196,6 +201,8 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
         g = adjoint.pop(node)
         if node._keeps_grad:
             delivered.append((node, g))
+        if node._saves:
+            node._check_saved()
         rules = node._vjps
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
@@ -218,23 +225,28 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
             if not left:
                 ready.append(parent)
         contribution = g = None  # free this adjoint before the next VJP allocates
-    type(root)._deliver_grads(delivered)
+    with _grad_lock:
+        type(root)._deliver_grads(delivered)
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = len(pending)
 
 
-def _sweep_scalar(root: Any, seed: float, report: BackwardStats) -> None:
+def _sweep_scalar(root: Any, seed: float, report: BackwardStats, max_paths: int) -> None:
     """``_sweep`` specialised to scalar Values: the one fused loop of the engine.
 
     A Value has at most two inputs, held in slots ``_a``/``_b`` with their local derivatives
     ``_da``/``_db`` computed at forward time, so a VJP is one float multiply and needs no call.
     Inlining it, and keeping each node's running adjoint and pending-edge count in slots instead
-    of dicts, makes backward a tight multiply-add loop: about 400 ns per node, 3x faster than
-    the generic sweep on the same graph and 1.6x faster than micrograd's backward. Same order,
-    same counts. The slots make it unsafe for two threads to backpropagate through the same
-    nodes at the same time (a thread-private graph is fine).
+    of dicts, makes backward a tight multiply-add loop (docs/performance.md has its figures).
+    Same order, same counts. Because that working state lives in the nodes, the whole pass runs
+    under ``_grad_lock``: threads whose graphs share a leaf take turns instead of corrupting it.
     """
+    with _grad_lock:
+        _sweep_scalar_locked(root, seed, report)
+
+
+def _sweep_scalar_locked(root: Any, seed: float, report: BackwardStats) -> None:
     # Pass 1: count each node's consuming edges (iterative DFS). ``_pending`` is 0 outside a
     # backward pass, so 0 also means "not seen yet" and no visited set is needed.
     nodes = [root]
@@ -300,6 +312,8 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
     stack = [root]
     while stack:
         node = stack.pop()
+        if node._saves:
+            node._check_saved()
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
@@ -332,7 +346,8 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                     accumulations += 1
             memo[node] = total
             stack.pop()
-    type(root)._deliver_grads([(n, a) for n, a in memo.items() if n._keeps_grad])
+    with _grad_lock:
+        type(root)._deliver_grads([(n, a) for n, a in memo.items() if n._keeps_grad])
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = len(memo)
@@ -365,17 +380,21 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                 accumulations += 1
             else:
                 totals[node] = g
+        if node._saves:
+            node._check_saved()
         for i, parent in enumerate(node.parents):
             if parent.requires_grad:
                 stack.append((parent, node._vjps[i](g, node)))
                 vjps += 1
-    type(root)._deliver_grads(list(totals.items()))
+    with _grad_lock:
+        type(root)._deliver_grads(list(totals.items()))
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = visits
     report.paths = paths
 
 
+# One runner per strategy name; backward() swaps in _sweep_scalar for a Value's sweep.
 _STRATEGY_RUNNERS: dict[str, Callable[[Any, Any, BackwardStats, int], None]] = {
     "sweep": _sweep,
     "memo": _memo,

@@ -28,12 +28,26 @@ import numpy as np
 Array = np.ndarray
 
 
+OUTPUT = -1
+"""In an op's ``saves``: the VJPs read the op's own output (``node.data``)."""
+
+
 class Op(NamedTuple):
-    """One row of the table: the op's name (``node.op``), its forward, its VJPs by input."""
+    """One row of the table: the op's name (``node.op``), its forward, its VJPs by input.
+
+    ``saves``: which arrays the VJPs read, as input positions and :data:`OUTPUT`. The engine
+    records their version counters when the node is built and checks them before the VJPs run,
+    so an array changed in place in between raises instead of giving a wrong gradient (an op
+    that needs only shapes, like ``add``, saves nothing and is never refused). ``view``: the
+    forward may return a view of its input's memory (``reshape``), so the result shares the
+    input's version counter.
+    """
 
     name: str
     forward: Callable[..., tuple[Array, Any]]
     vjps: tuple[Callable[[Array, Any], Array], ...]
+    saves: tuple[int, ...] = ()
+    view: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,6 +131,7 @@ MUL = Op(
         lambda g, n: unbroadcast(g * n.parents[1].data, n.parents[0].data.shape),
         lambda g, n: unbroadcast(g * n.parents[0].data, n.parents[1].data.shape),
     ),
+    saves=(0, 1),
 )
 
 # div: out = x / y;  dx = g / y,  dy = -g * out / y
@@ -127,6 +142,7 @@ DIV = Op(
         lambda g, n: unbroadcast(g / n.parents[1].data, n.parents[0].data.shape),
         lambda g, n: unbroadcast(-g * n.data / n.parents[1].data, n.parents[1].data.shape),
     ),
+    saves=(1, OUTPUT),
 )
 
 
@@ -146,7 +162,7 @@ def _pow_dbase(g: Array, n: Any) -> Array:
 
 
 # pow: out = x ** y
-POW = Op("pow", lambda x, y, p: (x**y, None), (_pow_dbase, _pow_dexponent))
+POW = Op("pow", lambda x, y, p: (x**y, None), (_pow_dbase, _pow_dexponent), (0, 1, OUTPUT))
 
 
 # matmul: out = x @ y for 1-D, 2-D and batched (..., n, k) @ (..., k, m) operands.
@@ -193,7 +209,7 @@ def _matmul_dy(g: Array, n: Any) -> Array:
     return unbroadcast(np.swapaxes(x2, -1, -2) @ g, y2.shape).reshape(y.shape)
 
 
-MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy))
+MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy), (0, 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,17 +219,22 @@ MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy))
 NEG = Op("neg", lambda x, p: (-x, None), (lambda g, n: -g,))
 
 # exp: out = e^x;  dx = g * out
-EXP = Op("exp", lambda x, p: (np.exp(x), None), (lambda g, n: g * n.data,))
+EXP = Op("exp", lambda x, p: (np.exp(x), None), (lambda g, n: g * n.data,), (OUTPUT,))
 
 # log: out = ln x;  dx = g / x
-LOG = Op("log", lambda x, p: (np.log(x), None), (lambda g, n: g / n.parents[0].data,))
+LOG = Op("log", lambda x, p: (np.log(x), None), (lambda g, n: g / n.parents[0].data,), (0,))
 
 # tanh: dx = g * (1 - out^2)
-TANH = Op("tanh", lambda x, p: (np.tanh(x), None), (lambda g, n: g * (1 - n.data * n.data),))
+TANH = Op(
+    "tanh", lambda x, p: (np.tanh(x), None), (lambda g, n: g * (1 - n.data * n.data),), (OUTPUT,)
+)
 
 # relu: out = max(x, 0);  dx = g where x > 0 (0 at the kink, as PyTorch)
 RELU = Op(
-    "relu", lambda x, p: (np.maximum(x, 0), None), (lambda g, n: g * (n.parents[0].data > 0),)
+    "relu",
+    lambda x, p: (np.maximum(x, 0), None),
+    (lambda g, n: g * (n.parents[0].data > 0),),
+    (0,),
 )
 
 # sigmoid: written through tanh, which never overflows: s = (1 + tanh(x / 2)) / 2;
@@ -222,13 +243,16 @@ SIGMOID = Op(
     "sigmoid",
     lambda x, p: ((np.tanh(x * 0.5) + 1) * 0.5, None),
     (lambda g, n: g * (n.data * (1 - n.data)),),
+    (OUTPUT,),
 )
 
 # sqrt: dx = g / (2 out)
-SQRT = Op("sqrt", lambda x, p: (np.sqrt(x), None), (lambda g, n: g / (2 * n.data),))
+SQRT = Op("sqrt", lambda x, p: (np.sqrt(x), None), (lambda g, n: g / (2 * n.data),), (OUTPUT,))
 
 # abs: dx = g * sign(x) (0 at 0, as PyTorch)
-ABS = Op("abs", lambda x, p: (np.abs(x), None), (lambda g, n: g * np.sign(n.parents[0].data),))
+ABS = Op(
+    "abs", lambda x, p: (np.abs(x), None), (lambda g, n: g * np.sign(n.parents[0].data),), (0,)
+)
 
 
 # clip: out = min(max(x, lo), hi);  dx = g where lo <= x <= hi (PyTorch's clamp convention)
@@ -243,7 +267,7 @@ def _clip_vjp(g: Array, n: Any) -> Array:
     return g * inside
 
 
-CLIP = Op("clip", lambda x, p: (np.clip(x, p[0], p[1]), p), (_clip_vjp,))
+CLIP = Op("clip", lambda x, p: (np.clip(x, p[0], p[1]), p), (_clip_vjp,), (0,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,8 +317,8 @@ def _reduce_forward(fn: Callable[..., Array]) -> Callable[[Array, Any], tuple[Ar
     return forward
 
 
-MAX = Op("max", _reduce_forward(np.max), (_extreme_vjp,))
-MIN = Op("min", _reduce_forward(np.min), (_extreme_vjp,))
+MAX = Op("max", _reduce_forward(np.max), (_extreme_vjp,), (0, OUTPUT))
+MIN = Op("min", _reduce_forward(np.min), (_extreme_vjp,), (0, OUTPUT))
 
 
 # logsumexp: out = m + ln sum e^(x - m);  dx = g * softmax(x)
@@ -313,7 +337,7 @@ def _logsumexp_vjp(g: Array, n: Any) -> Array:
     return _expand_reduced(g, axes, keepdims, x.shape) * np.exp(x - out)
 
 
-LOGSUMEXP = Op("logsumexp", _logsumexp_forward, (_logsumexp_vjp,))
+LOGSUMEXP = Op("logsumexp", _logsumexp_forward, (_logsumexp_vjp,), (0, OUTPUT))
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,7 +356,7 @@ def _softmax_vjp(g: Array, n: Any) -> Array:
     return s * (g - (g * s).sum(axis=n._ctx, keepdims=True))
 
 
-SOFTMAX = Op("softmax", _softmax_forward, (_softmax_vjp,))
+SOFTMAX = Op("softmax", _softmax_forward, (_softmax_vjp,), (OUTPUT,))
 
 
 # log_softmax: out = (x - m) - ln sum;  dx = g - softmax * sum(g)
@@ -345,7 +369,7 @@ def _log_softmax_vjp(g: Array, n: Any) -> Array:
     return g - np.exp(n.data) * g.sum(axis=n._ctx, keepdims=True)
 
 
-LOG_SOFTMAX = Op("log_softmax", _log_softmax_forward, (_log_softmax_vjp,))
+LOG_SOFTMAX = Op("log_softmax", _log_softmax_forward, (_log_softmax_vjp,), (OUTPUT,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,6 +380,7 @@ RESHAPE = Op(
     "reshape",
     lambda x, shape: (x.reshape(shape), None),
     (lambda g, n: g.reshape(n.parents[0].data.shape),),
+    view=True,
 )
 
 # transpose(axes): dx = g transposed by the inverse permutation
@@ -363,6 +388,7 @@ TRANSPOSE = Op(
     "transpose",
     lambda x, axes: (x.transpose(axes), axes),
     (lambda g, n: g.transpose(np.argsort(n._ctx)),),
+    view=True,
 )
 
 
@@ -384,7 +410,12 @@ def _getitem_vjp(g: Array, n: Any) -> Array:
     return out
 
 
-GETITEM = Op("getitem", lambda x, idx: (x[idx], (idx, _is_basic_index(idx))), (_getitem_vjp,))
+GETITEM = Op(
+    "getitem",
+    lambda x, idx: (x[idx], (idx, _is_basic_index(idx))),
+    (_getitem_vjp,),
+    view=True,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,7 +508,7 @@ def _linear_db(g: Array, n: Any) -> Array:
     return g.sum(axis=0) if g.ndim == 2 else g.reshape(-1, g.shape[-1]).sum(axis=0)
 
 
-LINEAR = Op("linear", _linear_forward, (_linear_dx, _linear_dw, _linear_db))
+LINEAR = Op("linear", _linear_forward, (_linear_dx, _linear_dw, _linear_db), (0, 1))
 
 
 # cross_entropy: log-softmax and negative log-likelihood of integer targets in one node.

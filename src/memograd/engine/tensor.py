@@ -1,9 +1,22 @@
 """Tensor: a NumPy array that records the ops applied to it, for reverse-mode differentiation.
 
-``.data`` is the ndarray itself (update it in place freely, as an optimizer does); ``.grad`` is an
-ndarray of the same shape, or None until a backward pass reaches the tensor. The dtype of the
-array is kept: float32 stays float32 end to end, and Python numbers or integer arrays mixed in
-take the float tensor's dtype instead of upcasting it.
+``.data`` is the ndarray itself; ``.grad`` is an ndarray of the same shape, or None until a
+backward pass reaches the tensor. The dtype of the array is kept: float32 stays float32 end to
+end, and Python numbers or integer arrays mixed in take the float tensor's dtype instead of
+upcasting it.
+
+**Copy or share.** ``Tensor(array)`` and :func:`tensor` copy the array (as ``torch.tensor``
+does), so a later change to the caller's array cannot reach values the graph saved.
+:func:`from_numpy` and :func:`as_tensor` share it (as ``torch.from_numpy`` does): no copy, and
+the caller must not change the array while a graph that used it may still run backward.
+
+**Version counters.** Each tensor's storage counts the writes made through memograd
+(``x.data = ...``, ``x.data *= 10``, an optimizer's step); views made by ``reshape``,
+``transpose``, indexing and ``detach`` share their base's counter, as in PyTorch. An op records
+the versions of the arrays its VJPs will read (``Op.saves``) and backward checks them first, so
+a saved array changed in place afterwards raises an error naming the op instead of giving a wrong
+gradient. A write into the raw array behind memograd's back (``a = x.data; a[0] = 1``, or the
+caller's array given to :func:`from_numpy`) cannot be seen, as in PyTorch.
 
 The methods here only check and convert their arguments, then hand the arrays to an op of the
 derivative table (``ops.py``) through :func:`_apply`, which builds the result node.
@@ -25,6 +38,30 @@ _new = object.__new__
 _NO_VJPS: tuple = ()
 
 
+class _VersionCounter:
+    """How many times the storage behind a tensor (and its views) was written in place."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _checked_array(array: Any, requires_grad: bool, copy: bool) -> np.ndarray:
+    """``array`` as a numeric ndarray (copied when ``copy``), or a TypeError saying why not."""
+    if isinstance(array, Tensor):
+        array = array._data
+    data = np.array(array, copy=True) if copy else np.asarray(array)
+    if data.dtype == object or not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
+        raise TypeError(f"Tensor: expected numeric data, got an array of dtype {data.dtype}")
+    if requires_grad and not np.issubdtype(data.dtype, np.floating):
+        raise TypeError(
+            f"Tensor: requires_grad needs a floating dtype, got {data.dtype}; "
+            "convert with .astype(np.float32) or np.float64 first"
+        )
+    return data
+
+
 class Tensor:
     """An n-dimensional array node of the computation graph.
 
@@ -34,7 +71,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "_data",  # the ndarray (``data``: writing through the property counts a version)
         "grad",
         "requires_grad",
         "parents",
@@ -42,6 +79,9 @@ class Tensor:
         "_vjps",  # the op's VJP functions, one per input (shared by all nodes of the op)
         "_ctx",  # what the VJPs need beyond inputs and output
         "_keeps_grad",  # True for leaves: only they keep .grad (intermediates' adjoints are freed)
+        "_counter",  # the storage's _VersionCounter, made on the first write (None: version 0)
+        "_saves",  # the op's Op.saves: the arrays its VJPs read
+        "_saved_versions",  # their versions when the op ran (None: all were 0)
         "__weakref__",
     )
 
@@ -50,26 +90,36 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
-        if isinstance(array, Tensor):
-            array = array.data
-        data = np.asarray(array)
-        if data.dtype == object or not (
-            np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_
-        ):
-            raise TypeError(f"Tensor: expected numeric data, got an array of dtype {data.dtype}")
-        if requires_grad and not np.issubdtype(data.dtype, np.floating):
+        """A leaf holding a copy of ``array`` (use :func:`from_numpy` to share it instead)."""
+        _build(self, _checked_array(array, requires_grad, copy=True), requires_grad=requires_grad)
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, requires_grad: bool) -> Tensor:
+        """A leaf around an already checked array, without copying it."""
+        return _build(_new(cls), data, requires_grad=bool(requires_grad))
+
+    # ---- the array and its version -----------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The ndarray. Assigning (``x.data = a``, ``x.data -= lr * g``) bumps the version."""
+        return self._data
+
+    @data.setter
+    def data(self, array: np.ndarray) -> None:
+        if not isinstance(array, np.ndarray):
             raise TypeError(
-                f"Tensor: requires_grad needs a floating dtype, got {data.dtype}; "
-                "convert with .astype(np.float32) or np.float64 first"
+                f"Tensor.data must be a NumPy array, got {type(array).__name__}; "
+                "wrap it with np.asarray first"
             )
-        self.data = data
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.parents = ()
-        self.op = ""
-        self._vjps = _NO_VJPS
-        self._ctx = None
-        self._keeps_grad = True
+        self._data = array
+        bump_version(self)
+
+    @property
+    def _version(self) -> int:
+        """Writes made in place to this tensor's storage so far (PyTorch's ``t._version``)."""
+        counter = self._counter
+        return 0 if counter is None else counter.count
 
     # ---- plain array properties --------------------------------------------------------------
 
@@ -256,8 +306,10 @@ class Tensor:
     # ---- graph -------------------------------------------------------------------------------
 
     def detach(self) -> Tensor:
-        """The same data (not copied) as a new leaf that gradients do not flow into."""
-        return Tensor(self.data)
+        """The same data (not copied, same version counter) as a leaf that gets no gradient."""
+        out = Tensor._wrap(self._data, False)
+        out._counter = _shared_counter(self)
+        return out
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (the next backward assigns a fresh one)."""
@@ -297,6 +349,10 @@ class Tensor:
             seed = seed.astype(self.data.dtype)  # a copy: the engine may pass it on to a leaf
         return graph.backward(self, seed, strategy, stats=stats, max_paths=max_paths)
 
+    def _check_saved(self) -> None:
+        """Called by the backward strategies before this node's VJPs run."""
+        check_saved_versions(self)
+
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
         """Add each leaf's adjoint to its ``grad``.
@@ -326,6 +382,36 @@ class Tensor:
 # --------------------------------------------------------------------------------------------
 
 
+_LEAF = ops.Op("", None, _NO_VJPS)  # what a leaf's fields say: no op, no VJPs, nothing saved
+
+
+def _build(
+    t: Tensor,
+    data: np.ndarray,
+    op: ops.Op = _LEAF,
+    parents: tuple[Tensor, ...] = (),
+    ctx: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Set every field of ``t``: the one place that knows a Tensor's slots.
+
+    Leaves (no parents) keep their ``.grad``; op results do not (their adjoints are freed
+    during the sweep), as in PyTorch.
+    """
+    t._data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.parents = parents
+    t.op = op.name
+    t._vjps = op.vjps
+    t._ctx = ctx
+    t._keeps_grad = not parents
+    t._counter = None
+    t._saves = op.saves
+    t._saved_versions = None
+    return t
+
+
 def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     """Run ``op`` forward on the parents' arrays and wrap the result as a graph node.
 
@@ -333,31 +419,85 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     otherwise it is a constant, and holds no reference to its inputs.
     """
     if len(parents) == 1:  # the common arities spelled out: no list built per op
-        data, ctx = op.forward(parents[0].data, params)
+        data, ctx = op.forward(parents[0]._data, params)
     elif len(parents) == 2:
-        data, ctx = op.forward(parents[0].data, parents[1].data, params)
+        data, ctx = op.forward(parents[0]._data, parents[1]._data, params)
     else:
-        data, ctx = op.forward(*[p.data for p in parents], params)
+        data, ctx = op.forward(*[p._data for p in parents], params)
     out = _new(Tensor)
-    out.data = data
-    out.grad = None
+    _build(out, data)
     if grad_mode.enabled:
         for p in parents:
             if p.requires_grad:
-                out.requires_grad = True
-                out.parents = parents
-                out.op = op.name
-                out._vjps = op.vjps
-                out._ctx = ctx
-                out._keeps_grad = False
-                return out
-    out.requires_grad = False
-    out.parents = ()
-    out.op = ""
-    out._vjps = _NO_VJPS
-    out._ctx = None
-    out._keeps_grad = True
+                _build(out, data, op, parents, ctx, True)
+                if op.saves:
+                    _record_versions(out)
+                break
+    if op.view and _memory_root(data) is _memory_root(parents[0]._data):
+        out._counter = _shared_counter(parents[0])  # a view: writes to either reach both
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Version counters: in-place writes after an op saved an array make its backward raise
+# --------------------------------------------------------------------------------------------
+
+
+class InPlaceModificationError(RuntimeError):
+    """An array that an op saved for its backward pass was changed in place afterwards."""
+
+
+def _memory_root(array: np.ndarray) -> Any:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _shared_counter(t: Tensor) -> _VersionCounter:
+    counter = t._counter
+    if counter is None:
+        counter = t._counter = _VersionCounter()
+    return counter
+
+
+def bump_version(t: Tensor) -> None:
+    """Record one in-place write to ``t``'s storage (seen by ``t`` and every view of it)."""
+    _shared_counter(t).count += 1
+
+
+def _saved_tensor(node: Tensor, position: int) -> Tensor:
+    return node if position == ops.OUTPUT else node.parents[position]
+
+
+def _record_versions(node: Tensor) -> None:
+    """Remember the versions of the arrays the node's VJPs will read (None while all are 0)."""
+    saves = node._saves
+    versions = None
+    for k, position in enumerate(saves):
+        counter = _saved_tensor(node, position)._counter
+        if counter is not None and counter.count:
+            if versions is None:
+                versions = [0] * len(saves)
+            versions[k] = counter.count
+    if versions is not None:
+        node._saved_versions = tuple(versions)
+
+
+def check_saved_versions(node: Tensor) -> None:
+    """Raise if an array the node's op saved has been written in place since the op ran."""
+    saved = node._saved_versions
+    for k, position in enumerate(node._saves):
+        now = _saved_tensor(node, position)._version
+        then = 0 if saved is None else saved[k]
+        if now != then:
+            what = "the output" if position == ops.OUTPUT else f"input {position}"
+            shape = _saved_tensor(node, position)._data.shape
+            raise InPlaceModificationError(
+                f"backward: {what} of {node.op!r} (shape {shape}) was modified in place after "
+                f"{node.op!r} saved it for the backward pass (version {now}, saved at {then}), "
+                "so its gradient would be wrong; run the forward pass again after the change, "
+                "or change a copy (Tensor(t.data) copies)"
+            )
 
 
 def _binary(op: ops.Op, x: Any, y: Any) -> Tensor:
@@ -392,9 +532,9 @@ def _lift_pair(x: Any, y: Any, op_name: str) -> tuple[Tensor, Tensor]:
     if xd != yd:
         x_float, y_float = xd.kind == "f", yd.kind == "f"
         if x_float and not y_float:
-            y = Tensor(y.data.astype(xd)) if not y.requires_grad else y
+            y = _build(_new(Tensor), y._data.astype(xd)) if not y.requires_grad else y
         elif y_float and not x_float:
-            x = Tensor(x.data.astype(yd)) if not x.requires_grad else x
+            x = _build(_new(Tensor), x._data.astype(yd)) if not x.requires_grad else x
     return x, y
 
 
@@ -416,16 +556,38 @@ def _constant(value: Any, like: np.dtype, op_name: str) -> Tensor:
         array = array.astype(like)
     elif not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{op_name}: unsupported operand of dtype {array.dtype}")
-    t = _new(Tensor)
-    t.data = array
-    t.grad = None
-    t.requires_grad = False
-    t.parents = ()
-    t.op = ""
-    t._vjps = _NO_VJPS
-    t._ctx = None
-    t._keeps_grad = True
-    return t
+    return _build(_new(Tensor), array)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf holding a copy of ``data`` (``torch.tensor``): later writes to it are not seen."""
+    array = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True)
+    return Tensor._wrap(_checked_array(array, requires_grad, copy=False), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A leaf sharing ``array``'s memory (``torch.from_numpy``): no copy.
+
+    Writes into ``array`` are seen by the tensor and by any graph that saved it, and memograd
+    cannot tell that they happened: do not change it while such a graph may still run backward.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    return Tensor._wrap(_checked_array(array, False, copy=False), False)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """``data`` as a Tensor, sharing memory when it can (``torch.as_tensor``).
+
+    A Tensor of the requested dtype is returned as it is; an ndarray of that dtype is shared as
+    :func:`from_numpy` does; anything else (lists, numbers, another dtype) is converted.
+    """
+    if isinstance(data, Tensor):
+        if dtype is None or data._data.dtype == np.dtype(dtype):
+            return data
+        data = data._data
+    array = np.asarray(data, dtype=dtype)
+    return Tensor._wrap(_checked_array(array, False, copy=False), False)
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -455,9 +617,9 @@ def _plain_index(index: Any, shape: tuple[int, ...]) -> Any:
 
     def plain(i: Any) -> Any:
         if isinstance(i, Tensor):
-            return i.data
-        if isinstance(i, list):
-            return np.asarray(i)
+            return i.data.copy()  # copies: backward scatters through the index it saved
+        if isinstance(i, list | np.ndarray):
+            return np.array(i)
         if isinstance(i, float):
             raise TypeError(f"getitem: indices must be integers, slices or arrays, got {i!r}")
         return i
@@ -514,7 +676,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """``x`` where ``condition`` holds, else ``y`` (broadcast together); condition gets no grad."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    # A copy: the backward pass reads the mask, so a later change to the caller's must not reach it.
+    cond = np.array(condition.data if isinstance(condition, Tensor) else condition, copy=True)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     x, y = _lift_pair(x, y, "where")

@@ -114,6 +114,7 @@ class Value:
         lambda adjoint, node: adjoint * node._db,
     )
     _keeps_grad = True  # every Value keeps its gradient, as in micrograd
+    _saves = ()  # a Value's local derivatives are numbers taken at forward time: nothing to check
 
     def __init__(self, data: float, requires_grad: bool = True) -> None:
         if isinstance(data, Value):
@@ -205,7 +206,8 @@ class Value:
 
     def relu(self) -> Value:
         x = self.data
-        return _unary(x if x > 0.0 else 0.0, self, 1.0 if x > 0.0 else 0.0, "relu")
+        # ``x <= 0`` rather than ``x > 0`` picks the zero, so that NaN passes through, as in NumPy.
+        return _unary(0.0 if x <= 0.0 else x, self, 1.0 if x > 0.0 else 0.0, "relu")
 
     def exp(self) -> Value:
         try:

@@ -26,7 +26,13 @@ from memograd.nn.layers import (
 )
 from memograd.nn.module import Module, register_module
 from memograd.nn.serialization import Checkpoint, ModelFileError, load, load_checkpoint, save
-from memograd.nn.training import History, evaluate, fit, predict_outputs
+from memograd.nn.training import (
+    History,
+    TrainingDivergedError,
+    evaluate,
+    fit,
+    predict_outputs,
+)
 
 __all__ = [
     "GELU",
@@ -34,6 +40,7 @@ __all__ = [
     "Checkpoint",
     "Dropout",
     "History",
+    "TrainingDivergedError",
     "LeakyReLU",
     "Linear",
     "MLPClassifier",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.engine.tensor import Tensor
+from memograd.engine.tensor import Tensor, from_numpy
 
 # Class name -> class, for rebuilding modules from a saved architecture. Only classes registered
 # here can be loaded: a file names a class, it never supplies code.
@@ -244,10 +244,10 @@ class Module:
 
 
 def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
-    """A Tensor for a layer's input: arrays and lists are wrapped (cast to ``dtype`` if given)."""
+    """A Tensor for a layer's input: arrays are shared, not copied (cast to ``dtype`` if given)."""
     if isinstance(x, Tensor):
         return x
     array = np.asarray(x, dtype=dtype)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"expected numbers for a layer's input, got dtype {array.dtype}")
-    return Tensor(array)
+    return from_numpy(array)

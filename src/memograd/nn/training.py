@@ -13,6 +13,7 @@ imported here, when a bar is actually drawn, so ``import memograd`` never pays f
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -43,6 +44,14 @@ LOSSES: dict[str, LossFunction] = {
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+class TrainingDivergedError(ValueError):
+    """The loss or the weights stopped being finite numbers: the run cannot recover.
+
+    Raised instead of returning a model of NaN weights that would answer every question with
+    class 0 and confidence nan. Almost always the learning rate is too large.
+    """
 
 
 @dataclass
@@ -149,21 +158,27 @@ def fit(
     history = History()
     best_loss, best_state, waited = np.inf, None, 0
     started = time.perf_counter()
-    with _progress(verbose, epochs * len(batches)) as bar:
+    # Overflow on the way to a non-finite loss would print NumPy's RuntimeWarnings; the checks
+    # below turn it into one clear error instead.
+    with _progress(verbose, epochs * len(batches)) as bar, np.errstate(all="ignore"):
         for epoch in range(1, epochs + 1):
             model.train()
             total, correct, seen = 0.0, 0, 0
-            for xb, yb in batches:
+            for batch, (xb, yb) in enumerate(batches, start=1):
                 outputs = model(xb)
                 batch_loss = loss_fn(outputs, yb)
+                value = float(batch_loss.item())
+                if not math.isfinite(value):
+                    raise _diverged(f"the loss of batch {batch} is {value}", epoch, opt)
                 opt.zero_grad()
                 batch_loss.backward()
                 opt.step()
-                total += float(batch_loss.item()) * len(xb)
+                total += value * len(xb)
                 seen += len(xb)
                 if classifies:
                     correct += _correct(outputs.data, yb, loss_name)
                 bar.advance(epoch, total / seen, correct / seen if classifies else None)
+            check_finite_parameters(model, epoch, opt)
             history.train_loss.append(total / seen)
             history.train_accuracy.append(correct / seen if classifies else None)
             if X_val is not None:
@@ -187,6 +202,20 @@ def fit(
     model.eval()
     history.seconds = time.perf_counter() - started
     return history
+
+
+def check_finite_parameters(model: Module, epoch: int, optimizer: Optimizer) -> None:
+    """Raise :class:`TrainingDivergedError` when any weight is inf or NaN after ``epoch``."""
+    for name, param in model.named_parameters():
+        if not np.isfinite(param.data).all():
+            raise _diverged(f"parameter {name!r} is no longer finite", epoch, optimizer)
+
+
+def _diverged(what: str, epoch: int, optimizer: Optimizer) -> TrainingDivergedError:
+    lr = optimizer.param_groups[0]["lr"]
+    return TrainingDivergedError(
+        f"training diverged in epoch {epoch}: {what}; lower the learning rate (lr={lr:g})"
+    )
 
 
 def evaluate(

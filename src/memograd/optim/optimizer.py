@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.tensor import Tensor, bump_version
+
 
 class Optimizer:
     """Base class: subclasses define ``defaults`` and ``_update(param, grad, state, group)``."""
@@ -83,6 +85,8 @@ class Optimizer:
                         f"{param.data.shape}"
                     )
                 self._update(param, grad, self.state.setdefault(id(param), {}), group)
+                if isinstance(param, Tensor):
+                    bump_version(param)  # a graph that saved the old values must not backprop
 
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
