@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 # three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
 # explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
 # rich are loaded by the functions that draw.
-from memograd import data, explain, fibonacci, nn, optim  # noqa: E402
+from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
 from memograd.engine import (  # noqa: E402
     BackwardStats,
     InPlaceModificationError,
@@ -51,6 +51,7 @@ __all__ = [
     "concat",
     "cross_entropy",
     "data",
+    "engine",
     "explain",
     "fibonacci",
     "from_numpy",
@@ -70,6 +71,16 @@ __all__ = [
     "value_and_grad",
     "where",
 ]
+
+
+def _draw_svg(node: object) -> str:
+    """The notebook display of a Value or Tensor: its graph, drawn by mg.viz (imported now)."""
+    from memograd.viz import draw
+
+    return draw(node)._repr_svg_()
+
+
+engine.display.set_svg_renderer(_draw_svg)
 
 
 def __getattr__(name: str) -> object:

@@ -106,8 +106,8 @@ def train_memograd(recipe: Recipe, split: Split) -> tuple[Run, list[np.ndarray]]
     initial weights, for the PyTorch twin.
     """
     from memograd.data import Standardizer
-    from memograd.data.seeding import generator
     from memograd.nn import MLP, Sequential, Standardize, fit
+    from memograd.seeding import generator
 
     rng = generator(recipe.seed)
     sizes = [split.train_x.shape[1], *recipe.hidden, 10]
@@ -166,9 +166,9 @@ def train_torch(
     import torch.nn.functional as F
 
     from memograd.data import BatchIterator, Standardizer
-    from memograd.data.seeding import generator
     from memograd.nn import MLP
     from memograd.nn.training import make_optimizer
+    from memograd.seeding import generator
 
     torch.set_num_threads(peer_threads())
     torch.manual_seed(recipe.seed)

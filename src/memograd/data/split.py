@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from memograd.data.errors import DataError
-from memograd.data.seeding import Seed, generator
+from memograd.seeding import Seed, generator
 
 
 def train_test_split(

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from memograd.data.dataset import Dataset, default_feature_names
-from memograd.data.seeding import Seed, generator
+from memograd.seeding import Seed, generator
 
 
 def moons(n_samples: int = 1000, noise: float = 0.1, seed: Seed = None) -> Dataset:

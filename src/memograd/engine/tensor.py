@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.engine import graph, ops
+from memograd.engine import display, graph, ops
 from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
 from memograd.engine.stats import BackwardStats
 
@@ -166,10 +166,8 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.data.dtype}{grad})"
 
-    def _repr_svg_(self) -> str:  # viz hook: Jupyter shows the graph (memograd.viz, lazily)
-        from memograd.viz import draw
-
-        return draw(self)._repr_svg_()
+    def _repr_svg_(self) -> str | None:  # Jupyter shows the graph (see engine/display.py)
+        return display.svg_of(self)
 
     # ---- arithmetic --------------------------------------------------------------------------
 

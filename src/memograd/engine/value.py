@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-from memograd.engine import graph
+from memograd.engine import display, graph
 from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
 from memograd.engine.stats import BackwardStats
 
@@ -131,10 +131,8 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
-    def _repr_svg_(self) -> str:  # viz hook: Jupyter shows the graph (memograd.viz, lazily)
-        from memograd.viz import draw
-
-        return draw(self)._repr_svg_()
+    def _repr_svg_(self) -> str | None:  # Jupyter shows the graph (see engine/display.py)
+        return display.svg_of(self)
 
     # ---- arithmetic: forward value, then the local derivatives, side by side -----------------
 

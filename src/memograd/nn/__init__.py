@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from memograd.nn import functional
 from memograd.nn.estimators import MLPClassifier, MLPRegressor
-from memograd.nn.init import manual_seed
 from memograd.nn.layers import (
     GELU,
     MLP,
@@ -33,6 +32,7 @@ from memograd.nn.training import (
     fit,
     predict_outputs,
 )
+from memograd.seeding import manual_seed
 
 __all__ = [
     "GELU",

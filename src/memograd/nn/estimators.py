@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from memograd.data.errors import DataError
-from memograd.data.seeding import Seed, generator
 from memograd.data.split import Standardizer
 from memograd.data.validation import as_feature_matrix, check_finite, check_labels_in_classes
 from memograd.engine import Tensor, no_grad, softmax
@@ -27,6 +26,7 @@ from memograd.nn.layers import MLP, Sequential, Standardize
 from memograd.nn.module import Module
 from memograd.nn.serialization import ModelFileError, load_checkpoint, save
 from memograd.nn.training import History, fit, predict_outputs
+from memograd.seeding import Seed, generator
 
 
 class _MLPEstimator:

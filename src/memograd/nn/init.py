@@ -1,13 +1,8 @@
-"""Seeding and weight initialisation: the same seed gives the same network, bit for bit.
+"""Weight initialisation: the same seed gives the same network, bit for bit.
 
-Randomness in memograd (initial weights, dropout masks, shuffling, the toy data sets) comes from
-NumPy Generators. Code that is given an explicit ``numpy.random.Generator`` (or an int seed) uses
-it; code that is given nothing draws from one global generator, which ``mg.manual_seed(n)``
-replaces. Until ``manual_seed`` is called the global generator is seeded from the operating
-system, like NumPy's own default.
-
-Initial weights follow the activation that reads them, so that the signal neither dies nor
-explodes with depth:
+The generator a layer draws from follows ``memograd.seeding``'s rule (an explicit Generator or
+int seed, else the global generator that ``mg.manual_seed`` resets). Initial weights follow the
+activation that reads them, so that the signal neither dies nor explodes with depth:
 
 * **He / Kaiming** (He et al., 2015) for the ReLU family: normal with std ``gain / sqrt(fan_in)``,
   gain sqrt(2) for ReLU (half the units are zero, so the variance is doubled back), and
@@ -25,8 +20,6 @@ import math
 
 import numpy as np
 
-_global = {"rng": np.random.default_rng()}
-
 # activation name -> initialisation scheme for the weights that feed it.
 SCHEME_FOR_ACTIVATION: dict[str, str] = {
     "relu": "he",
@@ -38,28 +31,6 @@ SCHEME_FOR_ACTIVATION: dict[str, str] = {
 }
 
 SCHEMES = ("he", "xavier", "zeros")
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed memograd's global generator; returns it. ``mg.manual_seed(0)`` makes runs repeat."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    _global["rng"] = np.random.default_rng(int(seed))
-    return _global["rng"]
-
-
-def global_generator() -> np.random.Generator:
-    """The generator used wherever no explicit seed or Generator is given."""
-    return _global["rng"]
-
-
-def resolve_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    """An explicit Generator as is, an int as a fresh seeded one, None as the global one."""
-    from memograd.data.seeding import generator
-
-    return generator(rng)
 
 
 def gain(activation: str, negative_slope: float = 0.01) -> float:

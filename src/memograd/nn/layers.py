@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from memograd.engine.tensor import Tensor, linear, where
-from memograd.nn.init import SCHEME_FOR_ACTIVATION, initial_weight, resolve_generator
+from memograd.nn.init import SCHEME_FOR_ACTIVATION, initial_weight
 from memograd.nn.module import MODULE_REGISTRY, Module, as_tensor, register_module
+from memograd.seeding import generator
 
 DTYPES = ("float32", "float64")
 
@@ -62,9 +63,9 @@ class Linear(Module):
         self.init = init
         self.activation = activation
         self.dtype = _dtype_name(dtype)
-        generator = resolve_generator(rng)
+        draws = generator(rng)
         weight = initial_weight(
-            init, self.in_features, self.out_features, generator, activation, dtype=self.dtype
+            init, self.in_features, self.out_features, draws, activation, dtype=self.dtype
         )
         self.weight = Tensor(weight, requires_grad=True)
         self.bias = (
@@ -204,7 +205,7 @@ class Dropout(Module):
         if not (isinstance(p, int | float) and 0.0 <= p < 1.0):
             raise ValueError(f"dropout probability p must be in [0, 1), got {p!r}")
         self.p = float(p)
-        self._rng = resolve_generator(rng)
+        self._rng = generator(rng)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)
@@ -299,7 +300,7 @@ class MLP(Module):
         self.activation = activation
         self.dropout = float(dropout)
         self.dtype = _dtype_name(dtype)
-        generator = resolve_generator(rng)
+        draws = generator(rng)
         scheme = SCHEME_FOR_ACTIVATION[activation]
         layers: list[Module] = []
         for k, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
@@ -312,13 +313,13 @@ class MLP(Module):
                     init="xavier" if last else scheme,
                     activation="linear" if last else activation,
                     dtype=self.dtype,
-                    rng=generator,
+                    rng=draws,
                 )
             )
             if not last:
                 layers.append(ACTIVATIONS[activation]())
                 if self.dropout > 0:
-                    layers.append(Dropout(self.dropout, rng=generator))
+                    layers.append(Dropout(self.dropout, rng=draws))
         self.bias = bias
         self.layers = Sequential(*layers)
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from memograd.data.seeding import Seed, generator
 from memograd.data.split import BatchIterator, train_test_split
 from memograd.data.validation import as_feature_matrix
 from memograd.engine.graph import no_grad
@@ -30,6 +29,7 @@ from memograd.engine.tensor import Tensor
 from memograd.nn import functional as F
 from memograd.nn.module import Module
 from memograd.optim import SGD, Adam, AdamW, Optimizer
+from memograd.seeding import Seed, generator
 
 LossFunction = Callable[[Tensor, np.ndarray], Tensor]
 
