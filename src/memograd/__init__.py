@@ -25,6 +25,11 @@ from memograd.engine import (  # noqa: E402
     from_numpy,
     grad,
     gradcheck,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
     linear,
     log_softmax,
     logsumexp,
@@ -33,6 +38,7 @@ from memograd.engine import (  # noqa: E402
     stack,
     tensor,
     value_and_grad,
+    vjp,
     where,
 )
 from memograd.memo import CacheInfo, memoize  # noqa: E402
@@ -57,6 +63,11 @@ __all__ = [
     "from_numpy",
     "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacrev",
+    "jvp",
     "linear",
     "log_softmax",
     "logsumexp",
@@ -69,6 +80,7 @@ __all__ = [
     "stack",
     "tensor",
     "value_and_grad",
+    "vjp",
     "where",
 ]
 

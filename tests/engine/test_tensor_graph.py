@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import memograd as mg
-from memograd.engine.functional import GradcheckError
+from memograd.engine.transforms import GradcheckError
 
 
 def test_requires_grad_propagates_and_constants_stay_leaves():
@@ -41,7 +41,7 @@ def test_gradients_accumulate_until_zeroed_and_leaves_never_share_a_buffer():
     x = mg.Tensor(np.zeros(3), requires_grad=True)
     y = mg.Tensor(np.zeros(3), requires_grad=True)
     loss = (x + y).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     assert x.grad is not y.grad and not np.shares_memory(x.grad, y.grad)
     x.grad *= 10  # an in-place edit of one gradient must not leak into the other
     np.testing.assert_array_equal(y.grad, [1.0, 1.0, 1.0])
@@ -267,7 +267,21 @@ def test_in_place_accumulation_never_writes_into_a_shared_pass_through_buffer():
     out = h + h + h * 3.0 + h * a
     for strategy in ("sweep", "memo", "naive"):
         a.grad = b.grad = None
-        out.backward(np.ones(2), strategy=strategy)
+        out.backward(np.ones(2), strategy=strategy, retain_graph=True)
         # d/da = 2 + 3 + (a + h) = 5 + 2a + b ; d/db = 2 + 3 + a = 5 + a
         np.testing.assert_array_equal(a.grad, 5 + 2 * a.data + b.data, err_msg=strategy)
         np.testing.assert_array_equal(b.grad, 5 + a.data, err_msg=strategy)
+
+
+@pytest.mark.parametrize("strategy", ["sweep", "memo", "naive"])
+def test_a_second_backward_through_a_freed_graph_raises_and_retain_graph_allows_it(strategy):
+    x = mg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(strategy=strategy)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward(strategy=strategy)
+    x.grad = None
+    kept = (x * x).sum()
+    kept.backward(strategy=strategy, retain_graph=True)
+    kept.backward(strategy=strategy)
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])

@@ -75,7 +75,7 @@ def test_write_before_the_op_ran_is_fine():
 def test_optimizer_step_invalidates_a_graph_built_before_it():
     w = leaf()
     loss = (w * w).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     mg.optim.SGD([w], lr=0.1).step()
     w.grad = None
     with pytest.raises(mg.InPlaceModificationError):

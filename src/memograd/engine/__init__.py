@@ -7,7 +7,6 @@ ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``
 """
 
 from memograd.engine.allocator import keep_freed_memory
-from memograd.engine.functional import GradcheckError, grad, gradcheck, value_and_grad
 from memograd.engine.graph import (
     STRATEGIES,
     count_edges,
@@ -32,6 +31,18 @@ from memograd.engine.tensor import (
     tensor,
     where,
 )
+from memograd.engine.transforms import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 from memograd.engine.value import Value
 
 __all__ = [
@@ -49,6 +60,11 @@ __all__ = [
     "from_numpy",
     "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacrev",
+    "jvp",
     "is_grad_enabled",
     "keep_freed_memory",
     "linear",
@@ -60,5 +76,6 @@ __all__ = [
     "stack",
     "tensor",
     "value_and_grad",
+    "vjp",
     "where",
 ]

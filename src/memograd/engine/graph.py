@@ -150,6 +150,24 @@ def count_paths(root: Any) -> dict[Any, int]:
 # --------------------------------------------------------------------------------------------
 
 
+class _Freed:
+    """What a node's VJPs become once a backward pass without ``retain_graph`` has used them."""
+
+    def __getitem__(self, i: int) -> Callable[[Any, Any], Any]:
+        return _raise_freed
+
+
+def _raise_freed(g: Any, node: Any) -> Any:
+    raise RuntimeError(
+        f"backward: the graph through {node.op!r} was already differentiated and its saved "
+        "values freed; pass retain_graph=True to the first backward() to run another pass "
+        "through it (or build the graph again)"
+    )
+
+
+FREED = _Freed()
+
+
 def backward(
     root: Any,
     seed: Any,
@@ -157,40 +175,155 @@ def backward(
     *,
     stats: bool = False,
     max_paths: int = DEFAULT_MAX_PATHS,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
 ) -> BackwardStats | None:
     """Accumulate ``d(root)/d(node) * seed`` into ``node.grad`` for the nodes that keep gradients.
 
     Which nodes keep them is the node class's choice (``_keeps_grad``): every Value, as micrograd
     does, and only the leaf Tensors, as PyTorch does. Gradients add up across calls until zeroed.
-    Each strategy hands its adjoints over in one call, ``_deliver_grads(pairs)``, so that the
-    node class can copy any array that two leaves would otherwise share.
+
+    ``create_graph``: run the rules on graph values instead of plain numbers, so that the
+    gradients are themselves differentiable (second and higher derivatives); ``sweep`` only.
+    ``retain_graph`` (default: ``create_graph``): keep a Tensor graph's saved values for another
+    pass; without it a second pass through the same nodes raises. A Value graph is always kept,
+    as micrograd keeps it: its saved values are one float per edge.
     """
+    _check_root(root)
+    report = BackwardStats(_checked_strategy(strategy, create_graph), passes=1)
+    start = time.perf_counter()
+    adjoints, visited = _run(root, seed, report, max_paths, create_graph, keep=None)
+    if adjoints is not None:  # the scalar sweep delivers as it goes
+        with _grad_lock:
+            if create_graph:
+                for node, adjoint in adjoints:
+                    node.grad = adjoint if node.grad is None else node.grad + adjoint
+            else:
+                type(root)._deliver_grads(adjoints)
+    _free_unless(retain_graph, create_graph, root, visited)
+    report.seconds = time.perf_counter() - start
+    return report if stats else None
+
+
+def gradients(
+    root: Any,
+    seed: Any,
+    inputs: list[Any],
+    *,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+) -> list[Any]:
+    """d(root)/d(input) * seed for each of ``inputs``, returned: no ``.grad`` is touched.
+
+    The functional form of backward (PyTorch's ``torch.autograd.grad``) that ``mg.grad`` and the
+    other transforms are built on. An input the root does not depend on gets None.
+    """
+    _check_root(root)
+    report = BackwardStats("sweep")
+    wanted = set(inputs)
+    pairs, visited = _run(root, seed, report, DEFAULT_MAX_PATHS, create_graph, keep=wanted)
+    _free_unless(retain_graph, create_graph, root, visited)
+    found = dict(pairs)
+    return [found.get(node) for node in inputs]
+
+
+def _check_root(root: Any) -> None:
     if not root.requires_grad:
         raise ValueError(
             "backward: this value does not require grad (it was built under no_grad, "
             "detached, or from inputs that do not require grad)"
         )
-    run = _STRATEGY_RUNNERS.get(strategy) if isinstance(strategy, str) else None
-    if run is None:
+
+
+def _checked_strategy(strategy: Any, create_graph: bool) -> str:
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(
             f"backward: strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}"
         )
-    if run is _sweep and type(root)._SCALAR:
-        run = _sweep_scalar
-    report = BackwardStats(strategy)
-    start = time.perf_counter()
-    run(root, seed, report, max_paths)
-    report.seconds = time.perf_counter() - start
-    return report if stats else None
+    if create_graph and strategy != "sweep":
+        raise ValueError(
+            f"backward: create_graph=True runs with strategy='sweep' only, got {strategy!r} "
+            "(memo and naive are there to count the work of first derivatives)"
+        )
+    return strategy
 
 
-def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+Pairs = list[tuple[Any, Any]]
+
+
+def _run(
+    root: Any, seed: Any, report: BackwardStats, max_paths: int, create_graph: bool, keep: Any
+) -> tuple[Pairs | None, Any]:
+    """Run the report's strategy: the (node, adjoint) pairs to hand over (None: the scalar sweep
+    handed them over itself), and the nodes it visited."""
+    if create_graph:
+        return _sweep(root, seed, report, max_paths, keep=keep, graph=True)
+    if report.strategy == "sweep":
+        if type(root)._SCALAR and keep is None:
+            _sweep_scalar(root, seed, report)
+            return None, ()
+        return _sweep(root, seed, report, max_paths, keep=keep)
+    if keep is not None:
+        raise ValueError("gradients(): only the sweep strategy returns chosen adjoints")
+    return _STRATEGY_RUNNERS[report.strategy](root, seed, report, max_paths)
+
+
+def _free_unless(retain_graph: bool | None, create_graph: bool, root: Any, visited: Any) -> None:
+    """Release a Tensor graph's saved values after a pass, unless asked to keep them."""
+    keep = create_graph if retain_graph is None else retain_graph
+    if keep or type(root)._SCALAR:
+        return
+    for node in visited:
+        if node.parents:
+            node._vjps = FREED
+            node._ctx = None
+
+
+class _Holder:
+    """An input seen by a rule that runs on graph values: ``.data`` is the Tensor itself."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, value: Any) -> None:
+        self.data = value
+
+
+class _AsGraph:
+    """A node as its rules see it with ``create_graph``: inputs and output as graph values.
+
+    The table's rules read ``n.parents[i].data``, ``n.data`` and ``n._ctx``; handing them this
+    view instead of the node makes them compute with Tensors, so their arithmetic is recorded
+    and can be differentiated again.
+    """
+
+    __slots__ = ("data", "parents", "_ctx", "op")
+
+    def __init__(self, node: Any) -> None:
+        self.data = node
+        self.parents = tuple(_Holder(p) for p in node.parents)
+        self._ctx = node._ctx
+        self.op = node.op
+
+
+def _sweep(
+    root: Any,
+    seed: Any,
+    report: BackwardStats,
+    max_paths: int = DEFAULT_MAX_PATHS,
+    *,
+    keep: set[Any] | None = None,
+    graph: bool = False,
+) -> tuple[Pairs, Any]:
     """Bottom-up table: visit nodes in reverse topological order, each adjoint complete on arrival.
 
     Kahn's algorithm does the ordering and the propagation in one loop: a node becomes ready when
     all the edges consuming it have delivered their contribution, so its adjoint is final.
+    Returns the adjoints of the nodes that keep gradients (or of the nodes in ``keep``) and the
+    nodes visited. ``graph``: the rules run on graph values (``create_graph``). Value nodes run
+    here too when their adjoints are wanted back (``gradients``) or built as graph values.
     """
     pending = consumer_counts(root)
+    scalar = type(root)._SCALAR
     adjoint = {root: seed}
     owned = set()  # nodes whose adjoint buffer this pass allocated (safe to add into in place)
     ready = [root]
@@ -199,18 +332,28 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
     while ready:
         node = ready.pop()
         g = adjoint.pop(node)
-        if node._keeps_grad:
+        if node._keeps_grad if keep is None else node in keep:
             delivered.append((node, g))
-        if node._saves:
-            node._check_saved()
-        rules = node._vjps
+        if not node.parents:
+            continue
+        if scalar:
+            rules = node._graph_vjps() if graph else node._vjps
+            view = node
+        else:
+            if node._row.saves:
+                node._check_saved()
+            rules = node._vjps
+            view = _AsGraph(node) if graph else node
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
-            contribution = rules[i](g, node)
+            contribution = rules[i](g, view)
             vjps += 1
             if parent not in adjoint:
                 adjoint[parent] = contribution  # the first one is stored as is: no copy
+            elif graph or scalar:
+                adjoint[parent] = adjoint[parent] + contribution
+                accumulations += 1
             elif parent in owned:
                 adjoint[parent] += contribution  # our own buffer: add in place
                 accumulations += 1
@@ -225,14 +368,13 @@ def _sweep(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
             if not left:
                 ready.append(parent)
         contribution = g = None  # free this adjoint before the next VJP allocates
-    with _grad_lock:
-        type(root)._deliver_grads(delivered)
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = len(pending)
+    return delivered, pending
 
 
-def _sweep_scalar(root: Any, seed: float, report: BackwardStats, max_paths: int) -> None:
+def _sweep_scalar(root: Any, seed: float, report: BackwardStats) -> None:
     """``_sweep`` specialised to scalar Values: the one fused loop of the engine.
 
     A Value has at most two inputs, held in slots ``_a``/``_b`` with their local derivatives
@@ -300,7 +442,7 @@ def _sweep_scalar_locked(root: Any, seed: float, report: BackwardStats) -> None:
     report.nodes_visited = len(nodes)
 
 
-def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
     """Top-down with a memo table: adjoint(n) = sum over edges c -> n of vjp_c(adjoint(c)).
 
     The recursion of the notes, asked for every node that keeps a gradient; each adjoint is
@@ -308,12 +450,12 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
     unrolled onto an explicit stack: a node is expanded once (its missing consumers pushed), then
     completed once they are all in the table.
     """
+    check = type(root)._check_saved
     consumers: dict[Any, list[tuple[Any, int]]] = {root: []}
     stack = [root]
     while stack:
         node = stack.pop()
-        if node._saves:
-            node._check_saved()
+        check(node)
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
@@ -346,14 +488,13 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                     accumulations += 1
             memo[node] = total
             stack.pop()
-    with _grad_lock:
-        type(root)._deliver_grads([(n, a) for n, a in memo.items() if n._keeps_grad])
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = len(memo)
+    return [(n, a) for n, a in memo.items() if n._keeps_grad], consumers
 
 
-def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
+def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
     """The chain rule with no table: every output-to-node path multiplied out on its own.
 
     This is the sum the notes write by hand, dL/dw = sum over paths of the product of the local
@@ -368,6 +509,7 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
             f"backward: strategy 'naive' would multiply out {paths:,} paths, more than "
             f"max_paths={max_paths:,}; use strategy='memo' or 'sweep', or raise max_paths"
         )
+    check = type(root)._check_saved
     totals: dict[Any, Any] = {}
     vjps = accumulations = visits = 0
     stack = [(root, seed)]
@@ -380,23 +522,79 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> None:
                 accumulations += 1
             else:
                 totals[node] = g
-        if node._saves:
-            node._check_saved()
+        check(node)
         for i, parent in enumerate(node.parents):
             if parent.requires_grad:
                 stack.append((parent, node._vjps[i](g, node)))
                 vjps += 1
-    with _grad_lock:
-        type(root)._deliver_grads(list(totals.items()))
     report.vjp_evaluations = vjps
     report.accumulations = accumulations
     report.nodes_visited = visits
     report.paths = paths
+    return list(totals.items()), paths_to
 
 
-# One runner per strategy name; backward() swaps in _sweep_scalar for a Value's sweep.
-_STRATEGY_RUNNERS: dict[str, Callable[[Any, Any, BackwardStats, int], None]] = {
+# One runner per strategy name (_run picks _sweep_scalar for a Value's plain sweep).
+_STRATEGY_RUNNERS: dict[str, Callable[[Any, Any, BackwardStats, int], tuple[Pairs, Any]]] = {
     "sweep": _sweep,
     "memo": _memo,
     "naive": _naive,
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Forward mode: the same path sum, factored from the inputs' end
+# --------------------------------------------------------------------------------------------
+
+
+def forward_order(outputs: list[Any]) -> list[Any]:
+    """Every node the outputs depend on through grad-requiring inputs, each after its inputs.
+
+    Iterative (an explicit stack), like the reverse order, so depth is limited by memory only.
+    """
+    order: list[Any] = []
+    seen: set[Any] = set()
+    for output in outputs:
+        stack = [(output, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.append((node, True))
+            for parent in node.parents:
+                if parent.requires_grad and parent not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def forward_sweep(
+    outputs: list[Any], seeds: dict[Any, Any], report: BackwardStats | None = None
+) -> list[Any]:
+    """d(output)/d(seeded leaves) . tangents, for each output: one forward-mode pass.
+
+    ``seeds`` maps leaves to their tangents ``dx``. Nodes are visited inputs first; each node's
+    tangent ``dO = sum over its inputs of (dO/dinput) dinput`` is computed once from its inputs'
+    stored tangents (the JVP column of the table) and stored in turn: the memo table of forward
+    mode, filled from the other end. An output the seeds do not reach gets None. ``report``
+    counts one JVP evaluation per edge that carries a tangent, and one pass.
+    """
+    tangent = dict(seeds)
+    jvps = 0
+    order = forward_order(outputs)
+    for node in order:
+        if not node.parents or node in tangent:
+            continue
+        incoming = tuple(tangent.get(parent) for parent in node.parents)
+        live = sum(t is not None for t in incoming)
+        if live:
+            jvps += live
+            tangent[node] = node._push_tangent(incoming)
+    if report is not None:
+        report.jvp_evaluations += jvps
+        report.nodes_visited += len(order)
+        report.passes += 1
+    return [tangent.get(output) for output in outputs]

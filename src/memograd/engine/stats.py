@@ -1,4 +1,4 @@
-"""What one backward pass cost: the numbers that show memoization at work."""
+"""What a differentiation pass cost: the numbers that show memoization at work, both ways."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class BackwardStats:
-    """The work one ``backward()`` did, counted as it ran.
+    """The work of one ``backward()`` (or of the passes of a transform), counted as it ran.
 
-    ``vjp_evaluations``: local chain-rule steps, one per (consumer, input) edge each time that
-    edge is crossed. ``sweep`` and ``memo`` cross every edge of the graph once; ``naive`` crosses
-    an edge once for every path from the output to the edge's consumer.
+    ``strategy``: ``"sweep"``, ``"memo"``, ``"naive"``, or ``"forward"`` for forward mode.
+
+    ``vjp_evaluations``: reverse-mode chain-rule steps, one per (consumer, input) edge each time
+    that edge is crossed. ``sweep`` and ``memo`` cross every edge of the graph once; ``naive``
+    crosses an edge once for every path from the output to the edge's consumer.
+
+    ``jvp_evaluations``: forward-mode chain-rule steps, one per edge that carries a tangent, in
+    every pass.
+
+    ``passes``: how many sweeps over the graph: a full Jacobian takes one reverse pass per output
+    (``jacrev``) or one forward pass per input (``jacfwd``).
 
     ``accumulations``: additions of one incoming contribution into a partial adjoint sum (a node
     with ``k`` contributions costs ``k - 1``).
@@ -29,12 +37,16 @@ class BackwardStats:
     nodes_visited: int = 0
     paths: int | None = None
     seconds: float = 0.0
+    jvp_evaluations: int = 0
+    passes: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """A plain dict, ready for JSON output."""
         return {
             "strategy": self.strategy,
             "vjp_evaluations": self.vjp_evaluations,
+            "jvp_evaluations": self.jvp_evaluations,
+            "passes": self.passes,
             "accumulations": self.accumulations,
             "nodes_visited": self.nodes_visited,
             "paths": self.paths,

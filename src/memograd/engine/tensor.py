@@ -75,13 +75,12 @@ class Tensor:
         "grad",
         "requires_grad",
         "parents",
-        "op",
-        "_vjps",  # the op's VJP functions, one per input (shared by all nodes of the op)
-        "_ctx",  # what the VJPs need beyond inputs and output
+        "_row",  # the op's row of the derivative table (ops.Op); ``op`` is its name
+        "_vjps",  # the row's VJPs (a slot: read once per node in every backward pass)
+        "_ctx",  # what the rules need beyond inputs and output
         "_keeps_grad",  # True for leaves: only they keep .grad (intermediates' adjoints are freed)
         "_counter",  # the storage's _VersionCounter, made on the first write (None: version 0)
-        "_saves",  # the op's Op.saves: the arrays its VJPs read
-        "_saved_versions",  # their versions when the op ran (None: all were 0)
+        "_saved_versions",  # versions of the arrays the row saves, when the op ran (None: all 0)
         "__weakref__",
     )
 
@@ -114,6 +113,11 @@ class Tensor:
             )
         self._data = array
         bump_version(self)
+
+    @property
+    def op(self) -> str:
+        """The name of the op that made this tensor (``""`` for a leaf)."""
+        return self._row.name
 
     @property
     def _version(self) -> int:
@@ -235,6 +239,63 @@ class Tensor:
 
     __abs__ = abs
 
+    def sin(self) -> Tensor:
+        return _apply(ops.SIN, (self,), None)
+
+    def cos(self) -> Tensor:
+        return _apply(ops.COS, (self,), None)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """x where x > 0, else ``negative_slope * x``."""
+        return _apply(ops.LEAKY_RELU, (self,), _number(negative_slope, "leaky_relu"))
+
+    def gelu(self) -> Tensor:
+        """GELU in PyTorch's ``approximate="tanh"`` form."""
+        return _apply(ops.GELU, (self,), None)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis``, computed with the max subtracted (no overflow)."""
+        return _apply(ops.SOFTMAX, (self,), _one_axis(self, axis, "softmax"))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x) along ``axis``: finite for logits of any size."""
+        return _apply(ops.LOG_SOFTMAX, (self,), _one_axis(self, axis, "log_softmax"))
+
+    # ---- comparisons: boolean tensors that no gradient flows through ----------------------------
+
+    def _compare(self, other: Any, compare: Any) -> Tensor:
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(compare(self._data, other)), False)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    # Hashable by identity, as PyTorch's tensors: the engine keys its tables by node.
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                "use .any() or .all() on its .data"
+            )
+        return bool(self._data)
+
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """Limit entries to [min, max]; the gradient passes where min <= x <= max."""
         if min is None and max is None:
@@ -301,6 +362,35 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _apply(ops.GETITEM, (self,), _plain_index(index, self.data.shape))
 
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """This tensor stretched to ``shape`` by NumPy's broadcasting rules (a view)."""
+        shape = tuple(shape)
+        try:
+            np.broadcast_shapes(self._data.shape, shape)
+            if (
+                len(shape) < self._data.ndim
+                or np.broadcast_shapes(self._data.shape, shape) != shape
+            ):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"broadcast_to: a tensor of shape {self._data.shape} cannot be broadcast to {shape}"
+            ) from None
+        return _apply(ops.BROADCAST_TO, (self,), shape)
+
+    # ---- what the table's rules call when they run on Tensors (create_graph, forward mode) ---
+
+    def _scatter(self, shape: tuple[int, ...], index: Any) -> Tensor:
+        return _apply(ops.SCATTER, (self,), (shape, index))
+
+    @staticmethod
+    def _where(condition: Any, x: Any, y: Any) -> Tensor:
+        return where(np.asarray(condition, dtype=bool), x, y)
+
+    @staticmethod
+    def _join(parts: list[Any], axis: int, new_axis: bool) -> Tensor:
+        return stack(parts, axis) if new_axis else concat(parts, axis)
+
     # ---- graph -------------------------------------------------------------------------------
 
     def detach(self) -> Tensor:
@@ -320,6 +410,8 @@ class Tensor:
         strategy: str = "sweep",
         stats: bool = False,
         max_paths: int = DEFAULT_MAX_PATHS,
+        create_graph: bool = False,
+        retain_graph: bool | None = None,
     ) -> BackwardStats | None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
@@ -327,29 +419,60 @@ class Tensor:
         ``strategy``: ``"sweep"`` (default), ``"memo"`` or ``"naive"``; same gradients, different
         work, returned as a :class:`BackwardStats` when ``stats=True``. A strategy name may also
         be given as the first positional argument: ``loss.backward("memo")``.
+        ``create_graph``: the gradients are Tensors with a graph of their own, so they can be
+        differentiated again. ``retain_graph`` (default ``create_graph``): keep this graph's
+        saved values for another backward pass through it; without it, a second pass raises.
         """
         if isinstance(gradient, str):
             gradient, strategy = None, gradient
+        return graph.backward(
+            self,
+            self._seed(gradient, create_graph),
+            strategy,
+            stats=stats,
+            max_paths=max_paths,
+            create_graph=create_graph,
+            retain_graph=retain_graph,
+        )
+
+    def _seed(self, gradient: Any, create_graph: bool = False) -> Any:
+        """dL/dself to start a backward pass from: ones for a one-element tensor, else checked."""
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ValueError(
-                    f"backward: the tensor has shape {self.data.shape}; a seed gradient is needed "
-                    "for a non-scalar output (pass gradient= of the same shape, or reduce first, "
-                    "e.g. .sum())"
+                    f"backward: the tensor has shape {self._data.shape}; a seed gradient is "
+                    "needed for a non-scalar output (pass gradient= of the same shape, or "
+                    "reduce first, e.g. .sum())"
                 )
-            seed = np.ones(self.data.shape, self.data.dtype)
+            seed = np.ones(self._data.shape, self._data.dtype)
+        elif isinstance(gradient, Tensor) and create_graph:
+            seed = gradient
         else:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
-            if seed.shape != self.data.shape:
+            if seed.shape != self._data.shape:
                 raise ValueError(
-                    f"backward: gradient has shape {seed.shape}, expected {self.data.shape}"
+                    f"backward: gradient has shape {seed.shape}, expected {self._data.shape}"
                 )
-            seed = seed.astype(self.data.dtype)  # a copy: the engine may pass it on to a leaf
-        return graph.backward(self, seed, strategy, stats=stats, max_paths=max_paths)
+            seed = seed.astype(self._data.dtype)  # a copy: the engine may pass it on to a leaf
+        return from_numpy(seed) if create_graph and isinstance(seed, np.ndarray) else seed
+
+    def _push_tangent(self, incoming: tuple[Any, ...]) -> Any:
+        """This node's tangent from its inputs' (forward mode): the row's JVP."""
+        if self._vjps is graph.FREED:
+            raise RuntimeError(
+                f"forward mode: the graph through {self.op!r} was freed by a backward pass; "
+                "pass retain_graph=True to that backward() to keep it"
+            )
+        on_arrays = all(t is None or isinstance(t, np.ndarray | np.generic) for t in incoming)
+        return self._row.jvp(self if on_arrays else graph._AsGraph(self), incoming)
+
+    def _graph_vjps(self) -> tuple[Any, ...]:  # Tensor rules serve create_graph as they are
+        return self._vjps
 
     def _check_saved(self) -> None:
         """Called by the backward strategies before this node's VJPs run."""
-        check_saved_versions(self)
+        if self._row.saves:
+            check_saved_versions(self)
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
@@ -400,12 +523,11 @@ def _build(
     t.grad = None
     t.requires_grad = requires_grad
     t.parents = parents
-    t.op = op.name
+    t._row = op
     t._vjps = op.vjps
     t._ctx = ctx
     t._keeps_grad = not parents
     t._counter = None
-    t._saves = op.saves
     t._saved_versions = None
     return t
 
@@ -469,7 +591,7 @@ def _saved_tensor(node: Tensor, position: int) -> Tensor:
 
 def _record_versions(node: Tensor) -> None:
     """Remember the versions of the arrays the node's VJPs will read (None while all are 0)."""
-    saves = node._saves
+    saves = node._row.saves
     versions = None
     for k, position in enumerate(saves):
         counter = _saved_tensor(node, position)._counter
@@ -484,7 +606,7 @@ def _record_versions(node: Tensor) -> None:
 def check_saved_versions(node: Tensor) -> None:
     """Raise if an array the node's op saved has been written in place since the op ran."""
     saved = node._saved_versions
-    for k, position in enumerate(node._saves):
+    for k, position in enumerate(node._row.saves):
         now = _saved_tensor(node, position)._version
         then = 0 if saved is None else saved[k]
         if now != then:
@@ -695,14 +817,18 @@ def _one_axis(x: Tensor, axis: int, name: str) -> int:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``, computed with the max subtracted (no overflow)."""
-    x = _as_tensor(x, "softmax")
-    return _apply(ops.SOFTMAX, (x,), _one_axis(x, axis, "softmax"))
+    return _as_tensor(x, "softmax").softmax(axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``: finite for logits of any size."""
-    x = _as_tensor(x, "log_softmax")
-    return _apply(ops.LOG_SOFTMAX, (x,), _one_axis(x, axis, "log_softmax"))
+    return _as_tensor(x, "log_softmax").log_softmax(axis)
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Number):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def logsumexp(

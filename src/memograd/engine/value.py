@@ -1,78 +1,65 @@
 """Value: one scalar node, with micrograd's surface (``.data``, ``.grad``, ``.backward()``).
 
 micrograd code ports by changing the import. The difference is inside: each op stores its local
-derivatives ``d out / d input`` as plain floats at forward time (slots ``_da``/``_db``, next to
-the inputs ``_a``/``_b``; ``.local`` and ``.parents`` show them as tuples), written right beside
-the forward formula, instead of defining a closure per node. Backward is then a multiply-add
-loop (``graph._sweep_scalar``), with no call per node and no recursion; and since no node refers
-to its consumers, a graph has no reference cycles and is freed as soon as the loss is dropped.
+derivatives ``d out / d input`` as plain floats when it is made (slots ``_da``/``_db``, next to
+the inputs ``_a``/``_b``; ``.local`` and ``.parents`` show them as tuples), instead of defining a
+closure per node. Backward is then a multiply-add loop (``graph._sweep_scalar``), with no call
+per node and no recursion; and since no node refers to its consumers, a graph has no reference
+cycles and is freed as soon as the loss is dropped.
+
+The ops are not written here: every arithmetic operator and function (``+ - * / **``, ``tanh``,
+``exp``...) is generated from its row of the derivative table (``ops.py``), the row's formulas
+inlined (``derive.value_methods``), so Value, Tensor and the explainer share one formula per
+derivative and a Value op still costs no call beyond its own.
 
 Python numbers mixed in are constants: they are folded into the op, not made into nodes, so
-``x * 2`` has one parent. Every Value keeps its gradient, intermediate ones included, as in
-micrograd.
+``x * 2`` has one parent (the number is kept in ``_const``, for ``create_graph``). Every Value
+keeps its gradient, intermediate ones included, as in micrograd.
 """
 
 from __future__ import annotations
 
-import math
 from numbers import Real
+from typing import Any
 
-from memograd.engine import display, graph
+from memograd.engine import derive, display, graph, ops
 from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
 from memograd.engine.stats import BackwardStats
 
 _new = object.__new__
+_LEAF = ops.Op("", None, ())
 
 
-def _unary(data: float, a: Value, da: float, op: str) -> Value:
-    """The result of a one-input op: ``da`` is d data / d a. Under ``no_grad``, a constant.
+def node(
+    data: float, row: ops.Op, a: Value | None, b: Value | None, da: float, db: float, const: Any
+) -> Value:
+    """The one place a Value's fields are set. Under ``no_grad``, the result is a constant.
 
     Built field by field, skipping ``__init__``'s checks (those are for user input): this runs
-    once per scalar op. Inputs and local derivatives live in four slots rather than two tuples,
-    so a node is a single allocation, which also leaves Python's cyclic collector a third of the
-    objects to scan.
+    once per scalar op. Inputs and local derivatives live in slots rather than tuples, so a node
+    is a single allocation, which also leaves Python's cyclic collector fewer objects to scan.
     """
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._pending = 0
-    out._b = None
-    out._db = 0.0
-    if grad_mode.enabled:
-        out._a = a
-        out._da = da
-        out.op = op
-        out.requires_grad = True
-    else:
-        out._a = None
-        out._da = 0.0
-        out.op = ""
-        out.requires_grad = False
-    return out
-
-
-def _binary(data: float, a: Value, b: Value, da: float, db: float, op: str) -> Value:
-    """The result of a two-input op: ``da``, ``db`` are d data / d a and d data / d b."""
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out._pending = 0
-    if grad_mode.enabled:
+    if grad_mode.enabled and row is not _LEAF:
+        out._row = row
         out._a = a
         out._b = b
         out._da = da
         out._db = db
-        out.op = op
+        out._const = const
         out.requires_grad = True
     else:
-        out._a = out._b = None
+        out._row = _LEAF
+        out._a = out._b = out._const = None
         out._da = out._db = 0.0
-        out.op = ""
         out.requires_grad = False
     return out
 
 
-def _number(x: object) -> float:
+def number(x: object) -> float:
     """The float value of a Python/NumPy real number; ``TypeError`` for anything else."""
     t = type(x)
     if t is float:  # the common cases first: no ABC check
@@ -86,6 +73,15 @@ def _number(x: object) -> float:
     )
 
 
+def _first_input_vjp(adjoint: float, n: Value) -> float:
+    # parents are (a, b), (a,) or, for ``number op Value``, (b,): position 0 is a unless a is None
+    return adjoint * (n._da if n._a is not None else n._db)
+
+
+def _second_input_vjp(adjoint: float, n: Value) -> float:
+    return adjoint * n._db
+
+
 class Value:
     """A scalar that remembers how it was computed, so that ``backward()`` can differentiate it.
 
@@ -97,34 +93,31 @@ class Value:
     __slots__ = (
         "data",
         "grad",
-        "op",
         "requires_grad",
+        "_row",  # the op's row of the derivative table (ops.Op); ``op`` is its symbol
         "_a",  # first input, or None
         "_b",  # second input, or None
         "_da",  # d data / d _a, computed at forward time
         "_db",  # d data / d _b
+        "_const",  # the number folded into the op (a binary op's other operand, or a parameter)
         "_pending",  # consuming edges not yet delivered, during backward (0 otherwise)
         "_adjoint",  # running sum of dL/dself, during backward
     )
 
     _SCALAR = True  # graph.backward runs the fused scalar sweep for these nodes
-    # The generic strategies (memo, naive) read the VJPs like a Tensor op's: one per input.
-    _vjps = (
-        lambda adjoint, node: adjoint * node._da,
-        lambda adjoint, node: adjoint * node._db,
-    )
+    # The generic strategies (memo, naive) read the VJPs like a Tensor op's: one per parent.
+    _vjps = (_first_input_vjp, _second_input_vjp)
     _keeps_grad = True  # every Value keeps its gradient, as in micrograd
-    _saves = ()  # a Value's local derivatives are numbers taken at forward time: nothing to check
 
     def __init__(self, data: float, requires_grad: bool = True) -> None:
         if isinstance(data, Value):
             data = data.data
-        self.data = _number(data)
+        self.data = number(data)
         self.grad = 0.0
-        self._a = self._b = None
-        self._da = self._db = 0.0
-        self.op = ""
         self.requires_grad = bool(requires_grad)
+        self._row = _LEAF
+        self._a = self._b = self._const = None
+        self._da = self._db = 0.0
         self._pending = 0
         self._adjoint = 0.0
 
@@ -134,101 +127,25 @@ class Value:
     def _repr_svg_(self) -> str | None:  # Jupyter shows the graph (see engine/display.py)
         return display.svg_of(self)
 
-    # ---- arithmetic: forward value, then the local derivatives, side by side -----------------
+    @property
+    def op(self) -> str:
+        """The op's label (``"+"``, ``"*"``, ``"tanh"``; ``""`` for a leaf)."""
+        partials = self._row.partials
+        return partials.symbol if partials is not None else self._row.name
 
-    def __add__(self, other: Value | float) -> Value:
-        if type(other) is Value:
-            return _binary(self.data + other.data, self, other, 1.0, 1.0, "+")
-        return _unary(self.data + _number(other), self, 1.0, "+")
+    # ---- comparisons: on the numbers, as floats compare (micrograd code sorts and tests them) --
 
-    __radd__ = __add__
+    def __lt__(self, other: Value | float) -> bool:
+        return self.data < (other.data if isinstance(other, Value) else other)
 
-    def __mul__(self, other: Value | float) -> Value:
-        if type(other) is Value:
-            return _binary(self.data * other.data, self, other, other.data, self.data, "*")
-        c = _number(other)
-        return _unary(self.data * c, self, c, "*")
+    def __le__(self, other: Value | float) -> bool:
+        return self.data <= (other.data if isinstance(other, Value) else other)
 
-    __rmul__ = __mul__
+    def __gt__(self, other: Value | float) -> bool:
+        return self.data > (other.data if isinstance(other, Value) else other)
 
-    def __sub__(self, other: Value | float) -> Value:
-        if type(other) is Value:
-            return _binary(self.data - other.data, self, other, 1.0, -1.0, "-")
-        return _unary(self.data - _number(other), self, 1.0, "-")
-
-    def __rsub__(self, other: float) -> Value:
-        return _unary(_number(other) - self.data, self, -1.0, "-")
-
-    def __neg__(self) -> Value:
-        return _unary(-self.data, self, -1.0, "neg")
-
-    def __truediv__(self, other: Value | float) -> Value:
-        if type(other) is Value:
-            if other.data == 0.0:
-                raise ZeroDivisionError("Value division: the divisor's data is 0.0")
-            inv = 1.0 / other.data
-            out = self.data * inv
-            return _binary(out, self, other, inv, -out * inv, "/")
-        c = _number(other)
-        if c == 0.0:
-            raise ZeroDivisionError("Value division by the number 0")
-        return _unary(self.data / c, self, 1.0 / c, "/")
-
-    def __rtruediv__(self, other: float) -> Value:
-        if self.data == 0.0:
-            raise ZeroDivisionError("Value division: the divisor's data is 0.0")
-        c = _number(other)
-        out = c / self.data
-        return _unary(out, self, -out / self.data, "/")
-
-    def __pow__(self, other: Value | float) -> Value:
-        x = self.data
-        if type(other) is Value:
-            y = other.data
-            out = _power(x, y)
-            return _binary(out, self, other, _dpow_dbase(x, y), _dpow_dexponent(x, y, out), "**")
-        y = _number(other)
-        return _unary(_power(x, y), self, _dpow_dbase(x, y), "**")
-
-    def __rpow__(self, other: float) -> Value:
-        x = _number(other)
-        y = self.data
-        out = _power(x, y)
-        return _unary(out, self, _dpow_dexponent(x, y, out), "**")
-
-    # ---- functions ---------------------------------------------------------------------------
-
-    def tanh(self) -> Value:
-        t = math.tanh(self.data)
-        return _unary(t, self, 1.0 - t * t, "tanh")
-
-    def relu(self) -> Value:
-        x = self.data
-        # ``x <= 0`` rather than ``x > 0`` picks the zero, so that NaN passes through, as in NumPy.
-        return _unary(0.0 if x <= 0.0 else x, self, 1.0 if x > 0.0 else 0.0, "relu")
-
-    def exp(self) -> Value:
-        try:
-            e = math.exp(self.data)
-        except OverflowError:
-            e = math.inf
-        return _unary(e, self, e, "exp")
-
-    def log(self) -> Value:
-        x = self.data
-        if x <= 0.0:
-            raise ValueError(f"Value.log: expected a positive number, got {x!r}")
-        return _unary(math.log(x), self, 1.0 / x, "log")
-
-    def sigmoid(self) -> Value:
-        x = self.data
-        # Two branches so that exp never overflows: e^-|x| is always <= 1.
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        return _unary(s, self, s * (1.0 - s), "sigmoid")
+    def __ge__(self, other: Value | float) -> bool:
+        return self.data >= (other.data if isinstance(other, Value) else other)
 
     # ---- graph -------------------------------------------------------------------------------
 
@@ -248,60 +165,115 @@ class Value:
         *,
         stats: bool = False,
         max_paths: int = DEFAULT_MAX_PATHS,
+        create_graph: bool = False,
+        retain_graph: bool | None = None,
     ) -> BackwardStats | None:
         """Add dself/dnode to ``node.grad`` for every node of the graph below ``self``.
 
         ``strategy``: ``"sweep"`` (default), ``"memo"`` or ``"naive"`` (see ``graph``); all give
         the same gradients. ``stats=True`` returns the work done as a :class:`BackwardStats`.
+        ``create_graph``: the gradients become Values with a graph of their own, so that they can
+        be differentiated again. ``retain_graph`` is accepted for PyTorch's habits; a Value graph
+        is always kept, as in micrograd.
         """
-        return graph.backward(self, 1.0, strategy, stats=stats, max_paths=max_paths)
+        return graph.backward(
+            self,
+            1.0,
+            strategy,
+            stats=stats,
+            max_paths=max_paths,
+            create_graph=create_graph,
+            retain_graph=retain_graph,
+        )
 
     @property
     def parents(self) -> tuple[Value, ...]:
-        """The inputs of the op that made this node, in order (``()`` for a leaf)."""
-        a = self._a
+        """The Value inputs of the op that made this node, in order (``()`` for a leaf)."""
+        a, b = self._a, self._b
         if a is None:
-            return ()
-        b = self._b
+            return () if b is None else (b,)
         return (a,) if b is None else (a, b)
 
     @property
     def local(self) -> tuple[float, ...]:
         """d self / d parents[i] for each input, computed when the node was made."""
-        if self._a is None:
-            return ()
-        return (self._da,) if self._b is None else (self._da, self._db)
+        a, b = self._a, self._b
+        values = ([] if a is None else [self._da]) + ([] if b is None else [self._db])
+        return tuple(float(v) for v in values)
+
+    def _partials_as_values(self) -> tuple[Any, ...]:
+        """The local derivatives rebuilt from the row's formulas on Values (``create_graph``)."""
+        partials = self._row.partials
+        if partials.arity == 1:
+            return partials.graph(self._a, None, self, self._const)
+        a = self._a if self._a is not None else self._const
+        b = self._b if self._b is not None else self._const
+        return partials.graph(a, b, self, None)
+
+    def _graph_vjps(self) -> tuple[Any, ...]:
+        """One VJP per parent that multiplies by a graph-valued partial (``create_graph``)."""
+        partials = self._partials_as_values()
+        positions = [i for i, v in enumerate((self._a, self._b)) if v is not None]
+        return tuple(
+            (lambda g, n, d=partials[i]: g * d)
+            for i in positions  # noqa: B023 (bound by default)
+        )
+
+    def _push_tangent(self, incoming: tuple[Any, ...]) -> Any:
+        """This node's tangent from its inputs' (forward mode): local derivative times tangent."""
+        total = 0.0
+        for t, d in zip(incoming, self.local, strict=True):
+            if t is not None:
+                total = total + d * t
+        return total
+
+    @staticmethod
+    def _check_saved(node: Value) -> None:
+        """A Value's local derivatives are numbers taken at forward time: nothing to check."""
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Value, float]]) -> None:
         """Add each node's adjoint from one backward pass to its ``grad``."""
-        for node, adjoint in pairs:
-            node.grad += adjoint
+        for n, adjoint in pairs:
+            n.grad += adjoint
+
+    @staticmethod
+    def _where(condition: Any, x: Any, y: Any) -> Any:
+        return x if condition else y
 
 
-def _power(x: float, y: float) -> float:
-    try:
-        out = x**y
-    except ZeroDivisionError:
-        raise ZeroDivisionError(f"Value power: 0.0 ** {y!r} is undefined") from None
-    except OverflowError:
-        return math.inf
-    if isinstance(out, complex):
-        raise ValueError(f"Value power: {x!r} ** {y!r} is not a real number")
-    return out
+# Value's arithmetic and functions, from the table: (row, method name, reflected method name).
+_OPERATORS = (
+    (ops.ADD, "__add__", "__radd__"),
+    (ops.SUB, "__sub__", "__rsub__"),
+    (ops.MUL, "__mul__", "__rmul__"),
+    (ops.DIV, "__truediv__", "__rtruediv__"),
+    (ops.POW, "__pow__", "__rpow__"),
+)
+_FUNCTIONS = {
+    ops.NEG: "__neg__",
+    ops.EXP: "exp",
+    ops.LOG: "log",
+    ops.TANH: "tanh",
+    ops.RELU: "relu",
+    ops.LEAKY_RELU: "leaky_relu",
+    ops.SIGMOID: "sigmoid",
+    ops.GELU: "gelu",
+    ops.SQRT: "sqrt",
+    ops.ABS: "__abs__",
+    ops.SIN: "sin",
+    ops.COS: "cos",
+}
 
 
-def _dpow_dbase(x: float, y: float) -> float:
-    """d(x**y)/dx = y * x**(y-1); 0 when y == 0 (the function is constant in x)."""
-    if y == 0.0:
-        return 0.0
-    return y * _power(x, y - 1.0)
+def _install() -> None:
+    builders = {"Value": Value, "node": node, "number": number}
+    for row, name, reflected in _OPERATORS:
+        methods = derive.value_methods(row, builders)
+        setattr(Value, name, methods["op"])
+        setattr(Value, reflected, methods["reflected"])
+    for row, name in _FUNCTIONS.items():
+        setattr(Value, name, derive.value_methods(row, builders)["op"])
 
 
-def _dpow_dexponent(x: float, y: float, out: float) -> float:
-    """d(x**y)/dy = x**y * ln x; at x == 0 it is 0 (for y > 0), and NaN for x < 0, as PyTorch."""
-    if x > 0.0:
-        return out * math.log(x)
-    if x == 0.0:
-        return 0.0
-    return math.nan
+_install()
