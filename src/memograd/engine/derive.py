@@ -248,13 +248,19 @@ def _scalar_forward(partials: Partials) -> str:
     return f"forward({args}{', p' if partials.has_param else ''})"
 
 
-def _derivatives(partials: Partials, inputs: tuple[int, ...], names: tuple[str, ...]) -> list[str]:
-    """Lines setting the local derivatives, with an IEEE fallback where float arithmetic raises."""
+def _derivatives(
+    partials: Partials, inputs: tuple[int, ...], names: tuple[str, ...], y: str, p: str
+) -> list[str]:
+    """Lines setting the local derivatives, with an IEEE fallback where float arithmetic raises.
+
+    ``y``/``p``: what the fallback passes for the second input and the parameter (``"None"``
+    where the op has none, so that the common path binds no extra name).
+    """
     lines = ["    try:"]
     pairs = list(zip(names, inputs, strict=True))
     lines += [f"        {n} = {scalar_source(partials.exprs[i])}" for n, i in pairs]
     lines += ["    except (ArithmeticError, ValueError):"]
-    lines += ["        ieee_values = ieee(x, y, out, p)"]
+    lines += [f"        ieee_values = ieee(x, {y}, out, {p})"]
     lines += [f"        {n} = ieee_values[{i}]" for n, i in pairs]
     return lines
 
@@ -263,44 +269,45 @@ def value_methods(op: Any, builders: dict[str, Any]) -> dict[str, Callable[..., 
     """Value's methods for one elementwise row: ``"op"``, and ``"reflected"`` for binary rows.
 
     ``builders`` supplies ``Value``, ``node`` (Value's one builder:
-    ``node(data, row, a, b, da, db, const)``) and ``number`` (a checked float). A number operand
-    is folded into the op, as micrograd folds it: the Value stays the only parent (in ``a``, or in
-    ``b`` when the number comes first) and the number is kept in ``const``, so that
-    ``create_graph`` can rebuild the partials.
+    ``node(data, row, a, b, da, db)``) and ``number`` (a checked float). A number operand is
+    folded into the op, as micrograd folds it: the Value stays the only parent (in ``a``, or in
+    ``b`` when the number comes first) and the number takes the other input's derivative slot
+    (no gradient flows to a number), so that ``create_graph`` can rebuild the partials. A unary
+    op's parameter (leaky_relu's slope) takes ``db`` the same way.
     """
     partials = op.partials
     space = {**SCALAR_NAMESPACE, **builders, "row": op, "forward": partials.scalar}
     space["ieee"] = partials.ieee
     forward = _scalar_forward(partials)
     if partials.arity == 1:
+        p = "p" if partials.has_param else "None"
         head = "def method(self, p=0.01):" if partials.has_param else "def method(self):"
-        lines = [head, "    x = self.data", "    y = None"]
-        lines += [] if partials.has_param else ["    p = None"]
-        lines += [f"    out = {forward}", *_derivatives(partials, (0,), ("da",))]
-        lines += ["    return node(out, row, self, None, da, 0.0, p)"]
+        lines = [head, "    x = self.data", f"    out = {forward}"]
+        lines += _derivatives(partials, (0,), ("da",), "None", p)
+        lines += [
+            f"    return node(out, row, self, None, da, {'p' if partials.has_param else '0.0'})"
+        ]
         return {"op": _compile("\n".join(lines) + "\n", "method", space)}
     lines = [
         "def method(self, other):",
         "    x = self.data",
-        "    p = None",
         "    if type(other) is Value:",
         "        y = other.data",
         f"        out = {forward}",
-        *("    " + line for line in _derivatives(partials, (0, 1), ("da", "db"))),
-        "        return node(out, row, self, other, da, db, None)",
+        *("    " + line for line in _derivatives(partials, (0, 1), ("da", "db"), "y", "None")),
+        "        return node(out, row, self, other, da, db)",
         "    y = number(other)",
         f"    out = {forward}",
-        *_derivatives(partials, (0,), ("da",)),
-        "    return node(out, row, self, None, da, 0.0, y)",
+        *_derivatives(partials, (0,), ("da",), "y", "None"),
+        "    return node(out, row, self, None, da, y)",
     ]
     reflected = [  # number (op) Value: the Value is the second input
         "def reflected(self, other):",
         "    x = number(other)",
         "    y = self.data",
-        "    p = None",
         f"    out = {forward}",
-        *_derivatives(partials, (1,), ("db",)),
-        "    return node(out, row, None, self, 0.0, db, x)",
+        *_derivatives(partials, (1,), ("db",), "y", "None"),
+        "    return node(out, row, None, self, x, db)",
     ]
     return {
         "op": _compile("\n".join(lines) + "\n", "method", space),

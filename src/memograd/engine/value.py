@@ -13,7 +13,8 @@ inlined (``derive.value_methods``), so Value, Tensor and the explainer share one
 derivative and a Value op still costs no call beyond its own.
 
 Python numbers mixed in are constants: they are folded into the op, not made into nodes, so
-``x * 2`` has one parent (the number is kept in ``_const``, for ``create_graph``). Every Value
+``x * 2`` has one parent (the number is kept in the unused derivative slot, for
+``create_graph``). Every Value
 keeps its gradient, intermediate ones included, as in micrograd.
 """
 
@@ -30,9 +31,7 @@ _new = object.__new__
 _LEAF = ops.Op("", None, ())
 
 
-def node(
-    data: float, row: ops.Op, a: Value | None, b: Value | None, da: float, db: float, const: Any
-) -> Value:
+def node(data: float, row: ops.Op, a: Value | None, b: Value | None, da: float, db: float) -> Value:
     """The one place a Value's fields are set. Under ``no_grad``, the result is a constant.
 
     Built field by field, skipping ``__init__``'s checks (those are for user input): this runs
@@ -43,17 +42,16 @@ def node(
     out.data = data
     out.grad = 0.0
     out._pending = 0
-    if grad_mode.enabled and row is not _LEAF:
+    if grad_mode.enabled:
         out._row = row
         out._a = a
         out._b = b
         out._da = da
         out._db = db
-        out._const = const
         out.requires_grad = True
     else:
         out._row = _LEAF
-        out._a = out._b = out._const = None
+        out._a = out._b = None
         out._da = out._db = 0.0
         out.requires_grad = False
     return out
@@ -97,9 +95,8 @@ class Value:
         "_row",  # the op's row of the derivative table (ops.Op); ``op`` is its symbol
         "_a",  # first input, or None
         "_b",  # second input, or None
-        "_da",  # d data / d _a, computed at forward time
-        "_db",  # d data / d _b
-        "_const",  # the number folded into the op (a binary op's other operand, or a parameter)
+        "_da",  # d data / d _a, computed at forward time (or the folded number, when no _a)
+        "_db",  # d data / d _b (or the folded number or parameter, when no _b)
         "_pending",  # consuming edges not yet delivered, during backward (0 otherwise)
         "_adjoint",  # running sum of dL/dself, during backward
     )
@@ -116,7 +113,7 @@ class Value:
         self.grad = 0.0
         self.requires_grad = bool(requires_grad)
         self._row = _LEAF
-        self._a = self._b = self._const = None
+        self._a = self._b = None
         self._da = self._db = 0.0
         self._pending = 0
         self._adjoint = 0.0
@@ -205,9 +202,9 @@ class Value:
         """The local derivatives rebuilt from the row's formulas on Values (``create_graph``)."""
         partials = self._row.partials
         if partials.arity == 1:
-            return partials.graph(self._a, None, self, self._const)
-        a = self._a if self._a is not None else self._const
-        b = self._b if self._b is not None else self._const
+            return partials.graph(self._a, None, self, self._db)
+        a = self._a if self._a is not None else self._da  # the folded number
+        b = self._b if self._b is not None else self._db
         return partials.graph(a, b, self, None)
 
     def _graph_vjps(self) -> tuple[Any, ...]:
