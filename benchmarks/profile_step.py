@@ -60,12 +60,12 @@ def profile_step(
 
 
 def profile_value_demo(steps: int, points: int = 100) -> tuple[float, list[FunctionCost]]:
-    """Profile micrograd's demo step written with ``mg.Value`` (the bench's micrograd_demo)."""
-    import memograd as mg
-    from memograd.bench.scalar_cases import ScalarMLP, demo_step, initial_weights, make_moons
+    """Profile micrograd's demo step written with ``mg.Value`` (the benchmark's micrograd_demo)."""
+    from benchmarks.value_vs_micrograd import ScalarMLP, demo_step, initial_weights, moons_points
+    from memograd.engine import Value
 
-    xs, labels = make_moons(points, noise=0.1, seed=1)
-    step, _ = demo_step(mg.Value, ScalarMLP(mg.Value, initial_weights(seed=1)), xs, labels)
+    xs, labels = moons_points(points, seed=1)
+    step, _ = demo_step(Value, ScalarMLP(Value, initial_weights(seed=1)), xs, labels)
     step()
     return profile_calls(step, steps)
 

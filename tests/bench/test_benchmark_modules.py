@@ -82,3 +82,20 @@ def test_importing_the_library_and_the_benchmark_leaves_xla_settings_alone() -> 
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == {"JAX_PLATFORMS": None, "XLA_FLAGS": None}
+
+
+def test_profile_script_ranks_the_engines_functions_for_both_steps() -> None:
+    script = str(REPO / "benchmarks" / "profile_step.py")
+    for args, first_line in (
+        (["--steps", "5", "--top", "5"], "memograd step, MLP 64-256-256-10, batch 32: 5 steps"),
+        (["--value-demo", "--steps", "1", "--top", "5"], "mg.Value micrograd demo step"),
+    ):
+        completed = subprocess.run(
+            [sys.executable, script, *args], capture_output=True, text=True, timeout=120
+        )
+        assert completed.returncode == 0, completed.stderr
+        lines = completed.stdout.splitlines()
+        assert lines[0].startswith(first_line)
+        assert lines[1].split() == ["own", "%", "cum", "%", "calls/step", "function"]
+        assert len(lines) == 2 + 5
+        assert any("engine/" in line for line in lines[2:]), lines
