@@ -31,16 +31,19 @@ demo: $(VENV)/.cli
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 
+# The benchmark is benchmarks/run.py, a folder of the repository (not installed with memograd).
+# Options go in BENCH_ARGS: make bench BENCH_ARGS="--quick", BENCH_ARGS="--only mlp --threads 1".
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set to work around old OpenBLAS bugs, force a
 # slower generic kernel on a current NumPy: unset both for the benchmark only (never for tests).
 # The header says which kernel ran, and what the two variables were before.
+BENCH_ARGS ?=
 bench: $(VENV)/.bench
 	MEMOGRAD_BENCH_UNSET="OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE-unset} OPENBLAS_L2_SIZE=$${OPENBLAS_L2_SIZE-unset}" \
-	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/memograd bench
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools benchmarks
+	$(BIN)/ruff format --check src tests tools benchmarks
 
 clean:
 	rm -rf $(VENV) memograd-report .pytest_cache

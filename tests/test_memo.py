@@ -98,7 +98,7 @@ def test_the_store_is_functools_c_lru_cache_not_a_python_fallback():
 
 
 def test_the_hit_path_is_one_exact_signature_frame_around_the_store():
-    """What keeps a hit near functools.cache (timed by ``memograd bench``, not here): the wrapper
+    """What keeps a hit near functools.cache (timed by ``make bench``, not here): the wrapper
     takes the function's own parameters (no ``*args``/``**kwargs`` to build), and a hit runs no
     Python frame but the wrapper's: the lookup itself happens inside the C store."""
 

@@ -1,4 +1,4 @@
-"""`memograd bench --quick --json` runs every case and reports it in full.
+"""`python benchmarks/run.py --quick --json` runs every case and reports it in full.
 
 No timing is asserted here (the benchmark itself judges speed); these tests
 check that the command works end to end, that every case reports the keys a
@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from memograd.bench.cases import CASE_NAMES
-from memograd.bench.mlp_steps import PEERS
+from benchmarks.cases import CASE_NAMES
+from benchmarks.mlp_peers import PEERS
 
-RUN_CLI = "import sys; from memograd.cli import main; sys.exit(main())"
+from .conftest import RUN
+
 CASE_KEYS = {
     "name",
     "title",
@@ -44,7 +45,7 @@ def run_bench(*args: str, hide: Path | None = None) -> subprocess.CompletedProce
     if hide is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hide), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-c", RUN_CLI, "bench", *args],
+        [sys.executable, str(RUN), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -144,3 +145,29 @@ def test_json_and_markdown_together_are_refused() -> None:
     completed = run_bench("--json", "--markdown", "--only", "fibonacci")
     assert completed.returncode == 2
     assert "choose one" in completed.stderr
+
+
+def test_one_thread_pins_every_peer_and_xla_in_the_benchmarks_own_process() -> None:
+    completed = run_bench(
+        "--quick", "--json", "--only", "fibonacci", "--rounds", "1", "--threads", "1"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["header"]["threads"] == {"blas": 1, "torch": 1, "xla": 1}
+
+
+def test_memograd_has_no_bench_command() -> None:
+    """The benchmark runs from a checkout (make bench); the installed command line has none."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from memograd.cli import main; sys.exit(main())",
+            "bench",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "invalid choice: 'bench'" in lines[0]

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 # name -> module under memograd.cli; each module has register(subparsers).
 COMMANDS: dict[str, str] = {
     "fib": "memograd.cli.fib",
-    "bench": "memograd.cli.bench",
     "paths": "memograd.cli.paths",
     "cost": "memograd.cli.cost",
     "demo": "memograd.cli.demo",

@@ -1,8 +1,8 @@
 """Section 5: one training step of memograd beside hand-written NumPy (and PyTorch if present).
 
-The steps are :func:`memograd.bench.make_step`'s and the timing is the bench's harness
-(alternating rounds, medians), only with fewer rounds, so these numbers are a short version of
-``memograd bench``.
+The steps are :func:`memograd.timing.make_step`'s and the timing is its harness
+(:func:`memograd.timing.compare`: alternating rounds, medians), the same the repository's
+benchmark uses with more peers and rounds, so these numbers are a short version of ``make bench``.
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ def one_thread_each() -> Iterator[str]:
 
 
 def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
-    from memograd.bench import PeerUnavailable, make_step
-    from memograd.bench.harness import TimingPlan, compare
+    from memograd.timing import PeerUnavailable, TimingPlan, compare, make_step
 
     steps, skipped = {}, {}
     for peer in PEER_NAMES:
@@ -104,8 +103,8 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "keeping the median and the fastest round. Every implementation starts from the same "
         "weights and batch. "
         "This is a short version of ",
-        html.code("memograd bench"),
-        ", which runs more peers and more rounds.",
+        html.code("make bench"),
+        " (the benchmark in memograd's repository), which runs more peers and more rounds.",
     )
     names = [p["name"] for p in peers.values()]
     section.figure(
@@ -149,8 +148,8 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
             f"This machine was busy while it measured (load average {load:.1f} on {cores} "
             "cores), so other programs competed for the CPU and these timings are noisier than "
             "usual: compare the medians with the fastest rounds, and run ",
-            html.code("memograd bench"),
-            " on a quiet machine for numbers to quote.",
+            html.code("make bench"),
+            " from memograd's repository on a quiet machine for numbers to quote.",
         )
     if data["skipped"]:
         section.paragraph(

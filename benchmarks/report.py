@@ -1,11 +1,12 @@
-"""The bench report as text: durations, the header, and a Markdown rendering for the docs.
+"""The benchmark's report as text: rich tables on a terminal, Markdown for the docs.
 
-``memograd bench --markdown`` prints :func:`to_markdown` of a run, which is how the tables
-in docs/performance.md are made: pasted from a run, never typed.
+``python benchmarks/run.py --markdown`` prints :func:`to_markdown` of a run, which is how the
+tables in docs/performance.md are made: pasted from a run, never typed.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -133,3 +134,83 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| `{case['name']}` | {case['target']} | {verdict_word(case)} | {case['verdict']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# --- on a terminal, with rich -------------------------------------------------------------
+
+
+def print_header(console: Any, header: dict[str, Any]) -> None:
+    for line in header_lines(header):
+        console.print(line, highlight=False)
+    console.print()
+
+
+_COLOURS = {
+    "met": "green",
+    "NOT met": "red",
+    "error": "red",
+    "skipped": "yellow",
+    "not judged": "yellow",
+}
+
+
+def _verdict_text(case: dict[str, Any]) -> str:
+    word = verdict_word(case)
+    return f"[{_COLOURS[word]}]{word}[/{_COLOURS[word]}]"
+
+
+def print_case(console: Any, case: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{case['title']}  [dim]({case['name']})[/dim]", title_justify="left")
+    table.add_column(case["label_header"])
+    extra_columns = list(case["columns"])
+    for column in extra_columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    table.add_column("median", justify="right")
+    has_ratio = any(row["ratio"] is not None for row in case["rows"])
+    if has_ratio:
+        table.add_column("memograd / peer", justify="right")
+    # Long notes (how each peer's step is written) go below the table, which stays narrow.
+    legend = any(len(row["note"]) > 40 for row in case["rows"])
+    has_note = any(row["note"] for row in case["rows"]) and not legend
+    if has_note:
+        table.add_column("note", overflow="fold")
+    for row in case["rows"]:
+        cells = [row["label"]]
+        cells += [cell(row["extra"].get(column), column) for column in extra_columns]
+        cells.append(format_seconds(row["seconds"]))
+        if has_ratio:
+            cells.append("-" if row["ratio"] is None else f"{row['ratio']:.2f}x")
+        if has_note:
+            cells.append(row["note"])
+        table.add_row(*cells)
+    if case["rows"]:
+        console.print(table)
+        if legend:
+            for row in case["rows"]:
+                if row["note"]:
+                    console.print(f"  [dim]{row['label']}: {row['note']}[/dim]", highlight=False)
+    else:
+        console.print(f"[bold]{case['title']}[/bold] ({case['name']})")
+    console.print(f"target: {case['target']} -> {_verdict_text(case)}: {case['verdict']}")
+    for skipped in case["skipped"]:
+        console.print(f"[yellow]skipped {skipped['peer']}[/yellow]: {skipped['reason']}")
+    for note in case["notes"]:
+        console.print(f"[dim]note: {note.rstrip()}[/dim]", highlight=False)
+    console.print()
+
+
+def print_summary(console: Any, cases: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="targets", title_justify="left")
+    table.add_column("case")
+    table.add_column("target")
+    table.add_column("result")
+    table.add_column("measured", overflow="fold")
+    for case in cases:
+        table.add_row(case["name"], case["target"], _verdict_text(case), case["verdict"])
+    console.print(table)
+    if any(case["status"] == "error" for case in cases):
+        print("benchmark: some cases failed; see their notes", file=sys.stderr)

@@ -14,6 +14,8 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 
+import memograd
+
 # Environment variables that change what the BLAS does. OPENBLAS_CORETYPE forces
 # a kernel (an old workaround that makes a current OpenBLAS fall back to a
 # slower generic one); OPENBLAS_L2_SIZE overrides the cache size it tiles for.
@@ -77,7 +79,7 @@ _threads: list[int] = []  # the count set by set_peer_threads; empty means the c
 def set_peer_threads(threads: int | None) -> int:
     """Fix the thread count every peer gets (BLAS, PyTorch, XLA); None means the core count.
 
-    Returns the count in force. Issue 8 pins everyone to the machine's cores; a lower count
+    Returns the count in force. By default everyone gets the machine's cores; a lower count
     is for a shared machine, where threads that wait for a busy core make timings erratic.
     """
     if threads is not None and threads < 1:
@@ -89,6 +91,31 @@ def set_peer_threads(threads: int | None) -> int:
 def peer_threads() -> int:
     """Threads each peer may use: what :func:`set_peer_threads` set, else the core count."""
     return _threads[0] if _threads else core_count()
+
+
+_ONE_XLA_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def configure_xla(threads: int) -> None:
+    """Run JAX on the CPU and, for one thread, XLA on one thread: set before jax is imported.
+
+    XLA reads these environment variables once, when its backend starts, and they hold for the
+    whole process. So only the benchmark's entry points call this, first thing; no module that
+    the library imports touches them.
+    """
+    if "jax" in sys.modules:
+        raise RuntimeError("configure_xla() must run before jax is imported, or XLA ignores it")
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} {_ONE_XLA_THREAD}".strip()
+
+
+def xla_threads() -> int | str:
+    """XLA's intra-op threads as this process's ``XLA_FLAGS`` set them (for the header)."""
+    if _ONE_XLA_THREAD in os.environ.get("XLA_FLAGS", ""):
+        return 1
+    return "XLA's default (all cores)"
 
 
 def _version(distribution: str) -> str | None:
@@ -153,7 +180,11 @@ def describe_environment() -> dict[str, object]:
         "environment": {name: os.environ.get(name) for name in BLAS_ENVIRONMENT},
         # Set by ``make bench``, which unsets the OpenBLAS workarounds: their values before.
         "unset_by_make_bench": os.environ.get("MEMOGRAD_BENCH_UNSET"),
-        "versions": {name: _version(name) for name in PEER_DISTRIBUTIONS},
+        # memograd's own from the package imported (a checkout's src/ need not be installed).
+        "versions": {
+            name: memograd.__version__ if name == "memograd" else _version(name)
+            for name in PEER_DISTRIBUTIONS
+        },
     }
 
 

@@ -12,32 +12,30 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Callable
-from typing import Any
 
-from memograd.bench.harness import collector_sees_only_new_objects
-from memograd.bench.results import Case, CaseResult, Row, Settings
-from memograd.bench.unavailable import require
+from benchmarks.results import Case, CaseResult, Row, Settings
+from memograd.engine import STRATEGIES, Value, count_paths
+from memograd.timing import collector_sees_only_new_objects
 
 WIDTH = 3
-STRATEGIES = ("sweep", "memo", "naive")
+REFERENCE = "sweep"
 
 
-def scalar_mlp_loss(value_type: type, width: int, depth: int, seed: int):
+def scalar_mlp_loss(width: int, depth: int, seed: int) -> tuple[Value, list[Value]]:
     """A tanh MLP ``width -> width (x depth) -> 1`` on one input, squared error to 1.
 
     Returns the loss node and the weights, whose gradients every strategy must agree on.
     """
     rng = random.Random(seed)
-    inputs = [value_type(rng.uniform(-1, 1), requires_grad=False) for _ in range(width)]
+    inputs = [Value(rng.uniform(-1, 1), requires_grad=False) for _ in range(width)]
     params = []
     hidden = inputs
     for layer in range(depth + 1):
         fan_out = 1 if layer == depth else width
         outputs = []
         for _ in range(fan_out):
-            weights = [value_type(rng.uniform(-1, 1)) for _ in hidden]
-            bias = value_type(0.0)
+            weights = [Value(rng.uniform(-1, 1)) for _ in hidden]
+            bias = Value(0.0)
             params.extend((*weights, bias))
             act = sum((w * x for w, x in zip(weights, hidden, strict=True)), bias)
             outputs.append(act if layer == depth else act.tanh())
@@ -47,8 +45,6 @@ def scalar_mlp_loss(value_type: type, width: int, depth: int, seed: int):
 
 
 def _run_strategies(settings: Settings, result: CaseResult) -> None:
-    value = require("Value")
-    count_paths = require("engine.count_paths")
     # Depth 11 is the first whose path count (about 2.9 million) exceeds naive's default
     # budget of 10**6: the full run shows the refusal too.
     max_depth = 5 if settings.quick else 11
@@ -59,9 +55,9 @@ def _run_strategies(settings: Settings, result: CaseResult) -> None:
     naive_over_sweep = None
     for depth in range(1, max_depth + 1):
         with collector_sees_only_new_objects():
-            seconds = _run_depth(value, count_paths, depth, repeats, result, disagreements)
+            seconds = _run_depth(depth, repeats, result, disagreements)
         if "naive" in seconds:
-            naive_over_sweep = (depth, seconds["naive"] / seconds["sweep"])
+            naive_over_sweep = (depth, seconds["naive"] / seconds[REFERENCE])
     result.met = not disagreements
     if disagreements:
         result.verdict = "gradients differ: " + "; ".join(disagreements)
@@ -73,15 +69,10 @@ def _run_strategies(settings: Settings, result: CaseResult) -> None:
 
 
 def _run_depth(
-    value: type,
-    count_paths: Callable[[Any], dict[Any, int]],
-    depth: int,
-    repeats: int,
-    result: CaseResult,
-    disagreements: list[str],
+    depth: int, repeats: int, result: CaseResult, disagreements: list[str]
 ) -> dict[str, float]:
     """Every strategy on one network: rows for the table, median seconds per strategy."""
-    loss, params = scalar_mlp_loss(value, WIDTH, depth, seed=depth)
+    loss, params = scalar_mlp_loss(WIDTH, depth, seed=depth)
     gradients: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
     for strategy in STRATEGIES:
@@ -120,17 +111,17 @@ def _run_depth(
                 },
             )
         )
-    reference = gradients["sweep"]
+    reference = gradients[REFERENCE]
     for strategy, grads in gradients.items():
         if not all(
             math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
             for a, b in zip(grads, reference, strict=True)
         ):
-            disagreements.append(f"depth {depth}: {strategy} != sweep")
+            disagreements.append(f"depth {depth}: {strategy} != {REFERENCE}")
     return seconds
 
 
-STRATEGY_CASES: tuple[Case, ...] = (
+CASES: tuple[Case, ...] = (
     Case(
         name="backward_strategies",
         title=f"Backward strategies on scalar tanh MLPs, width {WIDTH}, growing depth",

@@ -1,10 +1,11 @@
 """Where memograd's training step spends its time: cProfile over many steps, by function.
 
-Run ``python -m memograd.bench.profile`` (options: ``--sizes 64,256,256,10 --batch 32
---steps 2000 --top 20``). The table is cumulative and own ("tottime") seconds per
-function, as percentages of the whole profiled run; docs/performance.md quotes it.
+Run ``python benchmarks/profile_step.py`` from a checkout (options: ``--sizes 64,256,256,10
+--batch 32 --steps 2000 --top 20``, ``--value-demo`` for the scalar step). The table is
+cumulative and own ("tottime") seconds per function, as percentages of the whole profiled run;
+docs/performance.md quotes it.
 
-As in ``memograd bench``, freed memory is kept in the process (the engine's opt-in
+As in the benchmark, freed memory is kept in the process (the engine's opt-in
 ``keep_freed_memory``). The BLAS runs on one thread here (``--blas-threads`` to change it):
 on a shared machine a second BLAS thread that has to wait for a busy core makes every matmul
 erratic, and the profile would rank the neighbours' load instead of memograd's code.
@@ -19,11 +20,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from memograd.bench.environment import pin_blas_threads
-from memograd.bench.mlp_steps import make_step
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -44,31 +46,26 @@ def profile_step(
     """Profile ``steps`` training steps of ``peer``; return total seconds and per-function costs."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    from benchmarks.environment import pin_blas_threads
+    from benchmarks.mlp_peers import PEER_BUILDERS
+    from memograd.engine import keep_freed_memory
+    from memograd.timing import make_step
+
     pin_blas_threads(blas_threads)
-    _keep_freed_memory()
-    step = make_step(peer, sizes, batch, seed=0).step
+    keep_freed_memory()
+    step = make_step(peer, sizes, batch, seed=0, builders=PEER_BUILDERS).step
     for _ in range(5):  # warm caches and the allocator outside the profile
         step()
     return profile_calls(step, steps)
 
 
-def _keep_freed_memory() -> None:
-    """The allocator setting ``memograd bench`` runs with, so the two tell the same story."""
-    from memograd.bench.unavailable import FeatureMissing, require
-
-    try:
-        require("engine.keep_freed_memory")()
-    except FeatureMissing:
-        pass
-
-
 def profile_value_demo(steps: int, points: int = 100) -> tuple[float, list[FunctionCost]]:
-    """Profile micrograd's demo step written with ``mg.Value`` (the bench's micrograd_demo)."""
-    import memograd as mg
-    from memograd.bench.scalar_cases import ScalarMLP, demo_step, initial_weights, make_moons
+    """Profile micrograd's demo step written with ``mg.Value`` (the benchmark's micrograd_demo)."""
+    from benchmarks.value_vs_micrograd import ScalarMLP, demo_step, initial_weights, moons_points
+    from memograd.engine import Value
 
-    xs, labels = make_moons(points, noise=0.1, seed=1)
-    step, _ = demo_step(mg.Value, ScalarMLP(mg.Value, initial_weights(seed=1)), xs, labels)
+    xs, labels = moons_points(points, seed=1)
+    step, _ = demo_step(Value, ScalarMLP(Value, initial_weights(seed=1)), xs, labels)
     step()
     return profile_calls(step, steps)
 
@@ -124,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="profile micrograd's demo step with mg.Value instead (--steps defaults to 5)",
     )
     args = parser.parse_args(argv)
+    from benchmarks.environment import configure_xla, core_count
+
+    configure_xla(core_count())  # for --peer jax: before anything imports it
     if args.value_demo:
         steps = 5 if args.steps is None else args.steps
         total, costs = profile_value_demo(steps)
@@ -150,4 +150,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    sys.path[0:1] = [str(ROOT / "src"), str(ROOT)]  # as benchmarks/run.py: this checkout's code
     raise SystemExit(main())

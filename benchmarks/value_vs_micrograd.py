@@ -9,11 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from memograd.bench.harness import collector_sees_only_new_objects, compare
-from memograd.bench.results import Case, CaseResult, Row, Settings
-from memograd.bench.unavailable import require
+from benchmarks.results import Case, CaseResult, Row, Settings
+from memograd.data import moons
+from memograd.engine import Value
+from memograd.timing import collector_sees_only_new_objects, compare
 
 # micrograd's demo: MLP 2-16-16-1, SVM max-margin loss, L2 penalty, SGD.
 DEMO_SIZES = (2, 16, 16, 1)
@@ -22,26 +21,11 @@ DEMO_LEARNING_RATE = 0.1
 SPEEDUP_TARGET = 3.0
 
 
-def make_moons(n_points: int, noise: float, seed: int) -> tuple[list[list[float]], list[float]]:
-    """Two interleaved half circles with labels -1 and +1, as micrograd's demo trains on.
-
-    Written out here so the bench needs no scikit-learn: half the points on
-    the upper unit half circle, half on a lower one shifted right and down.
-    """
-    rng = np.random.default_rng(seed)
-    outer = n_points // 2
-    inner = n_points - outer
-    angle_outer = np.linspace(0, np.pi, outer)
-    angle_inner = np.linspace(0, np.pi, inner)
-    points = np.concatenate(
-        [
-            np.stack([np.cos(angle_outer), np.sin(angle_outer)], axis=1),
-            np.stack([1 - np.cos(angle_inner), 0.5 - np.sin(angle_inner)], axis=1),
-        ]
-    )
-    points += rng.normal(scale=noise, size=points.shape)
-    labels = np.concatenate([-np.ones(outer), np.ones(inner)])
-    return points.tolist(), labels.tolist()
+def moons_points(n_points: int, seed: int) -> tuple[list[list[float]], list[float]]:
+    """The library's two moons (``mg.data.moons``) as micrograd's demo takes them: lists of
+    floats, labels -1 and +1 for its max-margin loss."""
+    X, y = moons(n_points, noise=0.1, seed=seed)
+    return X.tolist(), (2.0 * y - 1.0).tolist()
 
 
 def initial_weights(seed: int) -> list[list[tuple[list[float], float]]]:
@@ -110,11 +94,10 @@ def demo_step(
 
 
 def _run_micrograd_demo(settings: Settings, result: CaseResult) -> None:
-    value = require("Value")
     n_points = 20 if settings.quick else 100
-    points, labels = make_moons(n_points, noise=0.1, seed=1)
+    points, labels = moons_points(n_points, seed=1)
     layers = initial_weights(seed=1)
-    memograd_step, memograd_params = demo_step(value, ScalarMLP(value, layers), points, labels)
+    memograd_step, memograd_params = demo_step(Value, ScalarMLP(Value, layers), points, labels)
     steps = {"memograd": memograd_step}
     try:
         from micrograd.engine import Value as MicrogradValue
@@ -197,11 +180,10 @@ def value_chain(value_type: type, length: int, factor: float) -> tuple[float, fl
 
 
 def _run_value_chain(settings: Settings, result: CaseResult) -> None:
-    value = require("Value")
     length = 10**5 if settings.quick else 10**6
     factor = 1.0 - 1e-7
     with collector_sees_only_new_objects():
-        forward, backward, gradient = value_chain(value, length, factor)
+        forward, backward, gradient = value_chain(Value, length, factor)
     expected = factor**length
     correct = math.isclose(gradient, expected, rel_tol=1e-6)
     result.columns = ("nodes", "forward_s", "backward_s")
@@ -218,7 +200,7 @@ def _run_value_chain(settings: Settings, result: CaseResult) -> None:
     gc.collect()
     gc.disable()
     try:
-        quiet_forward, quiet_backward, _ = value_chain(value, length, factor)
+        quiet_forward, quiet_backward, _ = value_chain(Value, length, factor)
     finally:
         gc.enable()
     result.rows.append(
@@ -258,7 +240,7 @@ def _3(seconds: float) -> float:
     return round(seconds, 3)
 
 
-SCALAR_CASES: tuple[Case, ...] = (
+CASES: tuple[Case, ...] = (
     Case(
         name="micrograd_demo",
         title="micrograd's demo step (MLP 2-16-16-1, max-margin loss), mg.Value vs micrograd",

@@ -1,4 +1,11 @@
-"""What a benchmark case reports: rows of timings, a target, and a verdict on it."""
+"""What a case family provides: :class:`Case` objects that fill a :class:`CaseResult`.
+
+A case's ``run(settings, result)`` builds its peers, times them (usually with
+:func:`memograd.timing.compare` and ``settings.plan()``), appends one :class:`Row` per peer and
+sets ``result.met`` and ``result.verdict`` against its target. A peer that is not installed is
+``result.skip_peer(name, reason)``, never faked; an exception makes the case an error in the
+report without hiding the others.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from memograd.bench.harness import TimingPlan
+from memograd.timing import TimingPlan
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,9 @@ class Row:
 class CaseResult:
     """A case's outcome. ``met`` is None when the target could not be judged.
 
-    ``status`` is ``"ok"``, or ``"skipped"`` when memograd's side of the case
-    cannot run (a missing engine feature); peers that are not installed are
-    listed in ``skipped`` and do not make the case skipped.
+    ``status`` is ``"ok"``, ``"error"`` when the case raised (the verdict says what), or
+    ``"skipped"`` when memograd's side of the case cannot run here; peers that are not
+    installed are listed in ``skipped`` and do not make the case skipped.
     """
 
     name: str
@@ -106,7 +113,7 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class Case:
-    """A named benchmark: its title, the target from issue 8, and how to run it."""
+    """A named benchmark: its title, the target it is judged against, and how to run it."""
 
     name: str
     title: str

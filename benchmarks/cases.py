@@ -1,33 +1,44 @@
-"""Every benchmark case, in table order, and the runner that produces the report."""
+"""The one list of case families, and the runner that produces the report.
+
+A family is a module of this folder with ``CASES: tuple[Case, ...]``; adding one is writing the
+module and adding it to :data:`FAMILIES` (see README.md). Cases run in the order listed here.
+"""
 
 from __future__ import annotations
 
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
-from memograd.bench.environment import (
+from benchmarks import (
+    backward_strategies,
+    fibonacci_strategies,
+    memoize_vs_functools,
+    mlp_step_vs_peers,
+    training_vs_torch,
+    value_vs_micrograd,
+)
+from benchmarks.environment import (
     describe_environment,
     load_average,
     pin_blas_threads,
     set_peer_threads,
+    xla_threads,
 )
-from memograd.bench.memo_cases import MEMO_CASES
-from memograd.bench.mlp_cases import MLP_CASES
-from memograd.bench.results import Case, CaseResult, Settings
-from memograd.bench.scalar_cases import SCALAR_CASES
-from memograd.bench.strategy_cases import STRATEGY_CASES
-from memograd.bench.training_case import TRAINING_CASES
-from memograd.bench.unavailable import FeatureMissing, require
+from benchmarks.results import Case, CaseResult, Settings
+from memograd.engine import keep_freed_memory
 
-CASES: tuple[Case, ...] = (
-    *MLP_CASES,
-    *SCALAR_CASES,
-    *MEMO_CASES,
-    *STRATEGY_CASES,
-    *TRAINING_CASES,
+FAMILIES: tuple[ModuleType, ...] = (
+    mlp_step_vs_peers,
+    value_vs_micrograd,
+    memoize_vs_functools,
+    fibonacci_strategies,
+    backward_strategies,
+    training_vs_torch,
 )
+CASES: tuple[Case, ...] = tuple(case for family in FAMILIES for case in family.CASES)
 CASE_NAMES: tuple[str, ...] = tuple(case.name for case in CASES)
 
 
@@ -48,15 +59,11 @@ def select_cases(only: Sequence[str] | None) -> list[Case]:
 
 
 def run_case(case: Case, settings: Settings) -> CaseResult:
-    """Run one case; a missing engine feature makes it skipped, a crash makes it an error."""
+    """Run one case; a crash makes it an error in the report, with the traceback's tail."""
     result = case.new_result()
     start = time.perf_counter()
     try:
         case.run(settings, result)
-    except FeatureMissing as exc:
-        result.status = "skipped"
-        result.met = None
-        result.verdict = str(exc)
     except Exception as exc:  # noqa: BLE001 - one broken case must not hide the others
         result.status = "error"
         result.met = None
@@ -66,15 +73,11 @@ def run_case(case: Case, settings: Settings) -> CaseResult:
     return result
 
 
-def _allocator_setting(keep_freed_memory: bool) -> str:
-    """Apply ``mg.engine.keep_freed_memory()`` if asked and available; say what holds."""
-    if not keep_freed_memory:
+def _allocator_setting(keep_freed: bool) -> str:
+    """Apply ``mg.engine.keep_freed_memory()`` if asked; say what holds."""
+    if not keep_freed:
         return "the C library's defaults (--system-allocator)"
-    try:
-        keep = require("engine.keep_freed_memory")
-    except FeatureMissing:
-        return "the C library's defaults (memograd has no keep_freed_memory)"
-    if keep():
+    if keep_freed_memory():
         return "freed memory kept in the process for every peer (mg.engine.keep_freed_memory)"
     return "the C library's defaults (keep_freed_memory needs glibc)"
 
@@ -85,26 +88,25 @@ def run_benchmark(
     on_header: Callable[[dict[str, Any]], None] | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
     threads: int | None = None,
-    keep_freed_memory: bool = True,
+    keep_freed: bool = True,
 ) -> dict[str, Any]:
     """Pin threads, run ``cases`` in order and return the report as plain data.
 
-    ``on_header(header)`` is called before the first case and
-    ``on_result(case_result)`` as each case finishes, so a caller can print
-    progress on a run that takes minutes. ``threads`` is every peer's thread count (BLAS,
-    PyTorch, XLA); None pins them all to the core count, as issue 8 asks.
-    ``keep_freed_memory`` applies memograd's opt-in allocator setting to the whole process
-    before anything is timed, so every NumPy-based peer gets it alike (see the header).
+    ``on_header(header)`` is called before the first case and ``on_result(case_result)`` as
+    each case finishes, so a caller can print progress on a run that takes minutes.
+    ``threads`` is every peer's thread count (BLAS, PyTorch, XLA); None pins them all to the
+    core count. ``keep_freed`` applies memograd's opt-in allocator setting to the whole
+    process before anything is timed, so every NumPy-based peer gets it alike (see the header).
     """
     threads = set_peer_threads(threads)
     blas_threads = pin_blas_threads(threads)
-    allocator = _allocator_setting(keep_freed_memory)
+    allocator = _allocator_setting(keep_freed)
     header = describe_environment()
     header["allocator"] = allocator
     header["threads"] = {
         "blas": blas_threads,
         "torch": threads,
-        "xla": 1 if threads == 1 else "XLA's default (all cores)",
+        "xla": xla_threads(),
     }
     header["settings"] = {
         "quick": settings.quick,
