@@ -8,6 +8,7 @@ chart, not two); the file is written through a temporary, so a crash never leave
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def plot_cost(rows: Sequence[CostRow], path: str | os.PathLike[str]) -> Path:
     fmt = plot_format(path)
     if not rows:
         raise ValueError("nothing to plot: the cost table has no rows")
+    for row in rows:
+        if row.naive_multiplications > sys.float_info.max:
+            raise ValueError(
+                f"cannot plot counts past {sys.float_info.max:.1e}, the largest float a plot "
+                f"axis holds: at width {row.width:,} the naive count passes it at depth "
+                f"{row.depth}; plot up to --max-depth {row.depth - 1} (the table has no limit)"
+            )
     from memograd.viz.plots import draw_depth_cost, draw_strategy_times, new_figure, save_figure
 
     depths = [row.depth for row in rows]
