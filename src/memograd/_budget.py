@@ -46,7 +46,7 @@ class Estimate:
 class Budget:
     """The soft limits of one command, and whether the user lifted them with ``--force``."""
 
-    memory: int = DEFAULT_MEMORY_BUDGET
+    memory: int | None = None  # bytes; None: DEFAULT_MEMORY_BUDGET
     work: int | None = None  # in the estimate's unit; None: no work budget
     force: bool = False
 
@@ -113,10 +113,9 @@ def refusal(
     if budget.force:
         return None
     over = []
-    if estimate.bytes > budget.memory:
-        over.append(
-            (f"about {readable_bytes(estimate.bytes)} of memory", readable_bytes(budget.memory))
-        )
+    memory = DEFAULT_MEMORY_BUDGET if budget.memory is None else budget.memory
+    if estimate.bytes > memory:
+        over.append((f"about {readable_bytes(estimate.bytes)} of memory", readable_bytes(memory)))
     if budget.work is not None and estimate.work > budget.work:
         over.append(
             (

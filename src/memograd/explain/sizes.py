@@ -40,17 +40,17 @@ DEFAULT_MAX_DIGITS = 10_000_000
 """Decimal digits the exact integers of one cost table may have in total (computing and printing
 them is quadratic in their length past a few thousand digits)."""
 
-VALUE_NODE_BYTES = 560
+VALUE_NODE_BYTES = 600
 """Peak bytes per node of the engine check: the node itself (about 140), its gradient, and the
-memo strategy's table entry and stack (measured about 500)."""
+memo strategy's table entry and stack (measured 500-540)."""
 
 _WEIGHT_BYTES = 3 * 8
 """Per weight: the network's float64 copy, the array it was drawn into (alive while the network
 copies it), and the matrix of local derivatives ∂O/∂O the gradients multiply through."""
 
-_UNIT_BYTES = 400
+_UNIT_BYTES = 200
 """Per unit: forward-pass values, the memo table's entry (its name and float), and the JSON
-document's copy of inputs and table."""
+document's copy of inputs and table (measured 60-150)."""
 
 
 def _sizes(arch: Architecture) -> tuple[int, int, int]:
