@@ -1,4 +1,4 @@
-"""memograd._budget: estimates refused past a soft budget (lifted by force) or the machine's memory."""
+"""memograd._budget: refused past a soft budget (force lifts it) or the machine's memory."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def test_available_memory_sees_the_address_space_limit():
     # ulimit -v in a child process: what is left under it is what can be allocated.
     code = (
         "import resource; limit = 3 * 10**9; "
-        "resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]));"
+        "hard = resource.getrlimit(resource.RLIMIT_AS)[1]; "
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, hard)); "
         "from memograd._budget import available_memory; print(available_memory(), limit)"
     )
     done = subprocess.run(

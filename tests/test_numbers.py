@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from decimal import Context, Decimal, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 
 import pytest

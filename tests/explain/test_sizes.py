@@ -96,7 +96,9 @@ def test_naive_estimate_is_the_multiplications_the_naive_sum_counts():
     network = build_network("3-4-5-2", seed=0)
     for name in ("W1_21", "b2_3", "O1_2", "W3_5_2"):
         ref = parse_param(name, network.arch)
-        assert naive_estimate(network.arch, ref).work == naive_gradient(network, ref).multiplications
+        assert (
+            naive_estimate(network.arch, ref).work == naive_gradient(network, ref).multiplications
+        )
 
 
 def test_measurement_estimate_counts_every_node_the_timing_builds(monkeypatch):
