@@ -178,3 +178,23 @@ def test_counts_past_4300_digits_are_exact_in_json_and_short_in_text(run, big_in
     )
     assert status == 0, err
     assert json.loads(out)["paths"] == 10**4398
+
+
+def test_listing_a_million_paths_is_refused_before_any_is_built(run, monkeypatch):
+    # Each listed path is built with every factor's value and text: about 5 GB for these.
+    from memograd.explain import paths
+
+    monkeypatch.setattr(paths, "_chain_path", _refuse)
+    arch = "-".join(["10"] * 8 + ["1"])  # 10^6 paths for W1_11, 9 factors each
+    argv = ("paths", "--arch", arch, "--param", "W1_11")
+    status, out, err = run(*argv, "--show-paths", "1000000")
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line == (
+        "memograd: error: writing out 1,000,000 paths and a formula of 9 terms would take about "
+        "6.3 GB of memory and 9,000,162 path factors, over the budgets of 1 GB and 1,000,000 "
+        "path factors; --force runs it anyway, or ask for fewer with show_paths / max_terms "
+        "(--show-paths, --max-terms)"
+    )
+    status, _, err = run(*argv, "--show-paths", "0", "--max-terms", "1000000")
+    assert status == 2 and "a formula of 1,000,000 terms would take" in err

@@ -13,10 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memograd._budget import Budget, refusal
+from memograd._budget import Budget, check, refusal
 from memograd._numbers import readable_count
 from memograd.explain.arch import Architecture, ParamRef, parse_arch, parse_param
-from memograd.explain.formula import DEFAULT_MAX_TERMS, chain_rule_latex, chain_rule_text
+from memograd.explain.formula import (
+    DEFAULT_MAX_TERMS,
+    check_max_terms,
+    chain_rule_latex,
+    chain_rule_text,
+)
 from memograd.explain.gradient import (
     DEFAULT_MAX_PATHS,
     EngineGradient,
@@ -34,8 +39,10 @@ from memograd.explain.network import Network, build_network, check_network_argum
 from memograd.explain.paths import ChainPath, count_paths, iter_paths
 from memograd.explain.sizes import (
     DEFAULT_MAX_ENGINE_NODES,
+    DEFAULT_MAX_LISTED_FACTORS,
     DEFAULT_MAX_NAIVE_MULTIPLICATIONS,
     engine_estimate,
+    listing_estimate,
     naive_estimate,
     network_estimate,
 )
@@ -216,6 +223,13 @@ def explain(
     if isinstance(show_paths, bool) or not isinstance(show_paths, int) or show_paths < 0:
         raise ValueError(f"show_paths must be a whole number >= 0, got {show_paths!r}")
     ref = parse_param(param, arch)
+    check_max_terms(max_terms)
+    # What the caller asked to see written out is refused as a whole rather than cut short.
+    check(
+        listing_estimate(arch, ref, show_paths, max_terms),
+        Budget(work=DEFAULT_MAX_LISTED_FACTORS, force=force),
+        instead="ask for fewer with show_paths / max_terms (--show-paths, --max-terms)",
+    )
     budget = Budget(force=force)
     skipped: dict[str, str] = {}
     counts = {

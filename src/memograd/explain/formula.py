@@ -80,7 +80,7 @@ def chain_rule_text(
     arch: Architecture, ref: ParamRef, *, max_terms: int = DEFAULT_MAX_TERMS
 ) -> str:
     """The chain-rule sum for ``ref`` on one line, e.g. ``∂L/∂W^1_11 = ∂L/∂Ŷ [ ... + ... ]``."""
-    _check_max_terms(max_terms)
+    check_max_terms(max_terms)
     groups, groups_elided, total = _groups(arch, ref, max_terms)
     rendered = []
     for group in groups:
@@ -106,7 +106,7 @@ def chain_rule_latex(
     arch: Architecture, ref: ParamRef, *, max_terms: int = DEFAULT_MAX_TERMS
 ) -> str:
     r"""The same sum in LaTeX: ``\frac{\partial L}{\partial W^{1}_{11}} = ...``."""
-    _check_max_terms(max_terms)
+    check_max_terms(max_terms)
     groups, groups_elided, total = _groups(arch, ref, max_terms)
     rendered = []
     for group in groups:
@@ -126,6 +126,6 @@ def chain_rule_latex(
     return latex
 
 
-def _check_max_terms(max_terms: int) -> None:
+def check_max_terms(max_terms: int) -> None:
     if isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1:
         raise ValueError(f"max_terms must be a whole number >= 1, got {max_terms!r}")

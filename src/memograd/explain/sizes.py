@@ -10,6 +10,8 @@ network, so each is estimated here first and built only within budget:
   same network, one node per scalar operation (:func:`value_graph_nodes`, exact), about three
   per weight; the most expensive part by far, so it has its own work budget;
 * the **naive sum** (:func:`naive_estimate`): one multiplication per factor of every path;
+* the **paths written out** (:func:`listing_estimate`): the listed paths and the formula's terms,
+  as many as the user asked for;
 * a **timed cost table** (:func:`measurement_estimate`) and the **exact table** itself
   (:func:`cost_table_estimate`, whose integers grow by a digit or more per layer).
 
@@ -35,6 +37,9 @@ a few seconds; a 784-100-10 net (about 240,000 nodes) still fits."""
 
 DEFAULT_MAX_NAIVE_MULTIPLICATIONS = 10_000_000
 """Multiplications the naive sum of paths may do unasked (a Python loop: a few seconds)."""
+
+DEFAULT_MAX_LISTED_FACTORS = 1_000_000
+"""Factors the listed paths and the formula may write out unasked (a few hundred MB of text)."""
 
 DEFAULT_MAX_DIGITS = 10_000_000
 """Decimal digits the exact integers of one cost table may have in total (computing and printing
@@ -108,6 +113,28 @@ def naive_estimate(arch: Architecture, ref: ParamRef) -> Estimate:
         bytes=0,  # paths are generated one at a time
         work=multiplications,
         unit="multiplications",
+    )
+
+
+def listing_estimate(
+    arch: Architecture, ref: ParamRef, show_paths: int, max_terms: int
+) -> Estimate:
+    """Paths written out: the ``show_paths`` listed with their values, and the formula's terms.
+
+    The formula writes every path while they are at most ``max_terms`` (twice: text and LaTeX),
+    and about nine terms once elided. Measured about 540 bytes per listed factor with its text,
+    200 per formula factor and form.
+    """
+    paths = count_paths(arch, ref)
+    per_path = arch.depth - ref.layer + 2 - (1 if ref.kind == "O" else 0)
+    listed = min(show_paths, paths) * per_path
+    written = (paths if paths <= max_terms else 9) * per_path
+    return Estimate(
+        what=f"writing out {min(show_paths, paths):,} paths and a formula of "
+        f"{min(paths, max(max_terms, 9)):,} terms",
+        bytes=700 * listed + 2 * 250 * written,
+        work=listed + 2 * written,
+        unit="path factors",
     )
 
 
