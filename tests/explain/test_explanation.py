@@ -5,6 +5,7 @@ import json
 import pytest
 
 from memograd import _budget as budget_module
+from memograd._budget import BudgetExceeded
 from memograd.explain import cost_table, explain, measure_cost_table
 from memograd.explain import explanation as explanation_module
 from memograd.explain import gradient as gradient_module
@@ -156,13 +157,16 @@ def test_force_lifts_the_soft_budgets_only(monkeypatch):
     assert forced.engine is not None and forced.skipped == {}
     assert forced.memo_gradient == pytest.approx(capped.memo_gradient, rel=1e-12)
     # The machine's memory is never lifted.
-    monkeypatch.setattr(budget_module, "available_memory", lambda: 1000)
+    monkeypatch.setattr(budget_module, "available_memory", lambda: 100_000)
     starved = explain("2-2-2-1", "W1_11", seed=0, force=True)
     assert starved.network is None
     assert (
-        "more than the 1 kB available on this machine (--force does not lift this)"
+        "more than the 100 kB available on this machine (--force does not lift this)"
         in (starved.skipped["network"])
     )
+    # What was asked to be written out is refused whole, never cut short.
+    with pytest.raises(BudgetExceeded, match="writing out 100 paths .* does not lift"):
+        explain("2-10-10-10-1", "W1_11", seed=0, force=True, show_paths=10**6)
 
 
 def test_counts_past_the_float_range_read_short_and_stay_exact():

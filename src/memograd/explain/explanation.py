@@ -18,9 +18,9 @@ from memograd._numbers import readable_count
 from memograd.explain.arch import Architecture, ParamRef, parse_arch, parse_param
 from memograd.explain.formula import (
     DEFAULT_MAX_TERMS,
-    check_max_terms,
     chain_rule_latex,
     chain_rule_text,
+    check_max_terms,
 )
 from memograd.explain.gradient import (
     DEFAULT_MAX_PATHS,
