@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from memograd.explain.formula import DEFAULT_MAX_TERMS
     from memograd.explain.gradient import DEFAULT_MAX_PATHS
     from memograd.explain.network import ACTIVATIONS, LOSSES
-    from memograd.explain.sizes import DEFAULT_MAX_ENGINE_NODES
+    from memograd.explain.sizes import DEFAULT_MAX_ENGINE_NODES, DEFAULT_MAX_LISTED_FACTORS
 
     parser = subparsers.add_parser(
         "paths",
@@ -99,9 +99,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--force",
         action="store_true",
         help=(
-            "compute the numbers even past their budgets (1 GB of memory for the network, "
-            f"{DEFAULT_MAX_ENGINE_NODES:,} Value nodes for the engine check); never past the "
-            "machine's available memory"
+            "run past the soft budgets (1 GB of memory for the network, "
+            f"{DEFAULT_MAX_ENGINE_NODES:,} Value nodes for the engine check, "
+            f"{DEFAULT_MAX_LISTED_FACTORS:,} factors of listed paths and formula terms); "
+            "never past the machine's available memory"
         ),
     )
     _common.add_json_flag(parser)
