@@ -8,6 +8,7 @@ import tracemalloc
 import pytest
 
 from memograd._numbers import exact_integer_text
+from memograd.engine.graph import reverse_topological_order
 from memograd.explain import (
     build_network,
     build_value_graph,
@@ -32,16 +33,6 @@ from memograd.explain.sizes import (
 )
 
 
-def _graph_nodes(loss) -> int:
-    seen, stack = set(), [loss]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend(parent for parent in node.parents)
-    return len(seen)
-
-
 @pytest.mark.parametrize(
     ("arch", "activation", "output_activation", "loss"),
     [
@@ -56,7 +47,9 @@ def test_value_graph_nodes_is_exact(arch, activation, output_activation, loss):
         arch, activation=activation, output_activation=output_activation, loss=loss, seed=1
     )
     graph = build_value_graph(network)
-    assert value_graph_nodes(network.arch, network.activations, loss) == _graph_nodes(graph.loss)
+    assert value_graph_nodes(network.arch, network.activations, loss) == len(
+        reverse_topological_order(graph.loss)
+    )
 
 
 def _peak(function) -> int:
@@ -106,7 +99,7 @@ def test_measurement_estimate_counts_every_node_the_timing_builds(monkeypatch):
 
     def counting_build(network):
         graph = build_value_graph(network)
-        built.append(_graph_nodes(graph.loss))
+        built.append(len(reverse_topological_order(graph.loss)))
         return graph
 
     monkeypatch.setattr(measure_module, "build_value_graph", counting_build)
