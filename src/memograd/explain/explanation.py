@@ -205,17 +205,17 @@ def explain(
     multiplications for the naive sum); ``force=True`` lifts those soft budgets, never the
     machine's available memory. What was left out is listed in ``Explanation.skipped``.
     """
+    spec = {
+        "activation": activation,
+        "output_activation": output_activation,
+        "loss": loss,
+        "seed": seed,
+        "x": x,
+        "target": target,
+    }
     if network is None:
         arch = parse_arch(arch)
-        activations = check_network_arguments(
-            arch,
-            activation=activation,
-            output_activation=output_activation,
-            loss=loss,
-            seed=seed,
-            x=x,
-            target=target,
-        )
+        activations = check_network_arguments(arch, **spec)  # before deciding to build it
     elif parse_arch(arch) != network.arch:
         raise ValueError(f"architecture {arch!r} does not match the network's {network.arch}")
     else:
@@ -256,17 +256,7 @@ def explain(
                 finite_difference=None,
                 skipped=skipped,
             )
-        network = build_network(
-            arch,
-            activation=activation,
-            output_activation=output_activation,
-            loss=loss,
-            seed=seed,
-            weights=weights,
-            biases=biases,
-            x=x,
-            target=target,
-        )
+        network = build_network(arch, weights=weights, biases=biases, **spec)
     naive = None
     if counts["paths"] > max_naive_paths:
         skipped["naive"] = (
