@@ -227,11 +227,11 @@ def _check_memory(
 ) -> None:
     """Refuse, before any weight exists, a model whose training would pass the memory budget.
 
-    Float32 bytes, from the sizes alone: each parameter with its gradient, Adam's two moments
-    and a temporary (20 per parameter); the largest layer drawn in float64 and cast (12 per
-    weight); the batch's activations and their gradients (16 per unit and row); predicting the
-    held-out rows in chunks of up to 4,096 (8 per unit and row of the widest layer). Measured
-    peaks (tracemalloc) were 0.75-0.9x of this.
+    Float32 bytes, from the sizes alone: the training rows cast to float32; each parameter
+    with its gradient, Adam's two moments and a temporary (20 per parameter); the largest layer
+    drawn in float64 and cast (12 per weight); the batch's activations and their gradients (16
+    per unit and row); predicting the held-out rows in chunks of up to 4,096 (8 per unit and
+    row of the widest layer). Measured peaks (tracemalloc) were 0.74-0.88x of this.
     """
     from memograd._budget import Budget, Estimate, check
 
@@ -244,7 +244,8 @@ def _check_memory(
     parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
     batch, chunk = min(recipe.batch_size, len(y_train)), min(4096, max(rows_test, 1))
     needed = (
-        20 * parameters
+        4 * len(y_train) * sizes[0]
+        + 20 * parameters
         + 12 * max(fan_in * fan_out for fan_in, fan_out in layers)
         + 16 * batch * sum(sizes[1:])
         + 8 * chunk * max(sizes)
