@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import tracemalloc
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -17,8 +18,10 @@ from memograd.fibonacci import (
     fib_calls,
     fib_count,
     fib_memo,
+    fib_memory,
     fib_naive,
     fib_table,
+    fib_word_additions,
 )
 
 # OEIS A000045, F(0)..F(20).
@@ -129,3 +132,24 @@ def test_unknown_strategy_is_refused_naming_the_choices():
         fib_count(5, "fast")
     with pytest.raises(ValueError, match="naive, memo, table"):
         fib_calls(5, "sweep")
+
+
+@pytest.mark.parametrize("n", [5_000, 20_000, 60_000])
+def test_fib_memory_estimates_the_measured_peak_of_memo(n):
+    tracemalloc.start()
+    try:
+        fib_count(n, "memo")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= fib_memory(n, "memo") <= 1.25 * peak
+
+
+def test_fib_memory_and_work_grow_as_the_square_of_n():
+    # F(k) has about 0.694k bits: memo keeps every F(k), about 0.0463 n² bytes (46 GB at
+    # n = 10^6); memo and table add numbers of those sizes, about 0.0116 n² 30-bit words.
+    assert 46e9 < fib_memory(10**6, "memo") < 47e9
+    assert fib_memory(10**6, "table") < 10**6  # three numbers of 694,242 bits
+    assert fib_memory(10**6, "naive") == 500 * (10**6 + 1)
+    words = sum(-(-(fib_table(k).bit_length()) // 30) for k in range(1, 2001))
+    assert words <= fib_word_additions(2000) <= 1.01 * words + 2000

@@ -13,11 +13,14 @@ table      bottom-up, F(0), F(1), ..., F(n)      n + 1         (one step per tab
 =========  ====================================  =================================
 
 ``fib_calls`` gives these closed forms, ``fib_count`` measures them, and the tests check that
-the two agree.
+the two agree. ``fib_memory`` and ``fib_word_additions`` estimate the rest of the cost, also
+before running: F(k) has about 0.694k bits, so memo's dict of every F(k) grows as n² bytes
+(about 46 GB at n = 10^6) and the big-integer additions of memo and table as n² machine words.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from typing import Literal
 
@@ -26,8 +29,10 @@ __all__ = [
     "fib_calls",
     "fib_count",
     "fib_memo",
+    "fib_memory",
     "fib_naive",
     "fib_table",
+    "fib_word_additions",
 ]
 
 Strategy = Literal["naive", "memo", "table"]
@@ -196,3 +201,39 @@ def fib_calls(n: int, strategy: Strategy) -> int:
     if strategy == "memo":
         return max(1, 2 * n - 1)
     return n + 1
+
+
+# --- what a run will cost, before running it ---------------------------------------------------
+
+_BITS_PER_INDEX = math.log2((1 + math.sqrt(5)) / 2)  # F(k) ~ φ^k / √5: about 0.694 k bits
+_WORD_BITS = 30  # CPython stores integers in 30-bit digits, 4 bytes each
+_INT_HEADER = 28  # bytes of an int object besides its digits (64-bit CPython)
+_MEMO_ENTRY = 100  # bytes per memo entry besides the value: dict slot, key, generator frame
+_FRAME = 500  # bytes per frame of the naive recursion
+
+
+def fib_memory(n: int, strategy: Strategy) -> int:
+    """Peak bytes ``fib_count(n, strategy)`` will hold, estimated from ``n`` alone.
+
+    memo: its dict keeps every F(k), k = 0..n, each an int of about 0.694k bits, so
+    ``Σ_k (28 + 4·0.694k/30)`` ≈ 0.046 n² bytes, plus about 100 bytes per entry for the dict
+    and the stack of suspended calls (measured within a few percent by ``tracemalloc``).
+    table: three integers of F(n)'s size. naive: its recursion, n frames deep.
+    """
+    _check_strategy(strategy)
+    n = _check_n(n)
+    if strategy == "naive":
+        return _FRAME * (n + 1)
+    words_of_last = math.ceil(n * _BITS_PER_INDEX / _WORD_BITS)
+    if strategy == "table":
+        return 3 * (_INT_HEADER + 4 * words_of_last)
+    all_words = fib_word_additions(n)  # the words of F(0..n) together
+    return (_INT_HEADER + _MEMO_ENTRY) * (n + 1) + 4 * all_words
+
+
+def fib_word_additions(n: int) -> int:
+    """Machine-word additions memo and table do: adding F(k-1) + F(k-2) touches F(k)'s
+    ``ceil(0.694k / 30)`` words, summed over k = 1..n, about 0.0116 n² (n = 2·10^5: 4.6e8)."""
+    n = _check_n(n)
+    slope = _BITS_PER_INDEX / _WORD_BITS
+    return math.ceil(slope * n * (n + 1) / 2) + n

@@ -149,3 +149,84 @@ def test_bad_arguments_exit_2_with_one_clear_line(argv, message):
     assert len(lines) == 1, done.stderr
     assert message in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def _limited(gigabytes: float):
+    """Run the child under ``ulimit -v``: an old build that tried would fail, not swap."""
+
+    def apply() -> None:
+        import resource
+
+        limit = int(gigabytes * 10**9)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    return apply
+
+
+def test_memo_past_the_machines_memory_is_refused_even_with_force():
+    # fib 1000000 by memo needs about 46 GB; it used to start and die of MemoryError
+    # ("internal error"). The child may use 4 GB, so the estimate passes what it has.
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, "fib", "1000000", "--strategy", "memo", "--force"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited(4),
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        "memograd: error: fib 1,000,000 by memo (a dict holding F(0)..F(1000000)) would need "
+        "about 46 GB of memory, more than the "
+    )
+    assert line.endswith("(--force does not lift this); use --strategy table")
+
+
+def test_memo_past_the_memory_budget_says_what_it_would_take():
+    done = memograd("fib", "150000", "--strategy", "memo")
+    assert done.returncode == 2
+    assert (
+        "fib 150,000 by memo (a dict holding F(0)..F(150000)) would take about 1.1 GB of memory, "
+        "over the budget of 1 GB; --force runs it anyway, or use --strategy table"
+    ) in done.stderr
+
+
+def test_table_past_the_work_budget_says_what_it_would_take():
+    done = memograd("fib", "300000", "--strategy", "table")
+    assert done.returncode == 2
+    assert (
+        "fib 300,000 by table (two big integers) would take 1,041,666,342 additions of 30-bit "
+        "words, over the budget of 500,000,000 additions of 30-bit words; --force runs it anyway"
+    ) in done.stderr
+
+
+def test_naive_past_the_recursion_limit_is_refused_even_with_force():
+    # It used to raise RecursionError at once: "internal error", exit 1.
+    done = memograd("fib", "5000", "--strategy", "naive", "--force")
+    assert done.returncode == 2
+    assert "fib 5,000 by naive recursion would nest 5,000 calls deep, past Python's " in (
+        done.stderr
+    )
+    assert "--force does not lift this" in done.stderr
+
+
+def test_all_reports_every_refusal_as_skipped(big_int_text):
+    document = json.loads(memograd("fib", "1000000", "--json").stdout)
+    assert [r["ran"] for r in document["results"]] == [False, False, False]
+    naive, memo, table = document["results"]
+    assert "recursion limit" in naive["refused"]
+    assert "46 GB" in memo["refused"] and "additions of 30-bit words" in table["refused"]
+
+
+def test_a_memory_error_anywhere_is_one_line_and_exit_2(run, monkeypatch):
+    import memograd.fibonacci
+
+    def exhausted(n, strategy):
+        raise MemoryError
+
+    monkeypatch.setattr(memograd.fibonacci, "fib_count", exhausted)
+    status, out, err = run("fib", "30", "--strategy", "table")
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("memograd: error: ran out of memory: the sizes asked for need more")
+    assert line.endswith("; ask for smaller ones") and "internal error" not in line

@@ -193,3 +193,64 @@ def test_diverged_training_exits_2_with_one_line_and_saves_nothing(tmp_path):
     assert len(lines) == 1, result.stderr  # no NumPy RuntimeWarning, no traceback
     assert "diverged in epoch 1" in lines[0] and "--lr" in lines[0]
     assert not out.exists()
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("training started past the memory budget")
+
+
+def test_a_model_past_the_memory_budget_is_refused_before_any_weight(run, tmp_path, monkeypatch):
+    # --hidden 5000000 used to allocate about 4 GB and then exit 1.
+    from memograd.nn import estimators
+
+    monkeypatch.setattr(estimators.MLPClassifier, "fit", _no_training)
+    out_file = tmp_path / "m.npz"
+    status, out, err = run(
+        "train", "--dataset", "moons", "--hidden", "5000000", "--out", str(out_file)
+    )
+    assert status == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line == (
+        "memograd: error: training the 2-5000000-2 model (25,000,002 parameters) would take "
+        "about 11 GB of memory, over the budget of 1 GB; --force runs it anyway, or use "
+        "smaller --hidden or --batch-size"
+    )
+    assert not out_file.exists()
+
+
+def test_force_lifts_the_budget_but_never_the_machines_memory(run, tmp_path, monkeypatch):
+    from memograd import _budget
+
+    monkeypatch.setattr(_budget, "DEFAULT_MEMORY_BUDGET", 1000)
+    argv = ("--dataset", "moons", "--hidden", "8", "--epochs", "1")
+    status, _, err = run("train", *argv, "--out", str(tmp_path / "a.npz"))
+    assert status == 2 and "over the budget of 1 kB" in err
+    assert train_json(run, tmp_path, *argv, "--force")["epochs"] == 1
+    monkeypatch.setattr(_budget, "available_memory", lambda: 1000)
+    status, _, err = run("train", *argv, "--force", "--out", str(tmp_path / "b.npz"))
+    assert status == 2 and "available on this machine (--force does not lift this)" in err
+
+
+def test_the_memory_estimate_bounds_the_measured_peak(run, tmp_path):
+    import tracemalloc
+
+    from memograd import _budget
+
+    estimates = []
+    real_check = _budget.check
+
+    def recording_check(estimate, budget, **kwargs):
+        estimates.append(estimate.bytes)
+        return real_check(estimate, budget, **kwargs)
+
+    argv = ("--dataset", "digits", "--hidden", "600,600", "--epochs", "1", "--batch-size", "256")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_budget, "check", recording_check)
+        tracemalloc.start()
+        try:
+            train_json(run, tmp_path, *argv)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    (estimate,) = estimates
+    assert peak <= estimate <= 2 * peak

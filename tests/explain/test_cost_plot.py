@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -49,3 +50,13 @@ def test_importing_the_explainer_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_deepest_plottable_table_draws_without_a_float_overflow(tmp_path):
+    # Past the limit a clear error names the depth; at the limit matplotlib's float axis works.
+    with pytest.raises(ValueError, match="plot up to --max-depth 516"):
+        plot_cost(cost_table(3, 600), tmp_path / "over.svg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the axis would be a RuntimeWarning
+        path = plot_cost(cost_table(3, 516), tmp_path / "deep.svg")
+    assert "<svg" in path.read_text()

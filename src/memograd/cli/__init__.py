@@ -78,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MEMOGRAD_DEBUG"):
             raise
         return _fail(f"memograd: error: {_one_line(exc)}", 2)
+    except MemoryError as exc:
+        # What was asked for did not fit: the input's fault (a size), so status 2 like any
+        # other bad input. Most sizes are estimated and refused before this can happen.
+        if os.environ.get("MEMOGRAD_DEBUG"):
+            raise
+        return _fail(_out_of_memory(exc), 2)
     except KeyboardInterrupt:
         return _fail("memograd: interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
@@ -88,6 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(set MEMOGRAD_DEBUG=1 for the traceback)",
             1,
         )
+
+
+def _out_of_memory(exc: MemoryError) -> str:
+    from memograd._budget import available_memory, readable_bytes
+
+    detail = f" ({_one_line(exc)})" if str(exc) else ""
+    available = available_memory()
+    room = "" if available is None else f" ({readable_bytes(available)} available now)"
+    return (
+        f"memograd: error: ran out of memory{detail}: the sizes asked for need more than this "
+        f"machine has{room}; ask for smaller ones"
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -5,21 +5,20 @@
     memograd fib 40 --strategy naive --force
 
 The point is the calls column: 2*F(n+1) - 1 for naive against 2n - 1 and n + 1. Each strategy
-has a budget, checked before it starts from the closed-form count (``fibonacci.fib_calls``), so a
-computation that would not finish is refused with its exact cost instead: naive by its number of
-calls (``--max-calls``), memo and table by N (the memo's dict keeps every F(k), about 0.05*N^2
-bytes; the table's big-integer additions grow as N^2 too). ``--force`` runs anyway. Asked for
-one strategy, a refusal is an error (exit 2); with ``all`` the refused strategy is reported as
-skipped and the others run.
+has a budget, checked before it starts from closed forms (``fibonacci.fib_calls``,
+``fib_memory``, ``fib_word_additions``), so a computation that would not finish is refused with
+its exact cost instead: naive by its number of calls (``--max-calls``), memo by its memory (its
+dict keeps every F(k), about 0.046*N^2 bytes; 1 GB budget), memo and table by their big-integer
+additions (N^2 words). ``--force`` lifts these budgets, never the machine's available memory nor
+Python's recursion limit. Asked for one strategy, a refusal is an error (exit 2); with ``all`` the
+refused strategy is reported as skipped and the others run.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from memograd.cli import _common
@@ -28,14 +27,13 @@ DEFAULT_MAX_CALLS = 100_000_000
 """Under ten seconds of naive recursion (fib(35), 30 million calls, takes about two): fib(37),
 78 million calls, runs; fib(38), 126 million, is refused."""
 
-MAX_N = {"memo": 50_000, "table": 200_000}
-"""Past these N the memo's dict passes ~100 MB and the table's exact additions take seconds."""
+MAX_WORD_ADDITIONS = 500_000_000
+"""Work budget of memo and table, in additions of 30-bit words (``fibonacci.fib_word_additions``):
+about N = 200,000, a second or two of table. Memo is held by the memory budget first: its dict
+of every F(k) passes 1 GB near N = 147,000."""
 
 LARGEST_N = 1_000_000
 """Refused outright, even with --force: F(10^6) has 208,988 digits and the table needs ~10 s."""
-
-EXACT_DIGITS = 40
-"""A refusal states the exact call count up to this many digits, then its magnitude."""
 
 CLOSED_FORMS = {"naive": "2·F(n+1) − 1", "memo": "2n − 1", "table": "n + 1"}
 SHOWN_DIGITS = 20
@@ -74,19 +72,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from memograd._numbers import exact_integer_text
     from memograd.fibonacci import STRATEGIES
 
     if args.n > LARGEST_N:
         raise ValueError(f"N must be at most {LARGEST_N:,}, got {args.n:,}")
     strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
-    refusals = {s: _refusal(args.n, s, args.max_calls) for s in strategies}
-    if args.strategy != "all" and refusals[args.strategy] and not args.force:
+    refusals = {s: _refusal(args.n, s, args.max_calls, args.force) for s in strategies}
+    if args.strategy != "all" and refusals[args.strategy]:
         raise ValueError(refusals[args.strategy])
     results = []
-    with _exact_integer_text():
+    with exact_integer_text():
         for strategy in strategies:
-            reason = None if args.force else refusals[strategy]
-            results.append(_run_one(args.n, strategy, reason))
+            results.append(_run_one(args.n, strategy, refusals[strategy]))
         if args.json:
             _common.emit_json(
                 {
@@ -101,35 +99,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refusal(n: int, strategy: str, max_calls: int) -> str | None:
-    """Why ``strategy`` should not run for ``n`` (one line), or None when it is within budget."""
-    from memograd.fibonacci import fib_calls
+def _refusal(n: int, strategy: str, max_calls: int, force: bool) -> str | None:
+    """Why ``strategy`` should not run for ``n`` (one line), or None when it may.
 
+    From the closed forms alone: naive's calls against ``--max-calls`` (and its recursion
+    depth against Python's limit, which --force cannot lift), memo's memory and memo's and
+    table's word additions against their budgets, and every strategy's memory against what
+    the machine has available.
+    """
+    from memograd._budget import Budget, Estimate, refusal
+    from memograd.fibonacci import fib_calls, fib_memory, fib_word_additions
+
+    memory = fib_memory(n, strategy)  # type: ignore[arg-type]
     if strategy == "naive":
-        calls = fib_calls(n, "naive")
-        if calls > max_calls:
+        depth_limit = sys.getrecursionlimit() - 100  # frames the command itself is using
+        if n > depth_limit:
             return (
-                f"fib {n} by naive recursion would take {_count(calls)} calls (2*F({n + 1}) - 1), "
-                f"over the budget of {max_calls:,} (--max-calls); use --strategy memo or table, "
-                "or --force"
+                f"fib {n:,} by naive recursion would nest {n:,} calls deep, past Python's "
+                f"recursion limit ({depth_limit:,} left for it; --force does not lift this); "
+                "use --strategy memo or table"
             )
-        return None
-    if n > MAX_N[strategy]:
-        why = "its dict would hold every F(k)" if strategy == "memo" else "it would be slow"
-        return (
-            f"fib {n} by {strategy} is refused above N = {MAX_N[strategy]:,} ({why}); "
-            "pass --force to run it anyway"
+        estimate = Estimate(f"fib {n:,} by naive recursion", memory, fib_calls(n, "naive"), "calls")
+        budget = Budget(work=max_calls, force=force)
+        instead = "use --strategy memo or table, or raise --max-calls"
+    else:
+        held = f"a dict holding F(0)..F({n})" if strategy == "memo" else "two big integers"
+        estimate = Estimate(
+            f"fib {n:,} by {strategy} ({held})",
+            memory,
+            fib_word_additions(n),
+            "additions of 30-bit words",
         )
-    return None
-
-
-def _count(calls: int) -> str:
-    """Exact with thousands separators, or ``about 1.2e+20898`` for numbers too long to read."""
-    with _exact_integer_text():
-        text = str(calls)
-    if len(text) <= EXACT_DIGITS:
-        return f"{calls:,}"
-    return f"about {text[0]}.{text[1:3]}e+{len(text) - 1}"
+        budget = Budget(work=MAX_WORD_ADDITIONS, force=force)
+        instead = "use --strategy table" if strategy == "memo" else ""
+    error = refusal(estimate, budget, instead=instead)
+    return None if error is None else str(error)
 
 
 def _run_one(n: int, strategy: str, refused: str | None) -> dict[str, Any]:
@@ -152,20 +156,6 @@ def _run_one(n: int, strategy: str, refused: str | None) -> dict[str, Any]:
         result["seconds"] = time.perf_counter() - start
         result.update(value=value, digits=len(str(value)), calls=calls)
     return result
-
-
-@contextlib.contextmanager
-def _exact_integer_text() -> Iterator[None]:
-    """Allow converting the huge exact integers to text (Python caps it at 4300 digits).
-
-    The cap guards parsers against hostile input; these integers are our own results.
-    """
-    previous = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
-    try:
-        yield
-    finally:
-        sys.set_int_max_str_digits(previous)
 
 
 def _shown(value: int) -> str:

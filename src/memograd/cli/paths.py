@@ -5,7 +5,9 @@
 prints the exact number of paths from the parameter to the loss, the notes' formula, the
 first paths with every factor's value and how it was made, and the gradient computed
 naively (path by path), with memoization (the engine's backward) and by finite
-differences, with the multiplications each needed.
+differences, with the multiplications each needed. Counts are exact for any size; the
+numbers are computed only within their budgets (``--force`` lifts them, never past the
+machine's available memory), and each part left out says what it would take.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from memograd.explain.formula import DEFAULT_MAX_TERMS
     from memograd.explain.gradient import DEFAULT_MAX_PATHS
     from memograd.explain.network import ACTIVATIONS, LOSSES
+    from memograd.explain.sizes import DEFAULT_MAX_ENGINE_NODES, DEFAULT_MAX_LISTED_FACTORS
 
     parser = subparsers.add_parser(
         "paths",
@@ -92,11 +95,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"evaluate the naive sum only up to N paths (default: {DEFAULT_MAX_PATHS:,})",
     )
     parser.add_argument("--latex", action="store_true", help="also print the formula in LaTeX")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "run past the soft budgets (1 GB of memory for the network, "
+            f"{DEFAULT_MAX_ENGINE_NODES:,} Value nodes for the engine check, "
+            f"{DEFAULT_MAX_LISTED_FACTORS:,} factors of listed paths and formula terms); "
+            "never past the machine's available memory"
+        ),
+    )
     _common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from memograd._numbers import exact_integer_text
     from memograd.explain import explain
 
     activation: str | list[str] = args.activation
@@ -114,9 +128,11 @@ def run(args: argparse.Namespace) -> int:
         show_paths=args.show_paths,
         max_terms=args.max_terms,
         max_naive_paths=args.max_naive_paths,
+        force=args.force,
     )
     if args.json:
-        _common.emit_json(explanation.to_dict())
+        with exact_integer_text():  # a path count may pass Python's 4300-digit text limit
+            _common.emit_json(explanation.to_dict())
         return 0
     print(explanation.text(latex=args.latex))
     return 0

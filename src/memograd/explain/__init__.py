@@ -22,7 +22,11 @@ Modules: :mod:`.arch` (architectures, parameter names), :mod:`.network` (the neu
 graph with numbers), :mod:`.paths` (count and list paths), :mod:`.formula` (text and
 LaTeX), :mod:`.gradient` (naive, memo, engine, finite difference), :mod:`.cost` (exact
 cost over depth), :mod:`.measure` (timing the engine), :mod:`.cost_plot` (the chart),
+:mod:`.sizes` (what each part would cost, estimated before building it),
 :mod:`.explanation` (``explain`` and its result), :mod:`.text` (the printed report).
+
+Counts are exact for any size; numbers (the network, the naive sum, the engine check) are
+built only within their budgets, and ``Explanation.skipped`` says what was left out and why.
 """
 
 from __future__ import annotations

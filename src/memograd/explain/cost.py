@@ -16,15 +16,20 @@ derivatives or of an adjoint and a local derivative), for every weight's gradien
   uniform net ``(2d - 1) w² + 2w``, linear in the number of edges.
 
 For w ≥ 2 the ratio grows like ``w^d / (2 (w - 1))``: exponential against linear, the
-blow-up the notes say memoization removes.
+blow-up the notes say memoization removes. Every count is an exact integer and the ratio an
+exact fraction, at any depth (a float would overflow past 1.8e308, near depth 310 at width 10).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 
 from memograd.explain.arch import Architecture, parse_arch
+
+_FLOAT_MAX = Fraction(sys.float_info.max)
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -70,10 +75,11 @@ def backprop_multiplications(arch: Architecture | str | Sequence[int]) -> int:
     layer's adjoints are not needed) plus one per weight (adjoint × ∂O_kj/∂W^k_ij):
     ``Σ_{m=1}^{K-1} n_m n_(m+1) + Σ_k n_(k-1) n_k``.
     """
-    sizes = parse_arch(arch).sizes
+    arch = parse_arch(arch)
+    sizes = arch.sizes
     depth = len(sizes) - 1
     unit_edges = sum(sizes[m] * sizes[m + 1] for m in range(1, depth))
-    return unit_edges + weight_count(sizes)
+    return unit_edges + weight_count(arch)
 
 
 def paths_per_first_layer_weight(width: int, depth: int) -> int:
@@ -116,13 +122,20 @@ class CostRow:
     sweep_seconds: float | None = None
 
     @property
-    def ratio(self) -> float:
-        """naive / backprop multiplications: how many times more work the naive sum does."""
-        return self.naive_multiplications / self.backprop_multiplications
+    def ratio(self) -> Fraction:
+        """naive / backprop multiplications: how many times more work the naive sum does.
+
+        An exact fraction: at width 3 and depth 1000 it is about 1.1e+476, past any float.
+        """
+        return Fraction(self.naive_multiplications, self.backprop_multiplications)
 
     def to_dict(self) -> dict[str, object]:
+        """JSON-ready: every count an exact integer; ``ratio`` a float while one can hold it
+        (None beyond 1.8e308) and ``ratio_exact`` the exact fraction, in lowest terms."""
         document = asdict(self)
-        document["ratio"] = self.ratio
+        ratio = self.ratio
+        document["ratio"] = float(ratio) if ratio < _FLOAT_MAX else None
+        document["ratio_exact"] = {"numerator": ratio.numerator, "denominator": ratio.denominator}
         return document
 
 

@@ -15,6 +15,10 @@ from memograd.explain.cost import CostRow
 
 PLOT_FORMATS = {".png": "png", ".svg": "svg"}
 
+PLOT_MAX = 1e250
+"""Largest count a chart takes: a log axis pads its range by 5% of its decades and places ticks
+beyond it, all as floats, which overflow (past 1.8e308) from counts near 1e270 (measured)."""
+
 
 def plot_format(path: str | os.PathLike[str]) -> str:
     """The image format for ``path`` from its extension; ValueError unless .png or .svg."""
@@ -37,6 +41,14 @@ def plot_cost(rows: Sequence[CostRow], path: str | os.PathLike[str]) -> Path:
     fmt = plot_format(path)
     if not rows:
         raise ValueError("nothing to plot: the cost table has no rows")
+    for row in rows:
+        if row.naive_multiplications > PLOT_MAX:
+            raise ValueError(
+                f"cannot plot counts past {PLOT_MAX:.0e} (a log axis works in floats, which "
+                f"stop at 1.8e+308, margins and ticks included): at width {row.width:,} the "
+                f"naive count passes it at depth {row.depth}; plot up to --max-depth "
+                f"{row.depth - 1} (the table itself has no such limit)"
+            )
     from memograd.viz.plots import draw_depth_cost, draw_strategy_times, new_figure, save_figure
 
     depths = [row.depth for row in rows]

@@ -6,14 +6,16 @@
 (on one line). ``∂L/∂Ŷ`` is common to every path ending in the same output unit, so it
 is written once in front of the bracket; with several outputs there is one bracket per
 output unit. When the paths are more than ``max_terms``, each bracket keeps its first
-terms and its last one around an ellipsis and the exact count is appended: the formula
-stays readable while the count shows how much work the naive sum would do.
+terms and its last one around an ellipsis and the count is appended (exact up to 40 digits,
+then ``about 4.41e+476 paths, 477 digits``): the formula stays readable while the count shows how
+much work the naive sum would do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memograd._numbers import digit_count, is_exact_in_text, scientific
 from memograd.explain.arch import Architecture, ParamRef
 from memograd.explain.paths import FactorSymbol, count_paths, route_at, route_symbols
 from memograd.explain.symbols import LOSS_LATEX, LOSS_TEXT, param_latex, param_text
@@ -66,15 +68,19 @@ def _groups(arch: Architecture, ref: ParamRef, max_terms: int) -> tuple[list[_Gr
     return groups, len(shown_outputs) < outputs, total
 
 
-def _format_count(count: int) -> str:
-    return f"{count:,}"
+def _count_latex(count: int) -> str:
+    r"""``100{,}000`` in full while short (as in the text), ``\approx 4.41 \times 10^{476}``."""
+    if is_exact_in_text(count):
+        return f"{count:,}".replace(",", "{,}")
+    mantissa, exponent = scientific(count).split("e")
+    return rf"\approx {mantissa} \times 10^{{{int(exponent)}}}"
 
 
 def chain_rule_text(
     arch: Architecture, ref: ParamRef, *, max_terms: int = DEFAULT_MAX_TERMS
 ) -> str:
     """The chain-rule sum for ``ref`` on one line, e.g. ``∂L/∂W^1_11 = ∂L/∂Ŷ [ ... + ... ]``."""
-    _check_max_terms(max_terms)
+    check_max_terms(max_terms)
     groups, groups_elided, total = _groups(arch, ref, max_terms)
     rendered = []
     for group in groups:
@@ -89,7 +95,10 @@ def chain_rule_text(
         rendered = [*rendered[:-1], "…", rendered[-1]]
     text = f"∂{LOSS_TEXT}/∂{param_text(arch, ref)} = {' + '.join(rendered)}"
     if total > max_terms:
-        text += f"   ({_format_count(total)} paths)"
+        if is_exact_in_text(total):
+            text += f"   ({total:,} paths)"
+        else:
+            text += f"   (about {scientific(total)} paths, {digit_count(total):,} digits)"
     return text
 
 
@@ -97,7 +106,7 @@ def chain_rule_latex(
     arch: Architecture, ref: ParamRef, *, max_terms: int = DEFAULT_MAX_TERMS
 ) -> str:
     r"""The same sum in LaTeX: ``\frac{\partial L}{\partial W^{1}_{11}} = ...``."""
-    _check_max_terms(max_terms)
+    check_max_terms(max_terms)
     groups, groups_elided, total = _groups(arch, ref, max_terms)
     rendered = []
     for group in groups:
@@ -113,10 +122,10 @@ def chain_rule_latex(
     lhs = rf"\frac{{\partial {LOSS_LATEX}}}{{\partial {param_latex(arch, ref)}}}"
     latex = f"{lhs} = {' + '.join(rendered)}"
     if total > max_terms:
-        latex += rf" \qquad ({total:,}".replace(",", "{,}") + r"\ \text{paths})"
+        latex += rf" \qquad ({_count_latex(total)}\ \text{{paths}})"
     return latex
 
 
-def _check_max_terms(max_terms: int) -> None:
+def check_max_terms(max_terms: int) -> None:
     if isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 1:
         raise ValueError(f"max_terms must be a whole number >= 1, got {max_terms!r}")

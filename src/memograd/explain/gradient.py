@@ -76,13 +76,12 @@ def naive_multiplication_count(network_or_arch: Network | Architecture, ref: Par
     return count_paths(arch, ref) * per_path
 
 
-def _edge_matrices(network: Network) -> list[np.ndarray]:
-    """``edges[m][i, j] = ∂O_mj/∂O_(m-1)i = act'(z_mj) W^m_ij`` for m = 1..K (entry 0 unused)."""
-    forward = network.forward
-    edges = [np.zeros((0, 0))]
-    for m in range(1, network.arch.depth + 1):
-        edges.append(forward.slopes[m][None, :] * network.weights[m - 1])
-    return edges
+def _edges(network: Network, layer: int) -> np.ndarray:
+    """``edges[i, j] = ∂O_(layer)j/∂O_(layer-1)i = act'(z_(layer)j) W^layer_ij``.
+
+    Made for one layer at a time, when needed: a wide net's weights are never copied whole.
+    """
+    return network.forward.slopes[layer][None, :] * network.weights[layer - 1]
 
 
 def _own_factor(network: Network, ref: ParamRef) -> float | None:
@@ -104,7 +103,7 @@ def naive_gradient(
             f"the naive sum for {ref.name} in {arch.text} has {paths:,} paths, more than "
             f"max_paths={max_paths:,}; raise max_paths or use the memoized gradient"
         )
-    edges = _edge_matrices(network)
+    edges = {m: _edges(network, m) for m in range(ref.layer + 1, arch.depth + 1)}
     loss_gradient = network.forward.loss_gradient
     own = _own_factor(network, ref)
     layers_above = [range(arch.sizes[m]) for m in range(ref.layer + 1, arch.depth + 1)]
@@ -130,10 +129,10 @@ def memo_gradient(network: Network, ref: ParamRef) -> MemoGradient:
     ``adjoint(O_mj) = Σ_l adjoint(O_(m+1)l) × ∂O_(m+1)l/∂O_mj`` is filled layer by layer from
     the output down to ``ref``'s layer, every entry once (the table a memoized recursion
     would build); only ``ref``'s own unit is needed in its layer. Then
-    ``∂L/∂W^k_ij = adjoint(O_kj) × ∂O_kj/∂W^k_ij``.
+    ``∂L/∂W^k_ij = adjoint(O_kj) × ∂O_kj/∂W^k_ij``. A full layer is one matrix-vector
+    product: the same multiplications, counted per entry, without a Python step per unit.
     """
     arch = network.arch
-    edges = _edge_matrices(network)
     adjoint = network.forward.loss_gradient.astype(np.float64)
     table: dict[str, float] = {}
     for j, value in enumerate(adjoint, start=1):
@@ -141,13 +140,18 @@ def memo_gradient(network: Network, ref: ParamRef) -> MemoGradient:
     multiplications = additions = 0
     for layer in range(arch.depth - 1, ref.layer - 1, -1):
         above = arch.sizes[layer + 1]
-        units = [ref.unit - 1] if layer == ref.layer else range(arch.sizes[layer])
-        new_adjoint = np.zeros(arch.sizes[layer])
+        edges = _edges(network, layer + 1)
+        if layer == ref.layer:
+            units = [ref.unit - 1]
+            new_adjoint = np.zeros(arch.sizes[layer])
+            new_adjoint[ref.unit - 1] = float(np.dot(edges[ref.unit - 1, :], adjoint))
+        else:
+            units = range(arch.sizes[layer])
+            new_adjoint = edges @ adjoint
         for i in units:
-            new_adjoint[i] = float(np.dot(edges[layer + 1][i, :], adjoint))
             table[unit_text(arch, layer, i + 1)] = float(new_adjoint[i])
-            multiplications += above
-            additions += above - 1
+        multiplications += above * len(units)
+        additions += (above - 1) * len(units)
         adjoint = new_adjoint
     gradient = float(adjoint[ref.unit - 1])
     own = _own_factor(network, ref)

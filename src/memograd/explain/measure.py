@@ -13,12 +13,16 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
+from memograd.explain.arch import parse_arch
 from memograd.explain.cost import CostRow, uniform_arch
 from memograd.explain.gradient import build_value_graph
 from memograd.explain.network import build_network
 
 DEFAULT_NAIVE_BUDGET = 20_000
 """Engine paths allowed for a timed naive run: enough to show the curve, quick on a laptop."""
+
+DEFAULT_REPEATS = 3
+"""Runs per strategy and depth; the best is kept."""
 
 
 def time_backward(
@@ -27,15 +31,16 @@ def time_backward(
     strategy: str,
     *,
     max_paths: int = DEFAULT_NAIVE_BUDGET,
-    repeats: int = 3,
+    repeats: int = DEFAULT_REPEATS,
     seed: int = 0,
+    inputs: int | None = None,
 ) -> float | None:
     """Best-of-``repeats`` seconds of one ``backward(strategy=...)``, graph building excluded.
 
     Returns None when the engine refuses the naive strategy because the graph has more
     paths than ``max_paths`` (it raises ValueError naming the count before doing any work).
     """
-    network = build_network(uniform_arch(width, depth), seed=seed)
+    network = build_network(uniform_arch(width, depth, inputs), seed=seed)
     best = float("inf")
     for _ in range(max(1, repeats)):
         graph = build_value_graph(network)
@@ -54,7 +59,10 @@ def time_backward(
 
 
 def measure_cost_table(
-    rows: Sequence[CostRow], *, max_paths: int = DEFAULT_NAIVE_BUDGET, repeats: int = 3
+    rows: Sequence[CostRow],
+    *,
+    max_paths: int = DEFAULT_NAIVE_BUDGET,
+    repeats: int = DEFAULT_REPEATS,
 ) -> list[CostRow]:
     """``rows`` with ``naive_seconds`` and ``sweep_seconds`` filled in.
 
@@ -63,11 +71,12 @@ def measure_cost_table(
     """
     measured, naive_fits = [], True
     for row in rows:
-        sweep = time_backward(row.width, row.depth, "sweep", repeats=repeats)
+        inputs = parse_arch(row.arch).sizes[0]
+        sweep = time_backward(row.width, row.depth, "sweep", repeats=repeats, inputs=inputs)
         naive = None
         if naive_fits:
             naive = time_backward(
-                row.width, row.depth, "naive", max_paths=max_paths, repeats=repeats
+                row.width, row.depth, "naive", max_paths=max_paths, repeats=repeats, inputs=inputs
             )
             naive_fits = naive is not None
         measured.append(dataclasses.replace(row, naive_seconds=naive, sweep_seconds=sweep))

@@ -95,13 +95,7 @@ class Network:
                 f"{self.arch.text} needs {depth} activations (one per layer 1..{depth}), "
                 f"got {len(self.activations)}"
             )
-        for name in self.activations:
-            if name not in ACTIVATIONS:
-                raise ValueError(
-                    f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
-                )
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; expected one of {', '.join(LOSSES)}")
+        _check_names(self.activations, self.loss)
         if len(self.weights) != depth or len(self.biases) != depth:
             raise ValueError(
                 f"{self.arch.text} needs {depth} weight matrices and {depth} bias vectors, "
@@ -141,15 +135,18 @@ class Network:
         ``nudge=(ref, delta)`` is what a finite-difference check needs: for a unit output
         ``O_kj`` the delta is added after the activation, so only what comes after it moves.
         """
-        weights = [w.copy() for w in self.weights]
-        biases = [b.copy() for b in self.biases]
+        # Only the nudged array is copied: a finite difference of a wide net needs no second
+        # copy of every weight.
+        weights, biases = list(self.weights), list(self.biases)
         unit_nudge: tuple[int, int, float] | None = None
         if nudge is not None:
             ref, delta = nudge
             if ref.kind == "W":
                 assert ref.source is not None
+                weights[ref.layer - 1] = weights[ref.layer - 1].copy()
                 weights[ref.layer - 1][ref.source - 1, ref.unit - 1] += delta
             elif ref.kind == "b":
+                biases[ref.layer - 1] = biases[ref.layer - 1].copy()
                 biases[ref.layer - 1][ref.unit - 1] += delta
             else:
                 unit_nudge = (ref.layer, ref.unit - 1, delta)
@@ -199,6 +196,53 @@ def _frozen(values: object, shape: tuple[int, ...], what: str) -> np.ndarray:
     return array
 
 
+def check_network_arguments(
+    arch: Architecture,
+    *,
+    activation: str | Sequence[str] = "sigmoid",
+    output_activation: str = "identity",
+    loss: str = "squared",
+    seed: int | None = 0,
+    x: Sequence[float] | np.ndarray | None = None,
+    target: Sequence[float] | np.ndarray | None = None,
+) -> tuple[str, ...]:
+    """Check :func:`build_network`'s arguments without drawing a weight; return one activation
+    per layer 1..K.
+
+    So the arguments of a network too large to build are refused all the same, with the
+    same messages.
+    """
+    hidden = arch.depth - 1
+    if isinstance(activation, str):
+        hidden_activations = [activation] * hidden
+    else:
+        hidden_activations = list(activation)
+        if len(hidden_activations) != hidden:
+            raise ValueError(
+                f"{arch.text} has {hidden} hidden layer(s); got {len(hidden_activations)} "
+                f"activations {hidden_activations}"
+            )
+    activations = (*hidden_activations, output_activation)
+    _check_names(activations, loss)
+    if isinstance(seed, bool) or (seed is not None and not isinstance(seed, int)):
+        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    if x is not None:
+        _frozen(x, (arch.sizes[0],), "the input x")
+    if target is not None:
+        _frozen(target, (arch.sizes[-1],), "the target")
+    return activations
+
+
+def _check_names(activations: Sequence[str], loss: str) -> None:
+    for name in activations:
+        if name not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+            )
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
+
+
 def build_network(
     arch: str | Sequence[int] | Architecture,
     *,
@@ -222,18 +266,15 @@ def build_network(
     """
     arch = parse_arch(arch)
     depth = arch.depth
-    hidden = depth - 1
-    if isinstance(activation, str):
-        hidden_activations = [activation] * hidden
-    else:
-        hidden_activations = list(activation)
-        if len(hidden_activations) != hidden:
-            raise ValueError(
-                f"{arch.text} has {hidden} hidden layer(s); got {len(hidden_activations)} "
-                f"activations {hidden_activations}"
-            )
-    if isinstance(seed, bool) or (seed is not None and not isinstance(seed, int)):
-        raise TypeError(f"seed must be a whole number or None, got {seed!r}")
+    activations = check_network_arguments(
+        arch,
+        activation=activation,
+        output_activation=output_activation,
+        loss=loss,
+        seed=seed,
+        x=x,
+        target=target,
+    )
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
     sizes = arch.sizes
     if weights is None:
@@ -249,7 +290,7 @@ def build_network(
         target = streams[3].uniform(0.0, 1.0, sizes[-1])
     return Network(
         arch=arch,
-        activations=(*hidden_activations, output_activation),
+        activations=activations,
         weights=tuple(weights),  # type: ignore[arg-type]
         biases=tuple(biases),  # type: ignore[arg-type]
         x=np.asarray(x),

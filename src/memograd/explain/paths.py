@@ -8,8 +8,9 @@ layer m+1, so a route is one unit index per layer k+1..K.
 Counting is a dynamic programme over the layers, exact with Python integers: the number
 of paths from a unit to L is the sum of the numbers of its successors, 1 at the output.
 That is backpropagation itself in the (+, ×) arithmetic of counting (every local
-derivative replaced by 1), so it costs one addition per edge, not one step per path:
-30 layers of width 10 give 10^29 paths instantly.
+derivative replaced by 1); since all units of a fully connected layer have the same count,
+the sum over a layer is one multiplication, so counting costs one step per layer, not one
+per path or per unit: 30 layers of width 10 give 10^29 paths at once.
 """
 
 from __future__ import annotations
@@ -33,24 +34,36 @@ from memograd.explain.symbols import (
 )
 
 
+def layer_path_counts(arch: Architecture, first_layer: int = 0) -> tuple[int, ...]:
+    """``counts[k - first_layer]``: paths from any one unit of layer k to L, for k >= first_layer.
+
+    Filled from the output down: a unit's count is the sum of the counts of the units it feeds,
+    and in a fully connected layer every unit feeds all n_(k+1) units of the next one, all with
+    the same count, so the sum is one multiplication per layer, whatever the widths.
+    """
+    counts = [1]
+    for k in range(arch.depth - 1, first_layer - 1, -1):
+        counts.append(counts[-1] * arch.sizes[k + 1])
+    return tuple(reversed(counts))
+
+
 def unit_path_counts(arch: Architecture) -> tuple[tuple[int, ...], ...]:
     """``counts[k][j-1]``: number of chain-rule paths from unit O_kj to L, for k = 0..K.
 
-    Filled from the output down, each entry the sum over the next layer's entries.
+    One entry per unit (as many as the network has units); :func:`count_paths` needs none.
     """
-    counts: list[tuple[int, ...]] = [(1,) * arch.sizes[-1]]
-    for k in range(arch.depth - 1, -1, -1):
-        above = sum(counts[0])  # fully connected: every unit of layer k feeds them all
-        counts.insert(0, (above,) * arch.sizes[k])
-    return tuple(counts)
+    return tuple(
+        (count,) * size for count, size in zip(layer_path_counts(arch), arch.sizes, strict=True)
+    )
 
 
 def count_paths(arch: Architecture, ref: ParamRef) -> int:
     """Exact number of chain-rule paths from ``ref`` to L (a Python int, never rounded).
 
-    A weight W^k_ij or bias b^k_j has exactly the paths of the unit O_kj it feeds.
+    A weight W^k_ij or bias b^k_j has exactly the paths of the unit O_kj it feeds. Costs one
+    multiplication per layer above ``ref``, however wide the layers are.
     """
-    return unit_path_counts(arch)[ref.layer][ref.unit - 1]
+    return layer_path_counts(arch, ref.layer)[0]
 
 
 Route = tuple[int, ...]

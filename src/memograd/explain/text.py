@@ -6,25 +6,33 @@ and so that ``print(explain(...).text())`` in a notebook shows what the command 
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
+
+from memograd._numbers import readable_count, short_count, short_ratio
 
 if TYPE_CHECKING:
     from memograd.explain.explanation import Explanation
 
 
 def render_text(explanation: Explanation, *, latex: bool = False) -> str:
-    """The report ``memograd paths`` prints: formula, listed paths, gradients, work done."""
+    """The report ``memograd paths`` prints: formula, listed paths, gradients, work done.
+
+    Counts are written in full up to 40 digits and as ``about 4.41e+476 (477 digits)`` beyond;
+    a part that was not computed says so, with the one-line reason from ``skipped``.
+    """
     network = explanation.network
-    hidden_layers = network.activations[:-1]
+    hidden_layers = explanation.activations[:-1]
     if len(set(hidden_layers)) == 1 and len(hidden_layers) > 2:
         hidden = f"{hidden_layers[0]} in all {len(hidden_layers)} hidden layers"
     else:
         hidden = ", ".join(hidden_layers) or "none"
+    loss_value = "" if network is None else f"; L = {network.forward.loss:.6g}"
     lines = [
-        f"{explanation.symbol} in {network.arch.text}  (hidden: {hidden}; output: "
-        f"{network.activations[-1]}; loss: {network.loss}; L = {network.forward.loss:.6g})",
+        f"{explanation.symbol} in {explanation.arch.text}  (hidden: {hidden}; output: "
+        f"{explanation.activations[-1]}; loss: {explanation.loss_function}{loss_value})",
         "",
-        f"chain-rule paths from {explanation.symbol} to L: {explanation.paths:,}",
+        f"chain-rule paths from {explanation.symbol} to L: {readable_count(explanation.paths)}",
         "",
         explanation.formula,
     ]
@@ -39,30 +47,55 @@ def render_text(explanation: Explanation, *, latex: bool = False) -> str:
             )
     if explanation.paths > len(explanation.shown_paths) and explanation.shown_paths:
         hidden_paths = explanation.paths - len(explanation.shown_paths)
-        lines.append(f"    ... {hidden_paths:,} more (--show-paths N lists more)")
-    naive = explanation.naive
-    naive_value = f"{naive.gradient:.10g}" if naive is not None else "(not run: too many paths)"
+        lines.append(f"    ... {readable_count(hidden_paths)} more (--show-paths N lists more)")
+    skipped = explanation.skipped
+    if network is None:
+        lines += ["", f"numbers not computed: {skipped['network']}"]
+    naive, memo = explanation.naive, explanation.memo
     rows = [
-        ("naive: every path's product on its own", naive_value, explanation.naive_multiplications),
+        (
+            "naive: every path's product on its own",
+            f"{naive.gradient:.10g}" if naive is not None else "(not run)",
+            explanation.naive_multiplications,
+        ),
         (
             "memoized: backprop, adjoints stored once",
-            f"{explanation.memo_gradient:.10g}",
+            f"{explanation.memo_gradient:.10g}" if memo is not None else "(not run)",
             explanation.memo_multiplications,
         ),
-        (
-            "finite difference (central, h = 1e-6)",
-            f"{explanation.finite_difference:.10g}",
-            f"(reads 0 below {explanation.finite_difference_resolution:.0e})",
-        ),
     ]
+    if network is not None:
+        rows.append(
+            (
+                "finite difference (central, h = 1e-6)",
+                f"{explanation.finite_difference:.10g}",
+                f"(reads 0 below {explanation.finite_difference_resolution:.0e})",
+            )
+        )
     value_width = max(len(value) for _, value, _ in rows)
     lines += ["", f"{'gradient':<44}{'value':<{value_width + 3}}multiplications"]
     for label, value, count in rows:
-        counted = count if isinstance(count, str) else f"{count:,}"
+        counted = count if isinstance(count, str) else short_count(count)
         lines.append(f"  {label:<42}{value:<{value_width + 3}}{counted}")
-    ratio = explanation.naive_multiplications / max(explanation.memo_multiplications, 1)
+    for part, label in (("naive", "naive sum"), ("engine", "engine check")):
+        if part in skipped and network is not None:
+            lines.append(f"{label} not run: {skipped[part]}")
     lines.append(
-        f"memoization does {ratio:,.3g}x fewer multiplications here; "
-        f"largest disagreement {explanation.max_abs_difference:.2e}"
+        f"{_saving(explanation.naive_multiplications, explanation.memo_multiplications)}"
+        + (
+            ""
+            if explanation.max_abs_difference is None
+            else f"; largest disagreement {explanation.max_abs_difference:.2e}"
+        )
     )
     return "\n".join(lines)
+
+
+def _saving(naive: int, memo: int) -> str:
+    """How many times fewer multiplications memoization needs, as an exact ratio."""
+    if naive == memo:
+        return "memoization does as many multiplications as the naive sum here"
+    ratio = Fraction(naive, max(memo, 1))
+    if ratio > 1:
+        return f"memoization does {short_ratio(ratio)}x fewer multiplications here"
+    return f"the naive sum does {short_ratio(1 / ratio)}x fewer multiplications here"
