@@ -285,6 +285,15 @@ def test_unkeyable_argument_error_names_its_type_and_parameter():
         f(1, 2, scale=Opaque())
 
 
+def test_the_error_names_the_unkeyable_element_not_a_keyable_neighbour():
+    f = memoize(lambda rows: rows)
+    with pytest.raises(TypeError, match=r"argument 'rows\[1\]' .*element of type Opaque"):
+        f([bytearray(b"ok"), Opaque()])
+    with pytest.raises(TypeError, match=r"argument 'rows\[0\]\['k'\]\[1\]' .*Opaque"):
+        f([{"k": (1, Opaque())}])
+    assert f([bytearray(b"ok"), (1, 2)]) == [bytearray(b"ok"), (1, 2)]
+
+
 def test_key_function_names_the_entry():
     f = memoize(key=lambda obj, scale: (obj.name, scale))(counted(lambda obj, scale: scale * 2))
     a, b = Opaque(), Opaque()

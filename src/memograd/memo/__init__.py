@@ -12,7 +12,8 @@
   user's, so CPython 3.11 calls it without building ``*args``/``**kwargs`` and inlines its frame
   (wrapper.py). A hit is that frame, one store call and one attribute read.
 * A miss is computed in that same frame, once per key however many threads ask (single-flight,
-  flight.py), so a recursive memoized function costs two frames per level, as with functools.
+  flight.py), so a recursive memoized function costs two levels of the recursion limit per
+  call, as with functools.
   Unhashable arguments make the store raise TypeError, which costs nothing until raised: the
   wrapper then keys the call by content (keys.py) and asks the same store.
 * With ``ttl`` the hit also checks the cell's age; an ``async def`` shares one task per key
@@ -96,7 +97,8 @@ def memoize(
       ``timer`` is the clock it is measured with (``time.monotonic``; tests pass a fake one).
     - ``key``: a function of the same arguments returning the cache key, for arguments that
       cannot be keyed otherwise, to key on part of them, or to spare a large array its content
-      key (``key=lambda a: id(a)`` for arrays never changed in place, or a version counter).
+      key (key it by identity, holding the array, or by a version its owner bumps on every
+      change: docs/guide.md shows both).
       On a method it gets the arguments after ``self``: the cache is already per instance.
 
     Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
@@ -106,15 +108,16 @@ def memoize(
     large array that is a copy of its bytes and a hash of them, per call. Anything else raises a
     TypeError naming the argument. An exception is not cached, nor is a generator or coroutine
     returned by a plain function (it would come back consumed). Threads asking for the same new
-    key compute it once; recursion works, as deep as with functools. A function written in a class
-    body whose first parameter is ``self`` gets one cache per instance, which does not keep the
-    instance alive; on an ``async def`` the awaited result is cached and concurrent awaits share
-    one computation.
+    key compute it once; recursion works (as deep as with functools, on Python 3.11). A function
+    written in a class body whose first parameter is ``self`` gets one cache per instance, which
+    does not keep the instance alive; on an ``async def`` the awaited result is cached and
+    concurrent awaits share one computation.
 
     The wrapper has ``cache_info()``, ``cache_clear()``, ``cache_parameters()``, ``__wrapped__``
     and the function's name and docstring; it pickles by reference and copies as itself.
     """
-    if callable(maxsize) and not isinstance(maxsize, int):  # @memoize, or memoize(f, ...)
+    if isinstance(maxsize, classmethod) or (callable(maxsize) and not isinstance(maxsize, int)):
+        # @memoize bare, or memoize(f, ...): the function stands where maxsize does
         return _decorate(maxsize, validated_options(None, ttl, typed, key, timer))
     options = validated_options(maxsize, ttl, typed, key, timer)
 

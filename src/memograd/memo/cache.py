@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -87,13 +88,10 @@ class Memo:
     entry may have been evicted or passed by, and calls ``reinsert``).
     """
 
-    def __init__(
-        self, fn: Callable[..., Any], options: Options, describe: Describe, *, is_async: bool
-    ) -> None:
-        self.fn = fn
+    def __init__(self, fn: Callable[..., Any], options: Options, describe: Describe) -> None:
+        self.fn = fn  # what computes a value: the user's function (taking self first, a method's)
         self.options = options
         self.describe = describe
-        self.is_async = is_async
         # Reentrant: a garbage collection inside a locked section can run a finalizer that calls
         # this very function; with a plain Lock that thread would wait for itself forever.
         self.lock = threading.RLock()
@@ -174,13 +172,16 @@ class Memo:
             if current is cell or self.flights.get(current) is not None:
                 return  # the same entry, or a new one another thread is computing already
             try:
-                _ = current.value  # filled already: by a computation started after the clear
+                _ = current.value  # filled already, by another call of the key
             except AttributeError:
                 _copy_result(cell, current)
+                self.failed.discard(weakref.ref(current))
 
     # -- statistics --------------------------------------------------------------------------
 
-    def cache_info(self) -> CacheInfo:
+    # cache_info() and cache_clear() are the wrapper's own, unannotated: their signature is
+    # functools', "()", which CPython's tests compare.
+    def cache_info(self):  # noqa: ANN201
         hits, misses, maxsize, currsize = self.store.cache_info()
         if maxsize == 0:
             return CacheInfo(hits=0, misses=misses, maxsize=0, currsize=0)
@@ -195,7 +196,7 @@ class Memo:
             currsize=max(0, currsize - empty),
         )
 
-    def cache_clear(self) -> None:
+    def cache_clear(self):  # noqa: ANN201
         """Forget every entry and reset the statistics.
 
         Computations in flight still finish; their values are stored again afterwards (their

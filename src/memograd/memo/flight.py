@@ -11,8 +11,10 @@ calls the user's function from there, for two reasons:
 * Safety at that limit. Code of the wrapper's frame runs one level above the function it calls,
   so anything it does around a computation fits wherever the computation itself fitted; a
   helper's calls would run one level deeper and could fail at the limit, halfway through the
-  bookkeeping, leaving a key marked as in flight forever. So these lines call only C (the lock,
-  dict methods, ``Flight()``, the thread id), never a Python function, except the user's.
+  bookkeeping, leaving a key marked as in flight forever. So the bookkeeping calls only C (the
+  lock, dict methods, ``Flight()``, the thread id). The two Python helpers run where a failure
+  leaves nothing half done: ``Memo.refuse`` inside the computation's ``try`` (its failure is the
+  computation's), ``Memo.reinsert`` once the key has landed.
 
 The protocol: the store has handed the wrapper the key's cell (cache.py) and the cell holds no
 (fresh) value. Under the cache's lock the wrapper looks at the cell again: a value may have

@@ -51,10 +51,11 @@ _KEYABLE_KINDS = "a list, tuple, dict, set, bytearray or NumPy array"
 
 
 def _by_content(value: object) -> bool:
-    """Is ``value`` a container keyed by its content rather than by its own hash?
+    """Is ``value`` keyed by its content rather than by its own hash?
 
-    Those whose type declares them unhashable (``__hash__ = None``: lists, dicts, sets,
-    bytearrays, arrays and their subclasses), and plain tuples, which are unhashable exactly when
+    Values whose type declares them unhashable (``__hash__ = None``: lists, dicts, sets,
+    bytearrays, arrays and their subclasses, and any other such class, which ``content_key``
+    then leaves for the store to refuse), and plain tuples, which are unhashable exactly when
     they hold something that is. A subclass that defines its own hash keeps it.
     """
     kind = type(value)
@@ -64,14 +65,15 @@ def _by_content(value: object) -> bool:
 
 
 def content_key(value: object, typed: bool) -> Hashable:
-    """A key equal for equal contents, built without hashing anything.
+    """A key equal for equal contents, built without hashing the values to test them.
 
     Other values are their own key, so ``[1]`` and ``[1.0]`` share one, as Python equality says
     (``typed=True`` adds the type and separates them). Containers are keyed by their contents,
     recursively, with a tag for their kind: a list never equals a tuple, as in Python. Arrays are
     keyed by dtype, shape and bytes: equal float64 arrays share a key, a float32 and a float64
     array never do, and NaNs in the same places compare equal. A value that is neither hashable
-    nor such a container stays in the key as it is, and hashing the key fails on it.
+    nor such a container stays in the key as it is, and hashing the key fails on it. (Dict and set
+    contents are hashed once, as their frozensets are built; the store reuses those hashes.)
     """
     if not _by_content(value):
         return (type(value), value) if typed else value
@@ -106,7 +108,9 @@ def unkeyable(value: object) -> tuple[str, str] | None:
     culprit's type name, or None. Runs only after the store failed to hash a key, so the hash
     calls it makes cost nothing on a call that works.
     """
-    if not _by_content(value) or isinstance(value, bytearray):
+    if isinstance(value, bytearray):
+        return None  # keyed by its bytes
+    if not _by_content(value):
         try:
             hash(value)
         except TypeError:

@@ -78,13 +78,8 @@ class MemoizedMethod:
             if entry is not None and entry[0]() is instance:
                 return entry
             ref = weakref.ref(instance, functools.partial(self._detach, ident))
-            memo = Memo(
-                self.__wrapped__,
-                self._options,
-                self._template.describe,
-                is_async=self._template.is_async,
-            )
-            entry = (ref, self._template.instantiate(memo, self.__wrapped__), memo)
+            memo = Memo(self.__wrapped__, self._options, self._template.describe)
+            entry = (ref, self._template.instantiate(memo), memo)
             self._instances[ident] = entry
         return entry
 

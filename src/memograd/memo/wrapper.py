@@ -4,7 +4,7 @@ Only real code with real parameter names gets CPython's fast call (no ``*args``/
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
 ``namedtuple`` generate theirs. A hit is that frame, one call of the C store and one attribute
 read; a miss computes in the same frame (flight.py says why), so a recursive memoized function
-costs two frames per level, as with functools.
+costs two levels of the recursion limit per call, as with functools.
 """
 
 from __future__ import annotations
@@ -147,9 +147,8 @@ class Template:
         exec(compile(self.source, f"<memoize {self.describe.name}>", "exec"), namespace)
         self.code = namespace["memoized"].__code__
 
-    def instantiate(self, memo: Memo, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """A wrapper on ``memo``'s store; ``fn`` is what it computes with (``self`` first if a
-        method's)."""
+    def instantiate(self, memo: Memo) -> Callable[..., Any]:
+        """A new wrapper function on this code, for ``memo``'s store."""
         options = memo.options
         namespace = {
             **_CONSTANTS,
@@ -157,7 +156,7 @@ class Template:
             "_mg_store": memo.store,
             "_mg_flights": memo.flights,
             "_mg_failed": memo.failed,
-            "_mg_fn": fn,
+            "_mg_fn": memo.fn,
             "_mg_by_content": memo.by_content,
             "_mg_by_key_content": memo.by_key_content,
             "_mg_key": options.key,
@@ -254,7 +253,7 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
 def memoize_function(fn: Callable[..., Any], options: Options) -> Callable[..., Any]:
     """A plain function's wrapper, with its one cache (``__memo__``, for tests and methods.py)."""
     template = Template(fn, options, method=False)
-    memo = Memo(fn, options, template.describe, is_async=template.is_async)
-    function = template.instantiate(memo, fn)
+    memo = Memo(fn, options, template.describe)
+    function = template.instantiate(memo)
     function.__memo__ = memo
     return function
