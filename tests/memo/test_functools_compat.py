@@ -111,7 +111,10 @@ def test_a_content_keyed_call_hashes_its_hashable_arguments_at_most_twice():
 
 
 def _reach(make):
-    """The largest n for which a fresh ``make()``'s fib(n) computes at the current limit."""
+    """The largest n for which a fresh ``make()``'s function of n computes at the current limit.
+
+    The functions recurse n levels deep and return fib(n) (``make.expected`` says otherwise).
+    """
     low, high = 1, sys.getrecursionlimit()
     while low < high:
         middle = (low + high + 1) // 2
@@ -121,7 +124,7 @@ def _reach(make):
         except RecursionError:
             high = middle - 1
         else:
-            assert value == fib_table(middle)
+            assert value == getattr(make, "expected", fib_table)(middle)
             low = middle
     return low
 
@@ -162,6 +165,20 @@ def _fib_static_with(decorate):
     return make
 
 
+def _countdown_with(decorate):
+    """For a cache that keeps nothing (maxsize=0): fib would take exponential time."""
+
+    def make():
+        @decorate
+        def countdown(n):
+            return 0 if n == 0 else countdown(n - 1) + 1
+
+        return countdown
+
+    make.expected = lambda n: n
+    return make
+
+
 DEPTH_CASES = {
     "plain": (_fib_with, memoize, functools.cache),
     "maxsize=128": (_fib_with, memoize(maxsize=128), functools.lru_cache(maxsize=128)),
@@ -171,6 +188,7 @@ DEPTH_CASES = {
     "key=": (_fib_with, memoize(key=lambda n: n), functools.cache),
     "method": (_fib_method_with, memoize, functools.cache),
     "staticmethod": (_fib_static_with, memoize, functools.cache),
+    "maxsize=0": (_countdown_with, memoize(0), functools.lru_cache(maxsize=0)),
 }
 
 
