@@ -1,133 +1,100 @@
 """Single-flight: a missing value is computed once, however many threads ask for it at once.
 
-Both ways a cache is filled go through ``fly``: a plain cache's miss handler, whose flight stands
-in the cache's table of pending keys, and the filling of a ``ttl`` cell, whose flight sits in
-the cell. What differs (where a key's flight is found, where a computed value goes) is the
-cache's ``Lanes``; the protocol itself is written once, here. Coroutines do not come here: their
-shared computation is an ``asyncio`` task (aio.py).
+The protocol is written here once, as the source of the miss path that wrapper.py puts into every
+generated wrapper of a plain (not ``async``) function. It runs in the wrapper's own frame, and
+calls the user's function from there, for two reasons:
+
+* Recursion depth. Every Python frame between a memoized function and its recursive call costs a
+  level of ``sys.getrecursionlimit()``. functools pays two per level (its C wrapper and the
+  function); so does this wrapper: itself and the function. A helper holding the computation
+  would be a third.
+* Safety at that limit. Code of the wrapper's frame runs one level above the function it calls,
+  so anything it does around a computation fits wherever the computation itself fitted; a
+  helper's calls would run one level deeper and could fail at the limit, halfway through the
+  bookkeeping, leaving a key marked as in flight forever. So the bookkeeping calls only C (the
+  lock, dict methods, ``Flight()``, the thread id). The two Python helpers run where a failure
+  leaves nothing half done: ``Memo.refuse`` inside the computation's ``try`` (its failure is the
+  computation's), ``Memo.reinsert`` once the key has landed.
+
+The protocol: the store has handed the wrapper the key's cell (cache.py) and the cell holds no
+(fresh) value. Under the cache's lock the wrapper looks at the cell again: a value may have
+landed since the first look (another thread's computation just finished; without this second look
+that thread's work would be repeated). Then the key's flight in ``flights``:
+
+* none: this thread registers one and computes, with the lock released; then, under the lock, it
+  puts the value into the cell and removes the flight, and wakes the threads that waited (no
+  thread can start waiting on a flight once it is removed, so ``done`` is settled by then). An
+  exception is shared with them (an interruption such as KeyboardInterrupt is not: they try
+  again), and nothing is stored, so the next call computes again.
+* its own: the function asks for the key it is computing; it is called again, plainly.
+* another thread's: wait on the flight's ``done`` lock (created held by the first waiter, released
+  by the owner), then look again.
+
+``HIT`` is the wrapper's hit test (with or without ``ttl``), ``CALL`` the user function's
+arguments, ``KEY`` what the store was called with. Names start with ``_mg_``: the wrapper's globals
+(wrapper.py) and locals, which no parameter of the user's function can shadow.
 """
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
-from typing import Any
+MISS = """\
+while True:
+    with _mg_memo.lock:
+        try:
+            HIT
+        except AttributeError:
+            pass
+        _mg_flight = _mg_flights.get(_mg_cell)
+        if _mg_flight is None:
+            _mg_flight = _mg_flights[_mg_cell] = _mg_Flight()
+            _mg_flight.owner = _mg_get_ident()
+            _mg_memo.computed += 1
+            EPOCH
+            _mg_flight.epoch = _mg_memo.epoch
+            break
+        if _mg_flight.owner == _mg_get_ident():
+            _mg_memo.computed += 1
+            _mg_flight = None
+            break
+        if _mg_flight.done is None:
+            _mg_flight.done = _mg_allocate_lock()
+            _mg_flight.done.acquire()
+    _mg_flight.done.acquire()
+    _mg_flight.done.release()
+    if _mg_flight.error is not None:
+        raise _mg_flight.error
+if _mg_flight is None:
+    return _mg_fn(CALL)
+try:
+    _mg_value = _mg_fn(CALL)
+    if _mg_type(_mg_value) in _mg_ONE_SHOT:
+        _mg_memo.refuse(_mg_value)
+except BaseException as _mg_error:
+    with _mg_memo.lock:
+        del _mg_flights[_mg_cell]
+        if _mg_isinstance(_mg_error, Exception):
+            _mg_flight.error = _mg_error
+        if not _mg_hasattr(_mg_cell, "value"):
+            _mg_failed.add(_mg_weakref(_mg_cell, _mg_failed.discard))
+    if _mg_flight.done is not None:
+        _mg_flight.done.release()
+    raise
+with _mg_memo.lock:
+    _mg_cell.value = _mg_value
+    BORN
+    del _mg_flights[_mg_cell]
+    if _mg_failed:
+        _mg_failed.discard(_mg_weakref(_mg_cell))
+if _mg_flight.done is not None:
+    _mg_flight.done.release()
+if _mg_flight.epoch != _mg_memo.epoch:
+    _mg_memo.reinsert(_mg_cell, KEY)
+return _mg_value
+"""
+"""The miss path, at indentation zero; ``EPOCH`` and ``BORN`` are lines or nothing."""
 
-NOTHING: Any = object()
-"""What ``Lanes.stored`` returns when there is no value to hand out without computing."""
+EPOCH = "_mg_memo.epoch += 1"
+"""A bounded cache: a computation starting may evict entries, so the epoch moves on."""
 
-
-class Flight:
-    """One computation in progress: the thread running it, and how others wait for its outcome."""
-
-    __slots__ = ("owner", "done", "ok", "value", "error")
-
-    def __init__(self, owner: int) -> None:
-        self.owner = owner
-        self.done: threading.Event | None = None  # created only when a second thread must wait
-        self.ok = False
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def wake(self) -> None:
-        """Let the threads waiting for the outcome read it (set before this is called)."""
-        if self.done is not None:
-            self.done.set()
-
-
-class Lanes(ABC):
-    """How one cache runs its keys through ``fly``: where a key's flight is registered, where its
-    value goes, how it is computed.
-
-    One object serves every key of a cache (``fly`` runs on each miss, so nothing is built per
-    key); ``slot`` names the key, in whatever form the cache finds it by. The methods marked
-    "lock held" run under the lock passed to ``fly``; the others without it, since they run the
-    user's function or the store.
-    """
-
-    __slots__ = ()
-
-    def stored(self, slot: Any) -> Any:
-        """(Lock held.) A value to return without computing, or ``NOTHING``."""
-        return NOTHING
-
-    @abstractmethod
-    def find(self, slot: Any) -> Flight | None:
-        """(Lock held.) The key's computation in progress, if any."""
-
-    @abstractmethod
-    def board(self, slot: Any, flight: Flight) -> None:
-        """(Lock held.) Register ``flight`` as the key's computation; this thread runs it."""
-
-    @abstractmethod
-    def release(self, slot: Any, flight: Flight) -> None:
-        """(Lock held.) The computation failed: stop answering for the key with ``flight``."""
-
-    @abstractmethod
-    def keep(self, slot: Any, flight: Flight, value: Any) -> None:
-        """(Lock held, before the waiting threads wake.) The computation succeeded.
-
-        A cache that stops answering for the key here must, in the same locked section, put the
-        value where the next call finds it.
-        """
-
-    @abstractmethod
-    def hand_off(self, slot: Any, flight: Flight, args: tuple, kwargs: dict) -> None:
-        """(After the waiting threads woke.) Whatever must not hold them up: store calls."""
-
-    @abstractmethod
-    def compute(self, args: tuple, kwargs: dict) -> Any:
-        """Run the user's function for the key."""
-
-    @abstractmethod
-    def recurse(self, args: tuple, kwargs: dict) -> Any:
-        """Run the user's function for a key this very thread is computing (plain recursion)."""
-
-
-def fly(lock: threading.RLock, lanes: Lanes, slot: Any, args: tuple, kwargs: dict) -> Any:
-    """The key's value: computed here, or the outcome of the thread already computing it.
-
-    ``lock`` guards the bookkeeping only; the user's function always runs with it released, so
-    other keys compute in parallel.
-    """
-    me = threading.get_ident()
-    while True:
-        with lock:
-            value = lanes.stored(slot)
-            if value is not NOTHING:
-                return value
-            flight = lanes.find(slot)
-            if flight is None:
-                flight = Flight(me)
-                lanes.board(slot, flight)
-                break  # this thread computes
-            if flight.ok:  # computed; the key is still answered for during its hand-off
-                return flight.value
-            recursion = flight.owner == me
-            if not recursion and flight.done is None:
-                flight.done = threading.Event()
-        if recursion:  # the function asks for the key it is computing: plain recursion
-            return lanes.recurse(args, kwargs)
-        flight.done.wait()  # type: ignore[union-attr]
-        if flight.ok:
-            return flight.value
-        if isinstance(flight.error, Exception):
-            raise flight.error
-        # The computing thread was interrupted (KeyboardInterrupt, SystemExit): that is its
-        # own business, not an outcome to share. Try again; this thread may compute.
-    try:
-        value = lanes.compute(args, kwargs)
-    except BaseException as error:
-        with lock:
-            flight.error = error
-            lanes.release(slot, flight)
-        flight.wake()
-        raise
-    with lock:
-        flight.ok, flight.value = True, value
-        lanes.keep(slot, flight, value)
-    # A thread finding the flight from now on returns its value; one that found it before made
-    # the Event under the lock, so waking after the lock is released misses nobody.
-    flight.wake()
-    lanes.hand_off(slot, flight, args, kwargs)
-    return value
+BORN = "_mg_cell.born = _mg_timer()"
+"""A ``ttl`` cache: a value's age counts from when it is stored."""

@@ -14,77 +14,71 @@ from memograd.memo.cache import CacheInfo, Memo
 from memograd.memo.options import Options
 from memograd.memo.wrapper import Template, memoize_function
 
-
-class _WeakMethod:
-    """A method's function bound to its instance through a weak reference.
-
-    It is the function of an instance's own cache, so that cache never keeps the instance alive.
-    Whoever calls it holds the instance (through the bound method), so it is there to call.
-    """
-
-    __slots__ = ("fn", "ref")
-
-    def __init__(self, fn: Callable[..., Any], ref: weakref.ref) -> None:
-        self.fn = fn
-        self.ref = ref
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        instance = self.ref()
-        if instance is None:
-            raise ReferenceError(f"memoize: the instance of {self.fn.__qualname__} is gone")
-        return self.fn(instance, *args, **kwargs)
+# ``__get__`` runs on every method call: bound when memograd is imported, so that a memoized
+# builtin a user installs later (builtins.id = memoize(id)) is never called from here.
+_id, _type = id, type
 
 
 class MemoizedMethod:
-    """``@memoize`` on a function defined in a class body: one cache per instance.
+    """``@memoize`` on a method: a function in a class body whose first parameter is ``self``.
 
-    The caches live in a registry keyed by ``id(instance)`` whose entries hold the instance only
-    through a weak reference (with a callback that drops the entry), so caching never keeps an
-    instance alive. ``obj.method`` returns an ordinary bound method of that instance's wrapper,
-    whose key leaves ``self`` out. Called through the class or as a static method, the function
-    is memoized on all its arguments like any function. ``cache_info()`` and ``cache_clear()`` on
-    the class attribute cover every live instance.
+    Each instance gets its own cache and wrapper, found in a registry keyed by ``id(instance)``
+    whose entries hold the instance only through a weak reference (with a callback that drops the
+    entry). The wrapper takes ``self`` as its first argument and leaves it out of the key; neither
+    it nor its cache refers to the instance, so caching never keeps an instance alive, and the
+    instance's cache goes when it does. ``obj.method`` is an ordinary bound method of that wrapper.
+
+    Two cases share one cache keyed on all arguments, ``self`` included, as functools keys every
+    method: calls through the class (``Model.predict(obj, x)``), and instances that cannot be
+    weakly referenced (of subclasses of ``int``, ``str`` or ``tuple``, or with ``__slots__`` and
+    no ``__weakref__``), which that cache keeps alive, as functools does.
+
+    ``cache_info()`` and ``cache_clear()`` on the class attribute cover every live instance. Like
+    functools' wrapper it pickles by reference (its module and qualified name) and copies as
+    itself.
     """
 
     def __init__(self, fn: Callable[..., Any], options: Options) -> None:
         functools.update_wrapper(self, fn)
         self._options = options
         self._template = Template(fn, options, method=True)
-        self._direct = memoize_function(fn, options)
+        self._shared = memoize_function(fn, options)
         self._instances: dict[int, tuple[weakref.ref, Callable[..., Any], Memo]] = {}
         self._lock = threading.RLock()  # reentrant: a weakref callback may fire inside _attach
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        entry = self._instances.get(id(instance))
+        entry = self._instances.get(_id(instance))
         if entry is None or entry[0]() is not instance:
+            if not _type(instance).__weakrefoffset__:
+                return types.MethodType(self._shared, instance)
             entry = self._attach(instance)
         return types.MethodType(entry[1], instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._direct(*args, **kwargs)
+        return self._shared(*args, **kwargs)
+
+    def __reduce__(self) -> str:
+        return self.__qualname__
+
+    def __copy__(self) -> MemoizedMethod:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MemoizedMethod:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<memoized method {self.__qualname__}>"
 
     def _attach(self, instance: object) -> tuple[weakref.ref, Callable[..., Any], Memo]:
-        ident = id(instance)
+        ident = _id(instance)
         with self._lock:
             entry = self._instances.get(ident)
             if entry is not None and entry[0]() is instance:
                 return entry
-            try:
-                ref = weakref.ref(instance, functools.partial(self._detach, ident))
-            except TypeError:
-                raise TypeError(
-                    f"memoize: {self.__qualname__} keeps one cache per instance and holds "
-                    f"instances weakly, but {type(instance).__qualname__} objects do not support "
-                    "weak references; add '__weakref__' to its __slots__"
-                ) from None
-            memo = Memo(
-                _WeakMethod(self.__wrapped__, ref),
-                self._options,
-                self._template.describe,
-                is_async=self._template.is_async,
-            )
+            ref = weakref.ref(instance, functools.partial(self._detach, ident))
+            memo = Memo(self.__wrapped__, self._options, self._template.describe)
             entry = (ref, self._template.instantiate(memo), memo)
             self._instances[ident] = entry
         return entry
@@ -97,10 +91,10 @@ class MemoizedMethod:
 
     def _memos(self) -> list[Memo]:
         with self._lock:
-            return [self._direct.__memo__, *(entry[2] for entry in self._instances.values())]
+            return [self._shared.__memo__, *(entry[2] for entry in self._instances.values())]
 
     def cache_info(self) -> CacheInfo:
-        """Totals over every live instance's cache and the calls through the class."""
+        """Totals over every live instance's cache and the shared one."""
         infos = [memo.cache_info() for memo in self._memos()]
         return CacheInfo(
             hits=sum(i.hits for i in infos),
@@ -114,13 +108,16 @@ class MemoizedMethod:
             memo.cache_clear()
 
     def cache_parameters(self) -> dict[str, Any]:
-        return self._direct.cache_parameters()
+        return self._options.parameters()
 
 
-def defined_in_class_body(fn: object) -> bool:
-    """Is ``fn`` a plain function written inside a ``class`` statement?
+def is_method(fn: object) -> bool:
+    """Is ``fn`` a method: a plain function written in a ``class`` body, taking ``self`` first?
 
-    Its ``__qualname__`` says so: ``Model.forward``, not ``forward`` nor ``outer.<locals>.f``.
+    Its ``__qualname__`` says where it was written (``Model.forward``, not ``forward`` nor
+    ``outer.<locals>.f``); the name of its first parameter says whether it is a method, since
+    memoize runs before ``@staticmethod`` or ``@classmethod`` can say so. Anything else is
+    memoized on all its arguments, as functools memoizes everything.
     """
     if not isinstance(fn, types.FunctionType):
         return False
@@ -128,7 +125,5 @@ def defined_in_class_body(fn: object) -> bool:
     if len(parts) < 2 or parts[-2] == "<locals>":
         return False
     first = next(iter(inspect.signature(fn).parameters.values()), None)
-    return first is not None and first.kind in (
-        inspect.Parameter.POSITIONAL_ONLY,
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    )
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return first is not None and first.name == "self" and first.kind in positional

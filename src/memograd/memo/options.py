@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Options(NamedTuple):
-    """``memoize``'s keywords after validation: shared by every cache of one decorated function."""
+    """``memoize``'s options after validation: shared by every cache of one decorated function."""
 
     maxsize: int | None
     ttl: float | None
@@ -16,17 +16,36 @@ class Options(NamedTuple):
     key: Callable[..., Hashable] | None
     timer: Callable[[], float]
 
+    def parameters(self) -> dict[str, Any]:
+        """What ``cache_parameters()`` reports: functools' two entries, plus the options in use.
+
+        An option left at its default is not listed, so a cache made as functools would make it
+        reports exactly what functools reports, and ``memoize(**f.cache_parameters())`` (or
+        ``functools.lru_cache(**...)`` for a plain one) builds the same cache again.
+        """
+        parameters: dict[str, Any] = {"maxsize": self.maxsize, "typed": self.typed}
+        if self.ttl is not None:
+            parameters["ttl"] = self.ttl
+            parameters["timer"] = self.timer
+        if self.key is not None:
+            parameters["key"] = self.key
+        return parameters
+
 
 def validated_options(
     maxsize: object, ttl: object, typed: object, key: object, timer: object
 ) -> Options:
-    """Refuse a bad option at decoration time, not at the first call."""
-    if maxsize is not None and (
-        isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1
-    ):
-        raise ValueError(
-            f"memoize: maxsize must be None (unbounded) or a whole number >= 1, got {maxsize!r}"
-        )
+    """Refuse a bad option at decoration time, not at the first call.
+
+    ``maxsize`` follows functools: ``None`` keeps everything, ``0`` (or a negative number, which
+    functools also reads as 0) caches nothing.
+    """
+    if maxsize is not None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise TypeError(
+                f"memoize: maxsize must be None (unbounded) or a whole number, got {maxsize!r}"
+            )
+        maxsize = max(maxsize, 0)
     if ttl is not None:
         if isinstance(ttl, bool) or not isinstance(ttl, int | float):
             raise TypeError(f"memoize: ttl must be a number of seconds or None, got {ttl!r}")

@@ -2,52 +2,104 @@
 
 Only real code with real parameter names gets CPython's fast call (no ``*args``/``**kwargs``
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
-``namedtuple`` generate theirs. A hit is then that frame plus one call of the C store.
+``namedtuple`` generate theirs. A hit is that frame, one call of the C store and one attribute
+read; a miss computes in the same frame (flight.py says why), so a recursive memoized function
+costs two levels of the recursion limit per call, as with functools.
 """
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import functools
 import inspect
+import re
+import threading
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from memograd.memo import flight
 from memograd.memo.aio import fill_async
-from memograd.memo.cache import Memo
+from memograd.memo.cache import Cell, Flight, Memo
 from memograd.memo.keys import sorted_keywords
 from memograd.memo.options import Describe, Options
 
 _P = inspect.Parameter
 
-# The wrapper's body, by how the store is filled. ARGS are the arguments as the key sees them
-# (for a method: without self). The hit is the first line that returns.
-_DIRECT_BODY = """\
+# The wrapper's body is assembled from these pieces. ARGS are the arguments as the store (or the
+# key function) sees them, CALL as the user's function gets them (for a method: with self). KEY
+# is what the store is called with: ARGS, or with ``key=`` the key function's result (KEYING).
+#
+# The hit is the first ``return``: one store call and one attribute read. A key whose cell holds
+# no value yet raises AttributeError there, whose ``obj`` is the cell (set by the interpreter for
+# a failed attribute read since Python 3.10): the miss path gets the cell without a second store
+# call, that is without hashing the arguments again. An AttributeError from anything but a cell
+# (a user's __eq__, say) is the user's and propagates.
+_LOOKUP = """\
+KEYING
+try:
+    return _mg_store(KEY).value
+except AttributeError as _mg_error:
+    _mg_cell = _mg_error.obj
+    if _mg_type(_mg_cell) is not _mg_Cell:
+        raise
+except TypeError as _mg_error:
+    _mg_cell = BY_CONTENT
     try:
-        return _mg_store(ARGS)
-    except TypeError as _mg_error:
-        return _mg_by_content(_mg_error, ARGS)
-"""
-_DIRECT_KEYED_BODY = """\
-    return _mg_keyed(ARGS)
-"""
-_CELL_BODY = """\
-    try:
-        _mg_cell = _mg_store(ARGS)
-    except TypeError as _mg_error:
-        _mg_cell = _mg_by_content(_mg_error, ARGS)
-    try:
-        HIT
+        return _mg_cell.value
     except AttributeError:
         pass
-    return AWAIT_mg_fill(_mg_cell, ARGS)
+except RecursionError:
+    AT_THE_LIMIT
 """
-_CELL_KEYED_LOOKUP = """\
-    _mg_cell = _mg_keyed(ARGS)
+# With ``ttl`` the hit reads the cell twice (its age, then its value), so the cell is a local.
+_TTL_LOOKUP = """\
+KEYING
+try:
+    _mg_cell = _mg_store(KEY)
+except TypeError as _mg_error:
+    _mg_cell = BY_CONTENT
+except RecursionError:
+    AT_THE_LIMIT
+try:
+    HIT
+except AttributeError:
+    pass
 """
+_KEYING = "_mg_key_value = _mg_key(ARGS)"
+_BY_CONTENT = "_mg_by_content(_mg_error, ARGS)"
+_BY_KEY_CONTENT = "_mg_by_key_content(_mg_error, _mg_key_value)"
+# A key's first miss makes its cell inside the store call, one C call deeper than the function
+# itself will run. At the very bottom of a recursion that call can hit the limit where the
+# function still fits (functools, with no cell to make, runs it): run it uncached, as a miss.
+_AT_THE_LIMIT = """\
+with _mg_memo.lock:
+    _mg_memo.computed += 1
+return AWAIT_mg_fn(CALL)"""
 _HIT = "return _mg_cell.value"
-_TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n            return _mg_cell.value"
+_TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n    return _mg_cell.value"
+_ASYNC_MISS = "return await _mg_fill(_mg_cell, CALL)\n"
+# maxsize=0: caching off, as in functools. The store (which stores nothing) counts the call.
+_UNCACHED = "_mg_store()\nreturn AWAIT_mg_fn(CALL)\n"
+
+# What every wrapper's miss path may call, bound when memograd is imported: the miss path calls
+# no builtin by name, so a user who installs a memoized builtin (builtins.len = memoize(len))
+# is never called back from inside a cache.
+_CONSTANTS: dict[str, Any] = {
+    "__builtins__": builtins,
+    "_mg_Cell": Cell,
+    "_mg_Flight": Flight,
+    "_mg_get_ident": threading.get_ident,
+    "_mg_allocate_lock": _thread.allocate_lock,
+    "_mg_type": type,
+    "_mg_isinstance": isinstance,
+    "_mg_hasattr": hasattr,
+    "_mg_weakref": weakref.ref,
+    "_mg_ONE_SHOT": frozenset({types.GeneratorType, types.CoroutineType}),
+    "_mg_kw": sorted_keywords,
+}
 
 
 class Template:
@@ -58,8 +110,8 @@ class Template:
     ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. Each instance is a new function on the
     same code with its own globals (the store, the slow paths): a global load is a little cheaper
     than a closure cell, and one compile serves every instance of a class with a memoized method.
-    For a method the first parameter (``self``) is left out of the key and of the call: each
-    instance has its own store, whose function already holds the instance.
+    For a method the first parameter (``self``) is left out of the key but passed to the function:
+    each instance has its own store.
     """
 
     def __init__(self, fn: Callable[..., Any], options: Options, *, method: bool) -> None:
@@ -82,38 +134,35 @@ class Template:
             for p in parameters
             if p.kind is _P.KEYWORD_ONLY and p.default is not _P.empty
         }
-        header, args = _render(parameters, skip_first=method)
+        header, args, call = _render(parameters, skip_first=method)
         keyed = parameters[1:] if method else parameters
         self.describe = Describe(
             name=getattr(fn, "__qualname__", None) or repr(fn),
             positional_names=tuple(p.name for p in keyed if p.kind in positional),
             var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
         )
-        if options.ttl is None and not self.is_async:
-            body = _DIRECT_BODY if options.key is None else _DIRECT_KEYED_BODY
-        else:
-            body = _CELL_BODY.replace("HIT", _HIT if options.ttl is None else _TTL_HIT)
-            if options.key is not None:  # the first four lines become the key function's lookup
-                body = _CELL_KEYED_LOOKUP + "".join(body.splitlines(keepends=True)[4:])
-            body = body.replace("AWAIT", "await " if self.is_async else "")
-        body = body.replace("_mg_error, ARGS", f"_mg_error, {args}" if args else "_mg_error")
-        body = body.replace("_mg_cell, ARGS", f"_mg_cell, {args}" if args else "_mg_cell")
-        body = body.replace("ARGS", args)
+        body = _body(options, self.is_async, args=args, call=call)
         self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{body}"
         namespace: dict[str, Any] = {}
         exec(compile(self.source, f"<memoize {self.describe.name}>", "exec"), namespace)
         self.code = namespace["memoized"].__code__
 
     def instantiate(self, memo: Memo) -> Callable[..., Any]:
+        """A new wrapper function on this code, for ``memo``'s store."""
+        options = memo.options
         namespace = {
-            "__builtins__": builtins,
+            **_CONSTANTS,
+            "_mg_memo": memo,
             "_mg_store": memo.store,
-            "_mg_keyed": memo.keyed,
+            "_mg_flights": memo.flights,
+            "_mg_failed": memo.failed,
+            "_mg_fn": memo.fn,
             "_mg_by_content": memo.by_content,
-            "_mg_fill": functools.partial(fill_async, memo) if self.is_async else memo.fill,
-            "_mg_timer": memo.timer,
-            "_mg_ttl": memo.ttl,
-            "_mg_kw": sorted_keywords,
+            "_mg_by_key_content": memo.by_key_content,
+            "_mg_key": options.key,
+            "_mg_timer": options.timer,
+            "_mg_ttl": options.ttl,
+            "_mg_fill": functools.partial(fill_async, memo),
         }
         function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
         function.__kwdefaults__ = dict(self.kwdefaults) or None
@@ -124,6 +173,43 @@ class Template:
         return function
 
 
+def _body(options: Options, is_async: bool, *, args: str, call: str) -> str:
+    """The wrapper's body for these options, indented for the ``def``."""
+    hit = _HIT if options.ttl is None else _TTL_HIT
+    if options.maxsize == 0:
+        text = _UNCACHED
+    else:
+        text = _LOOKUP if options.ttl is None else _place(_TTL_LOOKUP, "HIT", hit)
+        keyed = options.key is not None
+        text = _place(text, "KEYING", _KEYING if keyed else "")
+        text = _place(text, "AT_THE_LIMIT", _AT_THE_LIMIT)
+        text = text.replace("BY_CONTENT", _BY_KEY_CONTENT if keyed else _BY_CONTENT)
+        if is_async:
+            text += _ASYNC_MISS
+        else:
+            miss = _place(flight.MISS, "HIT", hit)
+            miss = _place(miss, "EPOCH", flight.EPOCH if options.maxsize is not None else "")
+            text += _place(miss, "BORN", flight.BORN if options.ttl is not None else "")
+    text = text.replace("AWAIT", "await " if is_async else "")
+    tokens = {
+        "ARGS": args,
+        "CALL": call,
+        "KEY": "_mg_key_value" if options.key is not None else args,
+    }
+    text = re.sub(r"\b(ARGS|CALL|KEY)\b", lambda m: tokens[m.group(1)], text)
+    return "".join(f"    {line}" if line.strip() else line for line in text.splitlines(True))
+
+
+def _place(text: str, name: str, lines: str) -> str:
+    """Put ``lines`` where the line ``name`` stands in ``text``, at its indentation."""
+
+    def indented(match: re.Match[str]) -> str:
+        indent = match.group(1)
+        return "".join(f"{indent}{line}\n" for line in lines.splitlines())
+
+    return re.sub(rf"^( *){name}\n", indented, text, flags=re.MULTILINE)
+
+
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
     try:
         # Not following __wrapped__: a decorated function takes what its outer layer takes.
@@ -132,10 +218,11 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[str, str]:
-    """The wrapper's parameter list, and the arguments it passes on (the key's arguments)."""
+def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[str, str, str]:
+    """The wrapper's parameter list; the arguments the store gets; those the function gets."""
     header: list[str] = []
     arguments: list[str] = []
+    call: list[str] = []
     previous_kind = None
     for position, p in enumerate(parameters):
         if previous_kind is _P.POSITIONAL_ONLY and p.kind is not _P.POSITIONAL_ONLY:
@@ -145,27 +232,28 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
         previous_kind = p.kind
         if p.kind is _P.VAR_POSITIONAL:
             header.append(f"*{p.name}")
-            argument = f"*{p.name}"
+            argument = passed = f"*{p.name}"
         elif p.kind is _P.VAR_KEYWORD:
             header.append(f"**{p.name}")
-            argument = f"**_mg_kw({p.name})"
+            argument, passed = f"**_mg_kw({p.name})", f"**{p.name}"
         elif p.kind is _P.KEYWORD_ONLY:
             header.append(p.name)
-            argument = f"{p.name}={p.name}"
+            argument = passed = f"{p.name}={p.name}"
         else:
             header.append(p.name)  # defaults are set on the function object, not in the source
-            argument = p.name
+            argument = passed = p.name
+        call.append(passed)
         if not (skip_first and position == 0):
             arguments.append(argument)
     if previous_kind is _P.POSITIONAL_ONLY:
         header.append("/")
-    return ", ".join(header), ", ".join(arguments)
+    return ", ".join(header), ", ".join(arguments), ", ".join(call)
 
 
 def memoize_function(fn: Callable[..., Any], options: Options) -> Callable[..., Any]:
     """A plain function's wrapper, with its one cache (``__memo__``, for tests and methods.py)."""
     template = Template(fn, options, method=False)
-    memo = Memo(fn, options, template.describe, is_async=template.is_async)
+    memo = Memo(fn, options, template.describe)
     function = template.instantiate(memo)
     function.__memo__ = memo
     return function
