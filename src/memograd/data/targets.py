@@ -1,0 +1,154 @@
+"""The target column: class labels or regression values, decided once for every loader.
+
+The rule, the same for CSV, .npy, .npz and IDX (and stated by ``memograd train``):
+
+* text labels ("setosa") are classes;
+* integers are classes; so are floats that are all whole numbers (``0.0``/``1.0`` are the
+  labels 0 and 1 whether a CSV spells them ``0.0`` or an .npy stores them as float64), as long
+  as each is exactly representable (at most 2**53 in size);
+* any other float (a fraction, or a whole number too large for a float to hold exactly) makes
+  the column a regression target;
+* NaN and infinity, empty cells, and integers beyond 64 bits are errors naming the cell.
+
+Loaders call :func:`column_targets` (arrays) or :func:`text_targets` (text cells); both return
+int64 or str labels for classification and float64 values for regression, so the dtype carries
+the decision, :func:`task_of` reads it back, and :func:`as_task` applies a user's explicit choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from memograd.data import cells as cell_syntax
+from memograd.data.errors import DataError
+from memograd.data.validation import check_finite
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+# The largest whole number every float64 between 0 and it represents exactly.
+EXACT_FLOAT_INTEGERS = 2**53
+_INT64 = np.iinfo(np.int64)
+
+
+def column_targets(column: np.ndarray, source: str) -> np.ndarray:
+    """Class labels (int64 or str) or regression values (float64) from a numeric or text array."""
+    kind = column.dtype.kind
+    if kind in "bi":
+        return column.astype(np.int64)
+    if kind == "u":
+        if column.size and column.max() > _INT64.max:
+            index = int(np.argmax(column > _INT64.max))
+            raise DataError(
+                f"{source}[{index}] = {column[index]} is too large for a class label (beyond "
+                "the 64-bit range)"
+            )
+        return column.astype(np.int64)
+    if kind == "f":
+        return _float_targets(column.astype(np.float64, copy=False), source)
+    if kind == "U":
+        return np.char.strip(column)
+    raise DataError(f"{source}: targets must be numbers or text, got dtype {column.dtype}")
+
+
+def text_targets(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
+    """Targets from text cells (a CSV column); ``where(row)`` names a cell in an error.
+
+    Numbers when every cell is a number (:mod:`memograd.data.cells`), text labels otherwise:
+    a column mixing "1" and "cat" holds names, and all of them stay text.
+    """
+    stripped = [cell.strip() for cell in cells]
+    for row, text in enumerate(stripped):
+        if not text:
+            raise DataError(f"{where(row)} is empty")
+    values = cell_syntax.parse_rows(stripped, 1)
+    if values is None:
+        if not all(map(cell_syntax.is_number, stripped)):
+            return np.array(stripped, dtype=str)
+        values = np.array([[cell_syntax.parse_number(text)] for text in stripped])
+    values = values[:, 0]
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(f"{where(row)} is {'NaN' if np.isnan(values[row]) else 'infinite'}")
+    joined = "".join(stripped)
+    if "." not in joined and "e" not in joined and "E" not in joined:
+        return _integer_targets(stripped, where)
+    return _float_targets(values, "")
+
+
+def task_of(y: np.ndarray) -> str:
+    """ "regression" for float targets, "classification" for integer or text labels."""
+    return REGRESSION if np.asarray(y).dtype.kind == "f" else CLASSIFICATION
+
+
+def as_task(y: np.ndarray, task: str, source: str) -> np.ndarray:
+    """``y`` for an explicitly chosen ``task`` ("auto" keeps the loader's decision).
+
+    Whole-number labels may be read as regression values (counts, prices in cents); fractions
+    and text cannot be class labels or values respectively, and say so naming the first one.
+    """
+    if task not in (*TASKS, "auto"):
+        raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}")
+    y = np.asarray(y)
+    if task == "auto" or task == task_of(y):
+        return y
+    if task == REGRESSION:
+        if y.dtype.kind not in "iub":
+            raise DataError(
+                f"{source}: holds text labels such as {str(y[0])!r}; regression needs numbers"
+            )
+        return y.astype(np.float64)
+    fractional = np.flatnonzero(y != np.round(y))
+    if fractional.size:
+        index = int(fractional[0])
+        reason = "is not a whole number"
+    else:
+        index = int(np.argmax(np.abs(y)))
+        reason = "is beyond 2**53, where a float no longer holds every whole number"
+    raise DataError(
+        f"{source}[{index}] = {y[index].item()!r} {reason}, so it cannot be a class label"
+    )
+
+
+def describe(y: np.ndarray) -> str:
+    """One line saying what the targets were read as, for the command line's summary."""
+    y = np.asarray(y)
+    if task_of(y) == REGRESSION:
+        return (
+            f"regression: values from {y.min():.6g} to {y.max():.6g} (not all whole numbers; "
+            "whole-number targets would be classes)"
+        )
+    classes = np.unique(y)
+    shown = ", ".join(str(c) for c in classes[:10].tolist())
+    shown += ", ..." if len(classes) > 10 else ""
+    kind = "text labels" if y.dtype.kind in "US" else "whole numbers"
+    return f"classification: {len(classes)} classes [{shown}] ({kind})"
+
+
+def _float_targets(values: np.ndarray, source: str) -> np.ndarray:
+    check_finite(values, source)
+    whole = bool(np.all(values == np.round(values)))
+    if whole and (not values.size or np.abs(values).max() <= EXACT_FLOAT_INTEGERS):
+        return values.astype(np.int64)
+    return values.astype(np.float64, copy=False)
+
+
+def _integer_targets(texts: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
+    parsed = cell_syntax.parse_rows(texts, 1, dtype=np.int64)
+    if parsed is not None:
+        return parsed[:, 0]
+    for row, text in enumerate(texts):  # NumPy refused one: find it and say why
+        try:
+            value = cell_syntax.parse_integer(text)
+        except OverflowError:
+            value = None
+        if value is None or not _INT64.min <= value <= _INT64.max:
+            digits = len(text.lstrip("+-"))
+            raise DataError(
+                f"{where(row)}: {text[:24]}{'...' if len(text) > 24 else ''} ({digits} digits) is "
+                "a whole number too large for a class label (beyond the 64-bit range)"
+            )
+    return np.array([cell_syntax.parse_integer(text) for text in texts], dtype=np.int64)
