@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import math
 import os
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from memograd.data.targets import text_targets
 Target = str | int | None
 
 BLOCK_CELLS = 2**17
+TEXT_BLOCK_CHARS = 2**20
 MAX_LINE_CHARS = 64 * 2**20
 
 
@@ -119,16 +121,36 @@ class _Rows:
         self.handle.close()
 
     def _lines(self) -> Iterator[str]:
-        # readline with a limit: a file without line breaks is refused, not read in one piece.
-        readline = self.handle.readline
-        while line := readline(MAX_LINE_CHARS):
-            self.chars += len(line)
-            if len(line) == MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
-                raise DataError(
-                    f"{self.source}: line {self.reader.line_num + 1} is longer than "
-                    f"{MAX_LINE_CHARS:,} characters; not a CSV file with one row per line"
-                )
-            yield line
+        """The file's lines: 1 MB blocks of text, each split into lines by ``StringIO`` in C.
+
+        ``StringIO(newline="")`` breaks lines exactly where ``open(newline="")`` does (\\n,
+        \\r\\n, \\r), never at U+2028 or the other breaks ``str.splitlines`` knows. A block is
+        cut after its last \\n (or a \\r that is not its last character), so a \\r\\n pair
+        is never split. Text with no line break for ``MAX_LINE_CHARS`` characters is refused
+        instead of being read into memory in one piece.
+        """
+        return chain.from_iterable(self._blocks())
+
+    def _blocks(self) -> Iterator[io.StringIO]:
+        pieces: list[str] = []
+        pending = 0
+        while block := self.handle.read(TEXT_BLOCK_CHARS):
+            self.chars += len(block)
+            cut = block.rfind("\n") + 1 or block.rfind("\r", 0, len(block) - 1) + 1
+            if not cut:
+                pending += len(block)
+                if pending > MAX_LINE_CHARS:
+                    raise DataError(
+                        f"{self.source}: line {self.reader.line_num + 1} is longer than "
+                        f"{MAX_LINE_CHARS:,} characters; not a CSV file with one row per line"
+                    )
+                pieces.append(block)
+                continue
+            pieces.append(block[:cut])
+            yield io.StringIO("".join(pieces), newline="")
+            pieces, pending = [block[cut:]], len(block) - cut
+        if pieces:
+            yield io.StringIO("".join(pieces), newline="")
 
     def header(self) -> list[str]:
         row = self._read(lambda: next(self.reader, None))

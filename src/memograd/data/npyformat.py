@@ -53,7 +53,7 @@ def read_npy_header(handle: IO[bytes], source: str) -> NpyHeader:
             shape, _, dtype = fmt.read_array_header_2_0(handle, max_header_size=MAX_HEADER_BYTES)
         else:
             raise ValueError(f"unsupported .npy format version {version}")
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, EOFError) as exc:  # zip and disk errors are the caller's to word
         raise DataError(f"{source}: not a readable .npy header ({_one_line(exc)})") from None
     if dtype.hasobject:
         raise DataError(

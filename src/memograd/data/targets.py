@@ -31,6 +31,8 @@ TASKS = (CLASSIFICATION, REGRESSION)
 # The largest whole number every float64 between 0 and it represents exactly.
 EXACT_FLOAT_INTEGERS = 2**53
 _INT64 = np.iinfo(np.int64)
+# Deleting these from a column's text leaves nothing when every cell is written as an integer.
+_INTEGER_CHARACTERS = str.maketrans("", "", "0123456789+- \t")
 
 
 def column_targets(column: np.ndarray, source: str) -> np.ndarray:
@@ -57,25 +59,29 @@ def text_targets(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarra
     """Targets from text cells (a CSV column); ``where(row)`` names a cell in an error.
 
     Numbers when every cell is a number (:mod:`memograd.data.cells`), text labels otherwise:
-    a column mixing "1" and "cat" holds names, and all of them stay text.
+    a column mixing "1" and "cat" holds names, and all of them stay text. Cells written as
+    integers are read exactly (as int64), not through a float.
     """
-    stripped = [cell.strip() for cell in cells]
-    for row, text in enumerate(stripped):
-        if not text:
-            raise DataError(f"{where(row)} is empty")
-    values = cell_syntax.parse_rows(stripped, 1)
+    if not "".join(cells).translate(_INTEGER_CHARACTERS):
+        labels = cell_syntax.parse_rows(cells, 1, dtype=np.int64)
+        if labels is not None:
+            return labels[:, 0]
+    values = cell_syntax.parse_rows(cells, 1)
     if values is None:
+        stripped = list(map(str.strip, cells))
+        for row, text in enumerate(stripped):
+            if not text:
+                raise DataError(f"{where(row)} is empty")
         if not all(map(cell_syntax.is_number, stripped)):
             return np.array(stripped, dtype=str)
+        if not "".join(stripped).translate(_INTEGER_CHARACTERS):
+            return _integer_targets(stripped, where)
         values = np.array([[cell_syntax.parse_number(text)] for text in stripped])
     values = values[:, 0]
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         row = int(bad[0])
         raise DataError(f"{where(row)} is {'NaN' if np.isnan(values[row]) else 'infinite'}")
-    joined = "".join(stripped)
-    if "." not in joined and "e" not in joined and "E" not in joined:
-        return _integer_targets(stripped, where)
     return _float_targets(values, "")
 
 
@@ -137,18 +143,19 @@ def _float_targets(values: np.ndarray, source: str) -> np.ndarray:
 
 
 def _integer_targets(texts: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
-    parsed = cell_syntax.parse_rows(texts, 1, dtype=np.int64)
-    if parsed is not None:
-        return parsed[:, 0]
-    for row, text in enumerate(texts):  # NumPy refused one: find it and say why
+    """Cells all written as integers, one of which NumPy refused: find it and say why."""
+    labels = np.empty(len(texts), dtype=np.int64)
+    for row, text in enumerate(texts):
         try:
             value = cell_syntax.parse_integer(text)
         except OverflowError:
             value = None
         if value is None or not _INT64.min <= value <= _INT64.max:
             digits = len(text.lstrip("+-"))
+            shown = text if len(text) <= 24 else text[:24] + "..."
             raise DataError(
-                f"{where(row)}: {text[:24]}{'...' if len(text) > 24 else ''} ({digits} digits) is "
-                "a whole number too large for a class label (beyond the 64-bit range)"
+                f"{where(row)}: {shown} ({digits} digits) is a whole number too large for a "
+                "class label (beyond the 64-bit range)"
             )
-    return np.array([cell_syntax.parse_integer(text) for text in texts], dtype=np.int64)
+        labels[row] = value
+    return labels
