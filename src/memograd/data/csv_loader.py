@@ -9,7 +9,7 @@ target column, bytes that are not UTF-8. Nothing is skipped silently: a blank li
 of the data is an error too; only blank lines at the very end are ignored.
 
 How it reads: Python's ``csv`` module parses the file as it is (a quoted cell may hold commas,
-line breaks or U+2028), in blocks of about 130,000 cells. Each block's feature cells are joined
+line breaks or U+2028), in blocks of about 65,000 cells. Each block's feature cells are joined
 back into plain comma-separated lines and converted by NumPy's C parser straight into a float64
 table preallocated from the file size, so the memory is the table plus one block of Python
 strings, not a string object per cell. A block NumPy refuses is converted again cell by cell,
@@ -37,8 +37,8 @@ from memograd.data.targets import text_targets
 
 Target = str | int | None
 
-BLOCK_CELLS = 2**17
-TEXT_BLOCK_CHARS = 2**20
+BLOCK_CELLS = 2**16
+TEXT_BLOCK_CHARS = 2**18
 MAX_LINE_CHARS = 64 * 2**20
 
 
@@ -109,7 +109,8 @@ class _Rows:
         self.path, self.delimiter, self.source = path, delimiter, source
         self.handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
         self.reader = csv.reader(self._lines(), delimiter=delimiter, strict=True)
-        self.chars = 0
+        self.current: io.StringIO | None = None  # the block of text being read
+        self.done = 0  # characters in the blocks before it
         self.rows = 0
         # (first data row, line number before it, line number after the block, rows in it)
         self.spans: list[tuple[int, int, int, int]] = []
@@ -121,7 +122,7 @@ class _Rows:
         self.handle.close()
 
     def _lines(self) -> Iterator[str]:
-        """The file's lines: 1 MB blocks of text, each split into lines by ``StringIO`` in C.
+        """The file's lines: 256 kB blocks of text, each split into lines by ``StringIO`` in C.
 
         ``StringIO(newline="")`` breaks lines exactly where ``open(newline="")`` does (\\n,
         \\r\\n, \\r), never at U+2028 or the other breaks ``str.splitlines`` knows. A block is
@@ -135,7 +136,6 @@ class _Rows:
         pieces: list[str] = []
         pending = 0
         while block := self.handle.read(TEXT_BLOCK_CHARS):
-            self.chars += len(block)
             cut = block.rfind("\n") + 1 or block.rfind("\r", 0, len(block) - 1) + 1
             if not cut:
                 pending += len(block)
@@ -147,10 +147,21 @@ class _Rows:
                 pieces.append(block)
                 continue
             pieces.append(block[:cut])
-            yield io.StringIO("".join(pieces), newline="")
+            yield self._start(io.StringIO("".join(pieces), newline=""))
             pieces, pending = [block[cut:]], len(block) - cut
         if pieces:
-            yield io.StringIO("".join(pieces), newline="")
+            yield self._start(io.StringIO("".join(pieces), newline=""))
+
+    def _start(self, text: io.StringIO) -> io.StringIO:
+        if self.current is not None:
+            self.done += self.current.tell()
+        self.current = text
+        return text
+
+    @property
+    def chars(self) -> int:
+        """Characters the csv reader has consumed so far."""
+        return self.done + (self.current.tell() if self.current is not None else 0)
 
     def header(self) -> list[str]:
         row = self._read(lambda: next(self.reader, None))
@@ -206,7 +217,7 @@ class _Table:
     """The float64 feature table, allocated once from the file size and filled block by block.
 
     After the first block, bytes per row give an estimate of the row count; the table is that
-    large plus 10% (pages never written cost no memory), grows by half if the estimate was short,
+    large plus 5% (pages never written cost no memory), grows by half if the estimate was short,
     and is trimmed in place at the end. The budget is checked before each allocation.
     """
 
@@ -222,7 +233,7 @@ class _Table:
         needed = self.rows + len(values)
         if needed > len(self.array):
             if not len(self.array):
-                estimate = math.ceil(self.file_size / max(chars_read, 1) * needed * 1.1)
+                estimate = math.ceil(self.file_size / max(chars_read, 1) * needed * 1.05)
             else:
                 estimate = len(self.array) * 3 // 2
             self._reserve(max(needed, estimate))

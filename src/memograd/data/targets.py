@@ -62,19 +62,20 @@ def text_targets(cells: Sequence[str], where: Callable[[int], str]) -> np.ndarra
     a column mixing "1" and "cat" holds names, and all of them stay text. Cells written as
     integers are read exactly (as int64), not through a float.
     """
-    if not "".join(cells).translate(_INTEGER_CHARACTERS):
+    integers = not "".join(cells).translate(_INTEGER_CHARACTERS)
+    if integers:
         labels = cell_syntax.parse_rows(cells, 1, dtype=np.int64)
         if labels is not None:
             return labels[:, 0]
-    values = cell_syntax.parse_rows(cells, 1)
-    if values is None:
+    values = None if integers else cell_syntax.parse_rows(cells, 1)
+    if values is None:  # NumPy refused a cell: an empty one, text, or an integer out of range
         stripped = list(map(str.strip, cells))
         for row, text in enumerate(stripped):
             if not text:
                 raise DataError(f"{where(row)} is empty")
         if not all(map(cell_syntax.is_number, stripped)):
             return np.array(stripped, dtype=str)
-        if not "".join(stripped).translate(_INTEGER_CHARACTERS):
+        if integers:
             return _integer_targets(stripped, where)
         values = np.array([[cell_syntax.parse_number(text)] for text in stripped])
     values = values[:, 0]
@@ -119,19 +120,29 @@ def as_task(y: np.ndarray, task: str, source: str) -> np.ndarray:
     )
 
 
-def describe(y: np.ndarray) -> str:
-    """One line saying what the targets were read as, for the command line's summary."""
+def describe(y: np.ndarray, chosen: bool = False) -> str:
+    """One line saying what the targets were read as and why; ``chosen``: by the user's --task."""
     y = np.asarray(y)
+    how = " (--task)" if chosen else ""
     if task_of(y) == REGRESSION:
-        return (
-            f"regression: values from {y.min():.6g} to {y.max():.6g} (not all whole numbers; "
-            "whole-number targets would be classes)"
-        )
+        span = f"values from {y.min():.6g} to {y.max():.6g}"
+        if chosen:
+            return f"regression{how}: {span}"
+        fractional = np.flatnonzero(y != np.round(y))
+        if fractional.size:
+            row = int(fractional[0])
+            reason = f"{y[row]:.6g} in row {row} is not a whole number"
+        else:
+            reason = "whole numbers beyond 2**53 are not exact class labels"
+        return f"regression: {span} ({reason})"
     classes = np.unique(y)
-    shown = ", ".join(str(c) for c in classes[:10].tolist())
+    shown = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in classes[:10].tolist())
     shown += ", ..." if len(classes) > 10 else ""
-    kind = "text labels" if y.dtype.kind in "US" else "whole numbers"
-    return f"classification: {len(classes)} classes [{shown}] ({kind})"
+    if y.dtype.kind in "US":
+        reason = "text labels"
+    else:
+        reason = "whole numbers; --task regression reads them as values"
+    return f"classification{how}: {len(classes)} classes [{shown}] ({reason})"
 
 
 def _float_targets(values: np.ndarray, source: str) -> np.ndarray:
