@@ -7,6 +7,7 @@ array), the row and the column.
 
 from __future__ import annotations
 
+from memograd.data import budget, targets
 from memograd.data.arrays import load_npy, load_npz
 from memograd.data.csv_loader import load_csv
 from memograd.data.dataset import Dataset
@@ -27,6 +28,7 @@ __all__ = [
     "as_feature_matrix",
     "batches",
     "blobs",
+    "budget",
     "check_labels_in_classes",
     "circles",
     "detect_format",
@@ -39,5 +41,6 @@ __all__ = [
     "moons",
     "read_idx",
     "spirals",
+    "targets",
     "train_test_split",
 ]
