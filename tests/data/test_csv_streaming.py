@@ -201,3 +201,78 @@ def test_any_table_written_by_the_csv_module_reads_back_exactly(tmp_path_factory
         assert ds.y.tolist() == [int(label) for label in labels]
     else:
         assert ds.y.tolist() == labels
+
+
+NUMBER_CELL = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["0", "1", " 2 ", "-0.5", "1e3", "3."]),
+)
+# Mostly numbers, so that whole blocks go the fast way; sometimes anything quote-free.
+ANY_CELL = st.text(alphabet=st.sampled_from(list("0123456789.-e, \tab\u2028\x85")), max_size=4)
+QUOTE_FREE_CELL = st.one_of(*[NUMBER_CELL] * 12, ANY_CELL)
+QUOTE_FREE_ROW = st.one_of(
+    *[st.lists(QUOTE_FREE_CELL, min_size=3, max_size=3)] * 6,
+    st.lists(QUOTE_FREE_CELL, min_size=0, max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(QUOTE_FREE_ROW, min_size=1, max_size=12),
+    breaks=st.lists(
+        st.sampled_from(["\n", "\r\n", "\r", *["\n"] * 8, "\n\n"]), min_size=12, max_size=12
+    ),
+    target=st.sampled_from([-1, 0, 1, None]),
+)
+def test_the_fast_way_reads_quote_free_text_exactly_as_the_csv_way(
+    tmp_path_factory, monkeypatch_module, rows, breaks, target
+):
+    csv_loader = loader_module()
+    text = "a,b,c\n" + "".join(",".join(row) + end for row, end in zip(rows, breaks))
+    path = tmp_path_factory.mktemp("q") / "q.csv"
+    path.write_bytes(text.encode())
+    fast = outcome(lambda: data.load_csv(path, target=target))
+    with monkeypatch_module.context() as patch:
+        patch.setattr(csv_loader._Rows, "_parse", lambda self, text: None)
+        slow = outcome(lambda: data.load_csv(path, target=target))
+    assert type(fast) is type(slow), (text, fast, slow)
+    if isinstance(fast, Exception):
+        assert str(fast) == str(slow)
+    else:
+        np.testing.assert_array_equal(fast.X, slow.X)
+        assert (fast.y is None and slow.y is None) or fast.y.tolist() == slow.y.tolist()
+        assert fast.y is None or fast.y.dtype == slow.y.dtype
+
+
+def outcome(call):
+    try:
+        return call()
+    except DataError as exc:
+        return exc
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_the_fast_way_is_taken_for_a_plain_table_and_not_for_quoted_cells(tmp_path, monkeypatch):
+    csv_loader = loader_module()
+    ways = []
+    parse = csv_loader._Rows._parse
+
+    def spy(self, text):
+        result = parse(self, text)
+        ways.append(result is not None)
+        return result
+
+    monkeypatch.setattr(csv_loader._Rows, "_parse", spy)
+    (tmp_path / "plain.csv").write_text("a,b,y\n" + "1,2,x\n" * 10)
+    data.load_csv(tmp_path / "plain.csv")
+    assert ways == [True]
+    ways.clear()
+    (tmp_path / "quoted.csv").write_text("a,b,y\n" + '1,2,"x"\n' * 10)
+    data.load_csv(tmp_path / "quoted.csv")
+    assert ways == [False]

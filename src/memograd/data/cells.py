@@ -57,20 +57,34 @@ def parse_integer(cell: str) -> int:
     return int(text)
 
 
-def parse_rows(rows: Sequence[str], width: int, dtype: type = np.float64) -> np.ndarray | None:
-    """Rows of ``width`` comma-joined cells as a (len(rows), width) array, or None on any doubt.
+def parse_rows(
+    rows: Sequence[str],
+    width: int,
+    delimiter: str = ",",
+    columns: Sequence[int] | None = None,
+    dtype: type = np.float64,
+) -> np.ndarray | None:
+    """Lines of delimited cells as a (len(rows), width) array, or None on any doubt.
 
-    None means "convert these cell by cell with parse_number": a cell NumPy refuses, an empty
-    cell (NumPy skips an empty line), a cell holding a comma or a line break (NumPy would see two
-    cells or two rows), or an integer out of range for ``dtype``.
+    ``columns`` picks ``width`` of the cells (the caller checks each line has all of them);
+    None means every cell. None as the result means "convert these cell by cell with
+    parse_number": a cell NumPy refuses, an empty line (NumPy skips it), a cell holding the
+    delimiter or a line break (NumPy would see two cells or two rows), or an integer out of
+    range for ``dtype``.
     """
     if not rows:
         return np.empty((0, width), dtype=dtype)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data" for an empty cell
+            warnings.simplefilter("ignore")  # "input contained no data" for an empty line
             values = np.loadtxt(
-                rows, delimiter=",", comments=None, quotechar=None, dtype=dtype, ndmin=2
+                rows,
+                delimiter=delimiter,
+                comments=None,
+                quotechar=None,
+                usecols=columns,
+                dtype=dtype,
+                ndmin=2,
             )
     except (ValueError, OverflowError):
         return None
