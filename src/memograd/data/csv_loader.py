@@ -189,9 +189,12 @@ class _Rows:
                 if text is None:
                     return
                 parsed = self._parse(text)
-                if parsed is not None:
-                    lines = len(parsed.labels) if parsed.labels else len(parsed.values)
-                    yield self._span(lines, len(parsed.values)), parsed
+                if parsed is not None:  # one row per line, so line numbers are simple
+                    rows = len(parsed.values)
+                    self.spans.append((self.rows, self.line, self.line + rows, rows))
+                    self.fast_lines += rows
+                    self.rows += rows
+                    yield self.rows - rows, parsed
                     continue
                 self.handoff = text
                 self.csv_lines += _count_lines(text)
@@ -204,12 +207,6 @@ class _Rows:
                 self.spans.append((self.rows, before, self.line, len(block)))
                 self.rows += len(block)
                 yield self.rows - len(block), block
-
-    def _span(self, lines: int, rows: int) -> int:
-        self.spans.append((self.rows, self.line, self.line + lines, rows))
-        self.fast_lines += lines
-        self.rows += rows
-        return self.rows - rows
 
     def _parse(self, text: str) -> _Parsed | None:
         """The block read the fast way, or None to read it the csv way (see the module doc)."""
