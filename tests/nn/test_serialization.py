@@ -319,6 +319,11 @@ def nested(depth):
     return value
 
 
+def swap(old, new):
+    """An edit of the header's JSON text: ``old`` replaced by ``new``."""
+    return lambda header: json.dumps(header).replace(old, new)
+
+
 def deep_json(header, depth):
     """The header's JSON with metadata.deep nested ``depth`` levels (json.dumps would recurse)."""
     text = json.dumps(header)
@@ -329,33 +334,31 @@ def deep_json(header, depth):
     ("edit", "message"),
     [
         (
-            lambda h: json.dumps(h).replace(
-                '"sizes": [2, 3, 2]', '"sizes": [2, ' + "9" * 5000 + ", 2]"
-            ),
+            swap('"sizes": [2, 3, 2]', '"sizes": [2, ' + "9" * 5000 + ", 2]"),
             "header field architecture.config.sizes[1] is a 5000-digit integer (at most 19 digits)",
         ),
         (
-            lambda h: json.dumps(h).replace('"sizes": [2, 3, 2]', '"sizes": [2, "3", 2]'),
+            swap('"sizes": [2, 3, 2]', '"sizes": [2, "3", 2]'),
             "header field architecture.config.sizes[1] is '3'; expected a whole number from 1 to",
         ),
         (
-            lambda h: json.dumps(h).replace('"sizes": [2, 3, 2]', '"sizes": [2, 0, 2]'),
+            swap('"sizes": [2, 3, 2]', '"sizes": [2, 0, 2]'),
             "header field architecture.config.sizes[1] is 0; expected a whole number from 1 to",
         ),
         (
-            lambda h: json.dumps(h).replace('"dropout": 0.0', '"dropout": "0.1"'),
+            swap('"dropout": 0.0', '"dropout": "0.1"'),
             "header field architecture.config.dropout is '0.1'; expected a number in [0, 1)",
         ),
         (
-            lambda h: json.dumps(h).replace('"activation": "relu"', '"activation": 7'),
+            swap('"activation": "relu"', '"activation": 7'),
             "header field architecture.config.activation is 7; expected one of 'relu'",
         ),
         (
-            lambda h: json.dumps(h).replace('"dropout": 0.0', '"dropout": NaN'),
+            swap('"dropout": 0.0', '"dropout": NaN'),
             "damaged header (not JSON: NaN is not a JSON number)",
         ),
         (
-            lambda h: json.dumps(h).replace('"version": 1', '"version": 1, "version": 1'),
+            swap('"version": 1', '"version": 1, "version": 1'),
             "damaged header (not JSON: duplicate key 'version')",
         ),
         (lambda h: deep_json(h, 10_000), "header field deep is nested 10001 levels deep"),
