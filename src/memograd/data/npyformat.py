@@ -16,7 +16,7 @@ from typing import IO
 
 import numpy as np
 
-from memograd.data.errors import DataError
+from memograd.data.errors import DataError, one_line
 
 MAX_HEADER_BYTES = 10_000  # NumPy's own default limit for np.load
 
@@ -54,7 +54,7 @@ def read_npy_header(handle: IO[bytes], source: str) -> NpyHeader:
         else:
             raise ValueError(f"unsupported .npy format version {version}")
     except (ValueError, EOFError) as exc:  # zip and disk errors are the caller's to word
-        raise DataError(f"{source}: not a readable .npy header ({_one_line(exc)})") from None
+        raise DataError(f"{source}: not a readable .npy header ({one_line(exc)})") from None
     if dtype.hasobject:
         raise DataError(
             f"{source}: holds Python objects, which could run code when loaded; refused "
@@ -90,7 +90,3 @@ def npz_member_header(archive: zipfile.ZipFile, name: str, source: str) -> NpyHe
         header = read_npy_header(handle, source)
     check_data_size(header, member.file_size - header.data_offset, source)
     return header
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

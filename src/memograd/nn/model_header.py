@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd.data.errors import one_line
 from memograd.nn.init import SCHEME_FOR_ACTIVATION, SCHEMES
 from memograd.nn.layers import (
     ACTIVATIONS,
@@ -74,7 +75,7 @@ def parse_header(raw: bytes, source: str) -> dict[str, Any]:
             object_pairs_hook=_object_without_duplicates,
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{source}: damaged header (not JSON: {_one_line(exc)})") from None
+        raise ModelFileError(f"{source}: damaged header (not JSON: {one_line(exc)})") from None
     _check_values(header, source)
     if not isinstance(header, dict):
         raise ModelFileError(f"{source}: damaged header (not a JSON object)")
@@ -382,7 +383,3 @@ def _check_depth(raw: bytes, source: str) -> None:
         f"{source}: header field {field} is nested {int(depth.max())} levels deep (at most "
         f"{MAX_DEPTH}); refused"
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
