@@ -77,8 +77,8 @@ def _read_idx(
             if expected >= 2**63 or (gzipped and expected > MAX_DEFLATE_RATIO * size + 2**20):
                 raise DataError(
                     f"{source}: header bytes 4-{header_size - 1}: dimensions {shape} multiply to "
-                    f"{count:,} values ({format_bytes(expected)}), more than a "
-                    f"{format_bytes(size)} file can hold"
+                    f"{count:,} values ({format_bytes(expected)}), more than a file of "
+                    f"{format_bytes(size)} can hold"
                 )
             if not gzipped:
                 _check_length(size - header_size, expected, shape, source)
