@@ -6,6 +6,8 @@ import gzip
 import io
 import os
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 
@@ -159,3 +161,17 @@ def test_format_bytes_and_available_memory():
     assert data.budget.format_bytes(80 * 10**9) == "80.0 GB"
     available = data.budget.available_memory()
     assert available is None or available > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits (Unix)")
+def test_available_memory_respects_the_address_space_limit():
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 * 10**9, resource.RLIM_INFINITY))\n"
+        "from memograd.data import budget\n"
+        "print(budget.available_memory())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert 0 < int(out.stdout) < 3 * 10**9

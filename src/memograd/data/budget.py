@@ -47,11 +47,14 @@ def format_bytes(nbytes: int | float) -> str:
 def available_memory() -> int | None:
     """Bytes this process could still allocate without swapping, or None when unknown.
 
-    The smaller of the kernel's ``MemAvailable`` (which counts reclaimable page cache) and the
-    room left under a cgroup v2 or v1 memory limit, since a container is killed at its limit
-    long before the host runs out.
+    The smallest of the kernel's ``MemAvailable`` (which counts reclaimable page cache), the
+    room left under a cgroup v2 or v1 memory limit (a container is killed at its limit long
+    before the host runs out) and the room left under this process's address-space limit
+    (``ulimit -v``).
     """
-    candidates = [n for n in (_meminfo_available(), _cgroup_room()) if n is not None]
+    candidates = [
+        n for n in (_meminfo_available(), _cgroup_room(), _address_space_room()) if n is not None
+    ]
     if candidates:
         return min(candidates)
     try:
@@ -104,6 +107,25 @@ def _meminfo_available() -> int | None:
             parts = line.split()
             if len(parts) >= 2 and parts[1].isdigit():
                 return int(parts[1]) * 1024
+    return None
+
+
+def _address_space_room() -> int | None:
+    try:
+        import resource  # Unix only
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+    if limit == resource.RLIM_INFINITY:
+        return None
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmSize:"):
+            return max(0, limit - int(line.split()[1]) * 1024)
     return None
 
 
