@@ -2,7 +2,9 @@
 
 Everything here needs NumPy alone and works offline. Loaders return a :class:`Dataset`, which
 unpacks as ``X, y``; every problem with the data raises :class:`DataError` naming the file (or
-array), the row and the column.
+array), the row and the column. Every loader reads the target by one rule (:mod:`.targets`:
+text and whole numbers are classes, other numbers regression values) and checks a file's sizes
+against a memory budget before reading it (:func:`.budget.check_memory`).
 """
 
 from __future__ import annotations
