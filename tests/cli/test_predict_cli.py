@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -129,3 +131,121 @@ def test_non_model_files_are_refused(run, tmp_path):
         str(tmp_path / "x.csv"),
     )
     assert status == 2 and "absent.npz: No such file or directory" in err
+
+
+def with_metadata(source, target, edit):
+    """Copy a model file, changing its header's JSON text with ``edit``."""
+    with np.load(source) as archive:
+        header = archive["__memograd__"].tobytes().decode()
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(edit(header).encode(), dtype=np.uint8))
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item.filename, buffer.getvalue() if "memograd" in item.filename else data)
+
+
+@pytest.fixture(scope="module")
+def small_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    X, y = mg.data.blobs(n_samples=60, centers=3, seed=0)
+    mg.MLPClassifier(hidden=(4,), epochs=1, seed=0).fit(X, y, feature_names=["u", "v"]).save(
+        folder / "clf.npz", target_name="label"
+    )
+    mg.MLPRegressor(hidden=(4,), epochs=1, seed=0).fit(X, X[:, 0] * 2).save(folder / "reg.npz")
+    (folder / "x.csv").write_text("u,v\n0.5,1.5\n")
+    return folder
+
+
+def meta_edit(key, value):
+    def edit(header):
+        document = json.loads(header)
+        if value is KeyError:
+            del document["metadata"][key]
+        else:
+            document["metadata"][key] = value
+        return json.dumps(document)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("model", "edit", "message"),
+    [
+        ("clf", meta_edit("classes", [0, 1]), "metadata field 'classes' must be 3 distinct labels"),
+        ("clf", meta_edit("classes", [0, 0, 1]), "metadata field 'classes' must be 3 distinct"),
+        ("clf", meta_edit("classes", KeyError), "metadata field 'classes' is missing"),
+        ("clf", meta_edit("n_features", KeyError), "metadata field 'n_features' is missing"),
+        ("clf", meta_edit("n_features", "2"), "metadata field 'n_features' is '2'; expected a"),
+        (
+            "clf",
+            meta_edit("n_features", 3),
+            "metadata field 'n_features' is 3, but the network has 2",
+        ),
+        ("clf", meta_edit("feature_names", ["u"]), "metadata field 'feature_names' must be 2"),
+        (
+            "clf",
+            meta_edit("feature_names", 5),
+            "metadata field 'feature_names' is 5; expected a list",
+        ),
+        ("clf", meta_edit("params", KeyError), "metadata field 'params' is missing"),
+        ("clf", meta_edit("params", {"hidden": [0]}), "metadata field 'params': hidden must be"),
+        ("clf", meta_edit("params", {"colour": 1}), "metadata field 'params': "),
+        (
+            "clf",
+            meta_edit("target_name", 7),
+            "metadata field 'target_name' is 7; expected a column",
+        ),
+        ("reg", meta_edit("target_mean", [1.0, 2.0]), "metadata field 'target_mean' must be 1"),
+        ("reg", meta_edit("target_scale", [0.0]), "metadata field 'target_scale' must be positive"),
+        ("reg", meta_edit("target_scale", ["1"]), "metadata field 'target_scale' must be 1 finite"),
+        ("reg", meta_edit("target_shape", [2]), "metadata field 'target_shape' must be sizes"),
+        (
+            "clf",
+            lambda h: h.replace('"n_features": 2', '"n_features": ' + "2" * 5000),
+            "header field metadata.n_features is a 5000-digit integer",
+        ),
+        (
+            "clf",
+            lambda h: h[:-1] + ', "x": ' + "[" * 10_000 + "]" * 10_000 + "}",
+            "header field x is nested 10001 levels deep",
+        ),
+    ],
+)
+def test_a_damaged_model_file_is_one_line_naming_the_field_never_an_internal_error(
+    run, small_models, tmp_path, model, edit, message
+):
+    with_metadata(small_models / f"{model}.npz", tmp_path / "bad.npz", edit)
+    status, out, err = run(
+        "predict", "--model", str(tmp_path / "bad.npz"), "--data", str(small_models / "x.csv")
+    )
+    assert status == 2 and out == "", err
+    assert err.startswith(f"memograd: error: {tmp_path / 'bad.npz'}: ")
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_untouched_small_models_predict(run, small_models):
+    for model in ("clf", "reg"):
+        status, out, err = run(
+            "predict",
+            "--model",
+            str(small_models / f"{model}.npz"),
+            "--data",
+            str(small_models / "x.csv"),
+        )
+        assert status == 0, err
+
+
+def test_text_labels_with_tabs_and_line_breaks_stay_one_tsv_cell(run, tmp_path):
+    X = np.array([[0.0], [0.1], [5.0], [5.1]] * 5)
+    y = np.array(["a\tb", "a\tb", "line\nbreak", "line\nbreak"] * 5)
+    mg.MLPClassifier(hidden=(4,), epochs=30, lr=0.05, seed=0).fit(X, y, feature_names=["x"]).save(
+        tmp_path / "m.npz"
+    )
+    (tmp_path / "x.csv").write_text("x\n0.05\n5.05\n")
+    status, out, _ = run(
+        "predict", "--model", str(tmp_path / "m.npz"), "--data", str(tmp_path / "x.csv")
+    )
+    lines = out.splitlines()
+    assert status == 0 and len(lines) == 3
+    assert [line.split("\t")[1] for line in lines[1:]] == ["a\\tb", "line\\nbreak"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 import struct
 
 import numpy as np
@@ -142,6 +144,7 @@ def test_mnist_style_idx_files_train_by_pointing_at_the_images(run, tmp_path):
         (["--target", "y"], "--target needs --data FILE"),
         (["--data", "no-such-file.csv"], "no-such-file.csv: No such file or directory"),
         (["--out", "/no/such/dir/m.npz"], "directory '/no/such/dir' does not exist"),
+        (["--task", "guess"], "argument --task: invalid choice: 'guess'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(run, argv, message):
@@ -254,3 +257,116 @@ def test_the_memory_estimate_bounds_the_measured_peak(run, tmp_path):
             tracemalloc.stop()
     (estimate,) = estimates
     assert peak <= estimate <= 2 * peak
+
+
+def two_blobs_csv(path, label_text):
+    rng = np.random.default_rng(0)
+    lines = ["a,b,y"]
+    for i in range(120):
+        k = i % 2
+        lines.append(f"{rng.normal(3 * k, 0.5):.4f},{rng.normal():.4f},{label_text[k]}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_labels_written_as_0_0_and_1_0_train_a_classifier_and_say_so(run, tmp_path):
+    two_blobs_csv(tmp_path / "f.csv", ["0.0", "1.0"])
+    result = train_json(run, tmp_path, "--data", str(tmp_path / "f.csv"), "--epochs", "10")
+    assert result["task"] == "classification" and result["classes"] == [0, 1]
+    assert result["task_reason"].startswith("classification: 2 classes [0, 1] (whole numbers;")
+    assert result["test_accuracy"] >= 0.95
+    status, out, _ = run(
+        "train",
+        "--data",
+        str(tmp_path / "f.csv"),
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "t.npz"),
+    )
+    assert status == 0
+    assert out.splitlines()[1] == (
+        "target read as classification: 2 classes [0, 1] (whole numbers; --task regression "
+        "reads them as values)"
+    )
+
+
+def test_task_flag_overrides_the_reading_and_refuses_the_impossible(run, tmp_path):
+    two_blobs_csv(tmp_path / "f.csv", ["0.0", "1.0"])
+    result = train_json(
+        run, tmp_path, "--data", str(tmp_path / "f.csv"), "--epochs", "2", "--task", "regression"
+    )
+    assert result["task"] == "regression" and result["test_accuracy"] is None
+    assert result["task_reason"] == "regression (--task): values from 0 to 1"
+    two_blobs_csv(tmp_path / "g.csv", ["0.5", "1.0"])
+    status, _, err = run(
+        "train", "--data", str(tmp_path / "g.csv"), "--task", "classification", "--epochs", "1"
+    )
+    assert status == 2
+    assert f"{tmp_path / 'g.csv'}: target[0] = 0.5 is not a whole number, so it cannot" in err
+
+
+def test_a_read_only_output_directory_is_refused_before_loading_or_training(
+    run, tmp_path, monkeypatch
+):
+    import memograd.data
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the data was loaded before --out was checked")
+
+    monkeypatch.setattr(memograd.data, "load_file", no_loading)
+    monkeypatch.setattr(memograd.data, "load_digits", no_loading)
+    real_access = os.access
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: False if p == locked else real_access(p, mode, **kw)
+    )
+    status, out, err = run("train", "--out", str(locked / "m.npz"))
+    assert status == 2 and out == ""
+    assert err == (
+        f"memograd: error: --out {locked / 'm.npz'}: {locked}: directory is not writable "
+        "(nothing was done)\n"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
+def test_a_really_read_only_directory_is_refused_before_training(run, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        status, _, err = run("train", "--dataset", "moons", "--out", str(locked / "m.npz"))
+    finally:
+        locked.chmod(0o700)
+    assert status == 2 and "directory is not writable (nothing was done)" in err
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_no_file(run, tmp_path, monkeypatch):
+    def full_disk(handle, **entries):
+        handle.write(b"PK\x03\x04")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full_disk)
+    status, out, err = run(
+        "train", "--dataset", "blobs", "--epochs", "1", "--out", str(tmp_path / "m.npz")
+    )
+    assert status == 2
+    assert err == (
+        f"memograd: error: {tmp_path / 'm.npz'}: No space left on device (while writing; nothing "
+        "was replaced)\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_dev_zero_is_refused_at_once(run, tmp_path):
+    status, _, err = run("train", "--data", "/dev/zero", "--out", str(tmp_path / "m.npz"))
+    assert status == 2
+    assert err.startswith("memograd: error: /dev/zero: is a character device, not a regular file")
+
+
+def test_a_latin_1_csv_names_the_line_and_byte(run, tmp_path):
+    (tmp_path / "l.csv").write_bytes("a,y\n1,0\n2,\u00e9t\u00e9\n".encode("latin-1"))
+    status, _, err = run("train", "--data", str(tmp_path / "l.csv"), "--out", str(tmp_path / "m"))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert f"{tmp_path / 'l.csv'}: line 3, byte 10: not a UTF-8 text file (byte 0xe9" in err

@@ -46,13 +46,19 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.model)
     meta = checkpoint.metadata
     kinds = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    if meta.get("estimator") not in kinds:
+    kind = meta.get("estimator")
+    if not isinstance(kind, str) or kind not in kinds:
         raise ValueError(
             f"{args.model}: a plain saved network, not a model from 'memograd train' (no "
             "estimator metadata); load it in Python with memograd.nn.load"
         )
-    estimator = kinds[meta["estimator"]].load(args.model)
-    X, y, first_line = _features(args.data, estimator, meta.get("target_name"))
+    estimator = kinds[kind].from_checkpoint(checkpoint, args.model)
+    target_name = meta.get("target_name")
+    if target_name is not None and not isinstance(target_name, str):
+        raise ValueError(
+            f"{args.model}: metadata field 'target_name' is {target_name!r}; expected a column name"
+        )
+    X, y, first_line = _features(args.data, estimator, target_name)
     result: dict[str, Any] = {"model": args.model, "data": args.data, "rows": int(len(X))}
     if isinstance(estimator, MLPClassifier):
         if y is not None:  # before predicting: a label the model never saw is the file's error
@@ -126,7 +132,7 @@ def _print_rows(result: dict[str, Any]) -> None:
     out.write("row\tprediction" + ("\tconfidence" if classifier else "") + "\n")
     for i, prediction in enumerate(result["predictions"]):
         if classifier:
-            out.write(f"{i}\t{prediction}\t{result['confidence'][i]:.4f}\n")
+            out.write(f"{i}\t{_tsv_cell(prediction)}\t{result['confidence'][i]:.4f}\n")
         else:
             value = ", ".join(f"{v:.6g}" for v in np.ravel(prediction))
             out.write(f"{i}\t{value}\n")
@@ -134,3 +140,13 @@ def _print_rows(result: dict[str, Any]) -> None:
         print(f"accuracy {result['accuracy']:.4f} on {result['rows']} rows", file=sys.stderr)
     if result.get("r2") is not None:
         print(f"R^2 {result['r2']:.4f} on {result['rows']} rows", file=sys.stderr)
+
+
+def _tsv_cell(value: Any) -> str:
+    """A label as one TSV cell: a tab, line break or backslash inside is written escaped."""
+    return str(value).translate(_TSV_ESCAPES)
+
+
+_TSV_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd._files import check_writable
 from memograd.cli import _common
 from memograd.nn.recipes import RECIPES, Recipe
 
@@ -55,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="COL",
         help="with --data: the label column (CSV name or index, default the last column; "
         ".npz array name; for IDX the labels file, default the *-labels-idx1-ubyte sibling)",
+    )
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto (default): text and whole-number targets are classes, others regression "
+        "values, the same for every file format; the choice is printed",
     )
     parser.add_argument(
         "--hidden", type=hidden_sizes, metavar="SIZES", help="hidden sizes, e.g. 64,32"
@@ -119,12 +127,17 @@ def fraction(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     import memograd as mg
+    from memograd.data.targets import REGRESSION, as_task, describe, task_of
 
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {args.out}: is a directory; give a file name such as model.npz")
     if not out.parent.is_dir():
         raise ValueError(f"--out {args.out}: directory {str(out.parent)!r} does not exist")
+    try:  # before any work: a read-only directory is found now, not after training
+        check_writable(out)
+    except OSError as exc:
+        raise ValueError(f"--out {args.out}: {exc.filename}: {exc.strerror}") from None
     if args.target is not None and args.data is None:
         raise ValueError("--target needs --data FILE (the built-in data sets know their labels)")
     name = args.dataset or ("file" if args.data else "digits")
@@ -132,10 +145,11 @@ def run(args: argparse.Namespace) -> int:
     if dataset.y is None:
         raise ValueError(f"{args.data}: no target column found; name it with --target COL")
     recipe = _recipe(name, args)
-    regression = dataset.y.dtype.kind == "f"
+    y = as_task(dataset.y, args.task, f"{args.data or name}: target")
+    regression = task_of(y) == REGRESSION
     stratify = not regression
     X_train, X_test, y_train, y_test = mg.data.train_test_split(
-        dataset.X, dataset.y, test_size=args.test_size, seed=args.seed, stratify=stratify
+        dataset.X, y, test_size=args.test_size, seed=args.seed, stratify=stratify
     )
     _check_memory(args, dataset, recipe, y_train, len(X_test), regression)
     estimator_class = mg.MLPRegressor if regression else mg.MLPClassifier
@@ -161,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
     history = estimator.history_
     result: dict[str, Any] = {
         "dataset": args.data or name,
-        "task": "regression" if regression else "classification",
+        "task": task_of(y),
+        "task_reason": describe(y, chosen=args.task != "auto"),
         "rows_train": int(len(X_train)),
         "rows_test": int(len(X_test)),
         "features": int(dataset.n_features),
@@ -204,7 +219,8 @@ def _load(args: argparse.Namespace, name: str):
 
     if args.data is not None:
         target = mg.data.loading.AUTO if args.target is None else args.target
-        return mg.data.load_file(args.data, target=target)
+        # --force, where the command has it, lifts the loaders' soft memory budget.
+        return mg.data.load_file(args.data, target=target, force=getattr(args, "force", False))
     if name == "digits":
         return mg.data.load_digits()
     return getattr(mg.data, name)(seed=args.seed)
@@ -274,6 +290,7 @@ def _print_summary(result: dict[str, Any], regression: bool) -> None:
         f"{result['dataset']}: {result['rows_train']} training rows, {result['rows_test']} "
         f"held out, {result['features']} features"
     )
+    print(f"target read as {result['task_reason']}")
     print(
         f"model {sizes} {result['activation']}{dropout} ({result['parameters']:,} parameters), "
         f"{result['optimizer']} lr {result['lr']:g}, {result['epochs']} epochs of "

@@ -2,11 +2,14 @@
 
 Everything here needs NumPy alone and works offline. Loaders return a :class:`Dataset`, which
 unpacks as ``X, y``; every problem with the data raises :class:`DataError` naming the file (or
-array), the row and the column.
+array), the row and the column. Every loader reads the target by one rule (:mod:`.targets`:
+text and whole numbers are classes, other numbers regression values) and checks a file's sizes
+against a memory budget before reading it (:func:`.budget.check_memory`).
 """
 
 from __future__ import annotations
 
+from memograd.data import budget, targets
 from memograd.data.arrays import load_npy, load_npz
 from memograd.data.csv_loader import load_csv
 from memograd.data.dataset import Dataset
@@ -27,6 +30,7 @@ __all__ = [
     "as_feature_matrix",
     "batches",
     "blobs",
+    "budget",
     "check_labels_in_classes",
     "circles",
     "detect_format",
@@ -39,5 +43,6 @@ __all__ = [
     "moons",
     "read_idx",
     "spirals",
+    "targets",
     "train_test_split",
 ]

@@ -10,3 +10,8 @@ from __future__ import annotations
 
 class DataError(ValueError):
     """Bad input data: the message names the file (or array), the row and the column."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, for quoting inside another message."""
+    return " ".join(str(exc).split()) or type(exc).__name__

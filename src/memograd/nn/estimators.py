@@ -12,19 +12,22 @@ naming the row, not a silent zero.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from memograd.data.budget import DEFAULT_BUDGET
 from memograd.data.errors import DataError
 from memograd.data.split import Standardizer
 from memograd.data.validation import as_feature_matrix, check_finite, check_labels_in_classes
 from memograd.engine import Tensor, no_grad, softmax
-from memograd.nn.layers import MLP, Sequential, Standardize
+from memograd.nn.layers import MLP, Linear, Sequential, Standardize
+from memograd.nn.model_header import shown
 from memograd.nn.module import Module
-from memograd.nn.serialization import ModelFileError, load_checkpoint, save
+from memograd.nn.serialization import Checkpoint, ModelFileError, load_checkpoint, save
 from memograd.nn.training import History, fit, predict_outputs
 from memograd.seeding import Seed, generator
 
@@ -156,27 +159,51 @@ class _MLPEstimator:
         save(self.model_, path, metadata={**self._metadata(), **extra})
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]):
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        budget: int | None = DEFAULT_BUDGET,
+        force: bool = False,
+    ):
         """Load an estimator saved by :meth:`save` (refuses a file saved by another kind)."""
-        checkpoint = load_checkpoint(path)
+        return cls.from_checkpoint(load_checkpoint(path, budget=budget, force=force), path)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, path: str | os.PathLike[str]):
+        """The estimator in an already loaded model file, its metadata checked against the network.
+
+        Every field :meth:`save` writes must be there with the right type and agree with the
+        network (features with its inputs, classes or target scaling with its outputs);
+        otherwise ``ModelFileError`` names the file and the field.
+        """
         meta = checkpoint.metadata
         if meta.get("estimator") != cls.__name__:
             raise ModelFileError(
                 f"{path}: holds a {meta.get('estimator') or 'plain model'}, not a {cls.__name__}"
             )
-        params = dict(meta.get("params") or {})
+        field = _Metadata(meta, path)
         try:
-            estimator = cls(**params)
-        except TypeError as exc:
-            raise ModelFileError(f"{path}: bad estimator settings ({exc})") from None
+            estimator = cls(**field.get("params", dict, "an object"))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: metadata field 'params': {exc}") from None
+        inputs, outputs = _network_sizes(checkpoint.model, path)
+        estimator.n_features_ = field.count("n_features", inputs, "inputs")
+        names = field.get("feature_names", (list, type(None)), "a list of column names")
+        if names is not None and (
+            len(names) != inputs or not all(isinstance(name, str) for name in names)
+        ):
+            raise ModelFileError(
+                f"{path}: metadata field 'feature_names' must be {inputs} column names, one per "
+                f"input of the network, got {shown(names)}"
+            )
+        estimator.feature_names_ = names
         estimator.model_ = checkpoint.model
         estimator.model_.eval()
-        estimator.n_features_ = int(meta["n_features"])
-        estimator.feature_names_ = meta.get("feature_names")
-        estimator._restore(meta, path)
+        estimator._restore(field, outputs)
         return estimator
 
-    def _restore(self, meta: dict[str, Any], path: Any) -> None:
+    def _restore(self, field: _Metadata, outputs: int) -> None:
         return None
 
     def __repr__(self) -> str:
@@ -237,10 +264,19 @@ class MLPClassifier(_MLPEstimator):
     def _metadata(self) -> dict[str, Any]:
         return {**super()._metadata(), "classes": self.classes_.tolist()}
 
-    def _restore(self, meta: dict[str, Any], path: Any) -> None:
-        classes = meta.get("classes")
-        if not isinstance(classes, list) or not classes:
-            raise ModelFileError(f"{path}: a classifier without its list of classes")
+    def _restore(self, field: _Metadata, outputs: int) -> None:
+        classes = field.get("classes", list, "the list of class labels")
+        kinds = {type(c) in (int, float) for c in classes}
+        if (
+            len(classes) != outputs
+            or not all(isinstance(c, str | int | float) for c in classes)
+            or len(kinds) > 1
+            or len(set(classes)) != len(classes)
+        ):
+            raise ModelFileError(
+                f"{field.path}: metadata field 'classes' must be {outputs} distinct labels of one "
+                f"kind, one per output of the network, got {shown(classes)}"
+            )
         self.classes_ = np.array(classes)
 
 
@@ -299,13 +335,63 @@ class MLPRegressor(_MLPEstimator):
             "target_shape": list(self.target_shape_),
         }
 
-    def _restore(self, meta: dict[str, Any], path: Any) -> None:
-        try:
-            self.target_mean_ = np.asarray(meta["target_mean"], dtype=np.float64)
-            self.target_scale_ = np.asarray(meta["target_scale"], dtype=np.float64)
-            self.target_shape_ = tuple(int(n) for n in meta["target_shape"])
-        except (KeyError, TypeError, ValueError):
-            raise ModelFileError(f"{path}: a regressor without its target scaling") from None
+    def _restore(self, field: _Metadata, outputs: int) -> None:
+        self.target_mean_ = field.numbers("target_mean", outputs)
+        self.target_scale_ = field.numbers("target_scale", outputs)
+        if np.any(self.target_scale_ <= 0):
+            raise ModelFileError(f"{field.path}: metadata field 'target_scale' must be positive")
+        shape = field.get("target_shape", list, "a list of sizes")
+        if not all(type(n) is int and n >= 1 for n in shape) or math.prod(shape) != outputs:
+            raise ModelFileError(
+                f"{field.path}: metadata field 'target_shape' must be sizes multiplying to the "
+                f"network's {outputs} outputs, got {shown(shape)}"
+            )
+        self.target_shape_ = tuple(shape)
+
+
+class _Metadata:
+    """An estimator's saved metadata, read field by field; a bad field names the file and itself."""
+
+    def __init__(self, meta: dict[str, Any], path: str | os.PathLike[str]) -> None:
+        self.meta, self.path = meta, path
+
+    def get(self, key: str, kinds: type | tuple[type, ...], expected: str) -> Any:
+        if key not in self.meta:
+            raise ModelFileError(f"{self.path}: metadata field {key!r} is missing")
+        value = self.meta[key]
+        if not isinstance(value, kinds):
+            raise ModelFileError(
+                f"{self.path}: metadata field {key!r} is {shown(value)}; expected {expected}"
+            )
+        return value
+
+    def count(self, key: str, expected: int, noun: str) -> int:
+        value = self.get(key, int, "a whole number")
+        if isinstance(value, bool) or value != expected:
+            raise ModelFileError(
+                f"{self.path}: metadata field {key!r} is {shown(value)}, but the network has "
+                f"{expected} {noun}"
+            )
+        return value
+
+    def numbers(self, key: str, length: int) -> np.ndarray:
+        values = self.get(key, list, f"a list of {length} numbers")
+        if len(values) != length or not all(
+            type(v) in (int, float) and math.isfinite(v) for v in values
+        ):
+            raise ModelFileError(
+                f"{self.path}: metadata field {key!r} must be {length} finite numbers, one per "
+                f"output of the network, got {shown(values)}"
+            )
+        return np.asarray(values, dtype=np.float64)
+
+
+def _network_sizes(model: Module, path: Any) -> tuple[int, int]:
+    """(inputs, outputs) of an estimator's network: its first and last Linear layers."""
+    linears = [m for m in model.modules() if isinstance(m, Linear)]
+    if not linears:
+        raise ModelFileError(f"{path}: the saved network has no Linear layer")
+    return linears[0].in_features, linears[-1].out_features
 
 
 def _labels(y: Any, n_rows: int, name: str) -> np.ndarray:

@@ -15,7 +15,9 @@ Why this shape: every byte of it is data. The architecture is rebuilt by looking
 up in memograd's registry of known modules (custom modules opt in with ``register_module``), and
 the arrays are read with ``allow_pickle=False``, so a model file can never run code, however it
 was made. The header lists every array with its shape and dtype, so a file is checked before any
-weight is loaded, and an entry the header does not announce is refused rather than ignored.
+weight is loaded, and an entry the header does not announce is refused rather than ignored; the
+architecture is checked against the arrays before it is built (:mod:`memograd.nn.model_header`),
+so a few hundred bytes announcing a huge layer cost nothing to refuse.
 
 Writing goes to a temporary file in the same directory, flushed to disk and renamed over the
 target, so a crash or a full disk never leaves half a model where a whole one was.
@@ -24,6 +26,7 @@ target, so a crash or a full disk never leaves half a model where a whole one wa
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -35,22 +38,28 @@ from typing import Any
 import numpy as np
 
 from memograd._files import write_atomically
+from memograd.data.arrays import checked_member
+from memograd.data.budget import DEFAULT_BUDGET, OverBudget, check_memory
+from memograd.data.errors import DataError
 from memograd.nn.layers import build_module
+from memograd.nn.model_header import (
+    ALLOWED_KINDS,
+    ModelFileError,
+    check_arrays,
+    expected_state,
+    parse_header,
+)
 from memograd.nn.module import Module
+
+__all__ = ["Checkpoint", "ModelFileError", "load", "load_checkpoint", "save"]
 
 FORMAT = "memograd-model"
 VERSION = 1
 HEADER_KEY = "__memograd__"
 STATE_PREFIX = "state/"
-# Numeric kinds a model may hold: floats, signed and unsigned ints, booleans.
-ALLOWED_KINDS = "fiub"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # An .npy entry is its data plus a small header (128 bytes in practice; 64 kB at the most).
 NPY_HEADER_ALLOWANCE = 65_536 + 16
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing pieces, damaged, foreign, or carries objects."""
 
 
 @dataclass
@@ -68,7 +77,8 @@ def save(
     """Write ``model`` (architecture and state) and ``metadata`` (JSON values) to ``path``.
 
     Returns the path written. ``metadata`` is for what travels with a model: class names,
-    feature names, training settings.
+    feature names, training settings. A state holding NaN or infinity is refused: such a model
+    cannot predict anything, and :func:`load` would refuse the file.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save expects a memograd Module, got {type(model).__name__}")
@@ -77,6 +87,9 @@ def save(
     for name, array in state.items():
         if array.dtype.kind not in ALLOWED_KINDS:
             raise TypeError(f"state entry {name!r} has dtype {array.dtype}; only numbers are saved")
+        problem = _non_finite(array)
+        if problem:
+            raise ValueError(f"cannot save {path}: state entry {name!r} {problem}")
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -104,13 +117,24 @@ def _write_atomically(path: Path, entries: Mapping[str, np.ndarray]) -> None:
     write_atomically(path, lambda handle: np.savez_compressed(handle, **entries))
 
 
-def load(path: str | os.PathLike[str]) -> Module:
+def load(
+    path: str | os.PathLike[str], *, budget: int | None = DEFAULT_BUDGET, force: bool = False
+) -> Module:
     """Rebuild the model saved at ``path``; see :func:`load_checkpoint` for its metadata too."""
-    return load_checkpoint(path).model
+    return load_checkpoint(path, budget=budget, force=force).model
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read, check and rebuild a model file; any problem raises ``ModelFileError`` naming it."""
+def load_checkpoint(
+    path: str | os.PathLike[str], *, budget: int | None = DEFAULT_BUDGET, force: bool = False
+) -> Checkpoint:
+    """Read, check and rebuild a model file; any problem raises ``ModelFileError`` naming it.
+
+    Nothing is allocated on the header's word: the header is parsed defensively, each weight
+    array's own .npy header is checked against the header and against its size in the archive,
+    the architecture is checked against those arrays (see :mod:`memograd.nn.model_header`),
+    and their total size against ``budget`` bytes (lifted by ``force``) and the memory
+    available. Only then are the weights read and the model built.
+    """
     source = str(path)
     if Path(path).is_dir():
         raise IsADirectoryError(21, "is a directory, expected a model file", source)
@@ -128,8 +152,21 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise ModelFileError(f"{source}: not a memograd model (not an .npz archive)")
     with archive:
         header = _read_header(archive, source)
-        state = _read_state(archive, header["arrays"], source)
-    architecture = header["architecture"]
+        specs = check_arrays(header["arrays"], source)
+        _check_entries(archive, specs, source)
+        architecture = header["architecture"]
+        _check_architecture(architecture, specs, source)
+        total = sum(math.prod(shape) * dtype.itemsize for shape, dtype in specs.values())
+        try:
+            check_memory(  # the arrays, and the model's own copy of them
+                2 * total,
+                f"{source}: its {len(specs)} weight arrays",
+                budget=budget,
+                force=force,
+            )
+        except OverBudget as exc:
+            raise ModelFileError(str(exc)) from None
+        state = _read_state(archive, specs, source)
     try:
         model = build_module(architecture)
     except (ValueError, TypeError, KeyError) as exc:
@@ -153,19 +190,16 @@ def _read_header(archive: np.lib.npyio.NpzFile, source: str) -> dict[str, Any]:
     raw = _read_entry(archive, HEADER_KEY, source)
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
         raise ModelFileError(f"{source}: damaged header (expected UTF-8 bytes, got {raw.dtype})")
-    try:
-        header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{source}: damaged header (not JSON: {exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    header = parse_header(raw.tobytes(), source)
+    if header.get("format") != FORMAT:
         raise ModelFileError(f"{source}: not a memograd model (header format is not {FORMAT!r})")
-    if header.get("version") != VERSION:
+    version = header.get("version")
+    if isinstance(version, bool) or version != VERSION:
         raise ModelFileError(
-            f"{source}: model format version {header.get('version')!r}; this memograd reads "
-            f"version {VERSION}"
+            f"{source}: model format version {version!r}; this memograd reads version {VERSION}"
         )
-    for key, kind in (("architecture", dict), ("arrays", dict), ("metadata", dict)):
-        if not isinstance(header.get(key), kind):
+    for key in ("architecture", "arrays", "metadata"):
+        if not isinstance(header.get(key), dict):
             raise ModelFileError(f"{source}: damaged header ({key!r} missing or not an object)")
     announced = {STATE_PREFIX + name for name in header["arrays"]} | {HEADER_KEY}
     extra = [name for name in names if name not in announced]
@@ -176,36 +210,82 @@ def _read_header(archive: np.lib.npyio.NpzFile, source: str) -> dict[str, Any]:
     return header
 
 
-def _read_state(
-    archive: np.lib.npyio.NpzFile, arrays: Mapping[str, Any], source: str
-) -> dict[str, np.ndarray]:
-    state: dict[str, np.ndarray] = {}
-    for name, spec in arrays.items():
+def _check_entries(
+    archive: np.lib.npyio.NpzFile, specs: Mapping[str, tuple[tuple, np.dtype]], source: str
+) -> None:
+    """Each announced array is in the archive, as the header says, and no bigger (unread)."""
+    for name, (shape, dtype) in specs.items():
         key = STATE_PREFIX + name
         if key not in archive.files:
             raise ModelFileError(f"{source}: the header lists {name!r} but the archive lacks it")
-        _check_unpacked_size(archive, key, _announced_bytes(spec), source)
-        array = _read_entry(archive, key, source)
-        if array.dtype.kind not in ALLOWED_KINDS:
-            raise ModelFileError(f"{source}: {name!r} has dtype {array.dtype}, not numbers")
-        expected_shape = tuple(spec.get("shape", ())) if isinstance(spec, dict) else None
-        expected_dtype = spec.get("dtype") if isinstance(spec, dict) else None
-        if array.shape != expected_shape or array.dtype.str != expected_dtype:
+        _check_unpacked_size(archive, key, math.prod(shape) * dtype.itemsize, source)
+        try:
+            found = checked_member(archive, key, source)
+        except DataError as exc:
+            raise ModelFileError(str(exc)) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise ModelFileError(f"{source}: entry {key!r} is corrupted ({exc})") from None
+        if found.shape != shape or found.dtype != dtype:
             raise ModelFileError(
-                f"{source}: {name!r} is {array.dtype.str} of shape {array.shape}, but the header "
-                f"says {expected_dtype} of shape {expected_shape}"
+                f"{source}: {name!r} is {found.dtype.str} of shape {found.shape}, but the header "
+                f"says {dtype.str} of shape {shape}"
+            )
+
+
+def _check_architecture(
+    architecture: Any, specs: Mapping[str, tuple[tuple, np.dtype]], source: str
+) -> None:
+    """The state the architecture implies is exactly the arrays the file holds."""
+    expected, opaque = expected_state(architecture, source)
+    problems = []
+    for name, (shape, dtype, where) in expected.items():
+        if name not in specs:
+            problems.append(f"{name!r} ({dtype} {shape}, from {where}) is not in the file")
+        elif specs[name] != (shape, dtype):
+            held_shape, held_dtype = specs[name]
+            problems.append(
+                f"{name!r} is {held_dtype} {held_shape} in the file but {where} makes it "
+                f"{dtype} {shape}"
+            )
+    unexpected = [
+        name
+        for name in specs
+        if name not in expected and not any(name.startswith(prefix) for prefix in opaque)
+    ]
+    if unexpected:
+        problems.append("the architecture has no place for " + ", ".join(map(repr, unexpected)))
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ModelFileError(
+            f"{source}: weights do not fit the architecture: {'; '.join(problems[:3])}{more}"
+        )
+
+
+def _read_state(
+    archive: np.lib.npyio.NpzFile, specs: Mapping[str, tuple[tuple, np.dtype]], source: str
+) -> dict[str, np.ndarray]:
+    state: dict[str, np.ndarray] = {}
+    for name in specs:
+        array = _read_entry(archive, STATE_PREFIX + name, source)
+        problem = _non_finite(array)
+        if problem:
+            raise ModelFileError(
+                f"{source}: weight {name!r} {problem}; a model that diverged in training "
+                "cannot predict"
             )
         state[name] = array
     return state
 
 
-def _announced_bytes(spec: Any) -> int:
-    try:
-        shape = [int(n) for n in spec["shape"]]
-        itemsize = np.dtype(spec["dtype"]).itemsize
-    except (KeyError, TypeError, ValueError):
-        return 0
-    return int(np.prod(shape, dtype=np.int64)) * itemsize
+def _non_finite(array: np.ndarray) -> str | None:
+    if array.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return None
+    position = tuple(int(i) for i in np.argwhere(bad)[0])
+    kind = "NaN" if np.isnan(array[position]) else "infinity"
+    return f"holds {kind} at {list(position)} ({int(bad.sum())} non-finite values)"
 
 
 def _check_unpacked_size(

@@ -1,0 +1,385 @@
+"""The JSON header of a model file: parsed defensively, checked field by field, before any weight.
+
+A model file is data from anywhere, so its header is read as hostile input:
+
+* **Parsing** refuses what would make the parser itself the problem: nesting deeper than
+  ``MAX_DEPTH`` (Python's JSON decoder would raise RecursionError at about 1,000), integers of
+  more than ``MAX_DIGITS`` digits (int() of 5,000 digits raises, of millions takes minutes),
+  NaN / Infinity, duplicate keys. Each error names the file and the field.
+* **The architecture** of the built-in modules (``Linear``, ``MLP``, ``Sequential``,
+  ``Standardize``, the activations, ``Dropout``) is checked setting by setting (a string where
+  a number belongs, a size of zero, an unknown activation) and turned into the list of state
+  arrays it implies, name, shape and dtype, without building anything: :func:`expected_state`.
+  The loader compares that list with the arrays the file really holds, so an architecture is
+  built only when every weight it will receive is there, and building it never allocates
+  more than the file holds. A custom module (``@register_module``) cannot be predicted; its
+  subtree is built after the other checks and checked by ``load_state_dict``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from memograd.data.errors import one_line
+from memograd.nn.init import SCHEME_FOR_ACTIVATION, SCHEMES
+from memograd.nn.layers import (
+    ACTIVATIONS,
+    DTYPES,
+    GELU,
+    MLP,
+    Dropout,
+    LeakyReLU,
+    Linear,
+    Sequential,
+    Standardize,
+)
+from memograd.nn.module import MODULE_REGISTRY
+
+MAX_DEPTH = 64
+MAX_DIGITS = 19
+MAX_MODULES = 10_000
+MAX_ARRAYS = 100_000
+MAX_DIMENSION = 2**31 - 1
+# Numeric kinds a model may hold: floats, signed and unsigned ints, booleans.
+ALLOWED_KINDS = "fiub"
+
+# name -> (shape, dtype, the header field that decides it)
+Expected = dict[str, tuple[tuple[int, ...], np.dtype, str]]
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing pieces, damaged, foreign, or carries objects."""
+
+
+class _TooManyDigits:
+    """Stands in for an over-long JSON integer until the walk can name its field."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def parse_header(raw: bytes, source: str) -> dict[str, Any]:
+    """The header object from its UTF-8 bytes; ModelFileError for anything unsafe or malformed."""
+    _check_depth(raw, source)
+    try:
+        header = json.loads(
+            raw.decode("utf-8"),
+            parse_int=_parse_int,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_object_without_duplicates,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{source}: damaged header (not JSON: {one_line(exc)})") from None
+    _check_values(header, source)
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{source}: damaged header (not a JSON object)")
+    return header
+
+
+def check_arrays(arrays: Mapping[str, Any], source: str) -> dict[str, tuple[tuple, np.dtype]]:
+    """The header's ``arrays`` as name -> (shape, dtype), each a plain numeric array."""
+    if len(arrays) > MAX_ARRAYS:
+        raise ModelFileError(f"{source}: header field arrays lists {len(arrays):,} arrays; refused")
+    specs = {}
+    for name, spec in arrays.items():
+        at = f"arrays[{name!r}]"
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"{source}: header field {at} is not an object")
+        shape = spec.get("shape")
+        if not isinstance(shape, list) or len(shape) > 32:
+            raise ModelFileError(f"{source}: header field {at}.shape is not a list of sizes")
+        dims = tuple(_integer(n, f"{at}.shape[{i}]", source, 0) for i, n in enumerate(shape))
+        specs[name] = (dims, _array_dtype(spec.get("dtype"), f"{at}.dtype", source))
+    return specs
+
+
+def expected_state(architecture: Any, source: str) -> tuple[Expected, list[str]]:
+    """The state arrays ``architecture`` implies, and the prefixes of unpredictable subtrees.
+
+    Every setting of a built-in module is checked on the way; a custom module's state is
+    unknown, so its dotted prefix (``""`` for the root) is returned instead.
+    """
+    expected: Expected = {}
+    opaque: list[str] = []
+    count = 0
+    stack = [(architecture, "", "architecture")]
+    while stack:
+        description, prefix, at = stack.pop()
+        count += 1
+        if count > MAX_MODULES:
+            raise ModelFileError(f"{source}: the architecture has more than {MAX_MODULES} modules")
+        if not isinstance(description, dict):
+            raise ModelFileError(f"{source}: header field {at} is not a module description")
+        kind = description.get("type")
+        cls = MODULE_REGISTRY.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            known = ", ".join(sorted(MODULE_REGISTRY))
+            raise ModelFileError(
+                f"{source}: header field {at}.type: unknown module type {kind!r}; known types "
+                f"are {known} (a custom module must be decorated with "
+                "@memograd.nn.register_module)"
+            )
+        config = description.get("config", {})
+        if not isinstance(config, dict):
+            raise ModelFileError(f"{source}: header field {at}.config is not an object")
+        rule = _RULES.get(cls)
+        if rule is None:
+            opaque.append(prefix)
+            continue
+        settings = _Settings(config, cls.__name__, f"{at}.config", source)
+        arrays, children = rule(settings)
+        settings.no_others()
+        for name, (shape, dtype, field) in arrays.items():
+            expected[prefix + name] = (shape, dtype, field)
+        for child_name, child in children:
+            stack.append((child, f"{prefix}{child_name}.", f"{at}.config.modules[{child_name}]"))
+    return expected, opaque
+
+
+class _Settings:
+    """One module's config: each setting read once, typed and range-checked, named on error."""
+
+    def __init__(self, config: dict[str, Any], kind: str, at: str, source: str) -> None:
+        self.config, self.kind, self.at, self.source = config, kind, at, source
+        self.read: set[str] = set()
+
+    def _get(self, key: str, default: Any) -> Any:
+        self.read.add(key)
+        if key not in self.config:
+            if default is _REQUIRED:
+                raise ModelFileError(
+                    f"{self.source}: header field {self.at}.{key} is missing (bad config for "
+                    f"{self.kind})"
+                )
+            return default
+        return self.config[key]
+
+    def size(self, key: str) -> int:
+        return _integer(self._get(key, _REQUIRED), f"{self.at}.{key}", self.source, 1)
+
+    def sizes(self, key: str) -> list[int]:
+        value = self._get(key, _REQUIRED)
+        if not isinstance(value, list) or not 2 <= len(value) <= MAX_MODULES:
+            raise ModelFileError(
+                f"{self.source}: header field {self.at}.{key} must be a list of at least 2 "
+                f"sizes, got {shown(value)}"
+            )
+        return [_integer(n, f"{self.at}.{key}[{i}]", self.source, 1) for i, n in enumerate(value)]
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            self._wrong(key, value, "true or false")
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value < high:
+            self._wrong(key, value, f"a number in [{low:g}, {high:g})")
+        return float(value)
+
+    def choice(self, key: str, default: str, choices: Any) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str) or value not in choices:
+            self._wrong(key, value, "one of " + ", ".join(repr(c) for c in choices))
+        return value
+
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.choice("dtype", "float32", DTYPES))
+
+    def modules(self) -> list[Any]:
+        value = self._get("modules", _REQUIRED)
+        if not isinstance(value, list) or len(value) > MAX_MODULES:
+            self._wrong("modules", value, "a list of module descriptions")
+        return value
+
+    def no_others(self) -> None:
+        unknown = [key for key in self.config if key not in self.read]
+        if unknown:
+            raise ModelFileError(
+                f"{self.source}: header field {self.at}: bad config for {self.kind} (unknown "
+                f"setting {unknown[0]!r})"
+            )
+
+    def _wrong(self, key: str, value: Any, expected: str) -> None:
+        raise ModelFileError(
+            f"{self.source}: header field {self.at}.{key} is {shown(value)}; expected {expected}"
+        )
+
+
+_REQUIRED = object()
+_Rule = Callable[[_Settings], tuple[Expected, list[tuple[str, Any]]]]
+
+
+def _linear(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    fan_in, fan_out = s.size("in_features"), s.size("out_features")
+    bias = s.flag("bias", True)
+    s.choice("init", "he", SCHEMES)
+    s.choice("activation", "relu", SCHEME_FOR_ACTIVATION)
+    dtype = s.dtype()
+    field = f"{s.at}.in_features/out_features"
+    arrays = {"weight": ((fan_in, fan_out), dtype, field)}
+    if bias:
+        arrays["bias"] = ((fan_out,), dtype, f"{s.at}.out_features")
+    return arrays, []
+
+
+def _mlp(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    sizes = s.sizes("sizes")
+    s.choice("activation", "relu", ACTIVATIONS)
+    dropout = s.number("dropout", 0.0, 0.0, 1.0)
+    bias = s.flag("bias", True)
+    dtype = s.dtype()
+    # The layout of MLP.__init__: Linear, activation[, Dropout] per hidden layer, then Linear.
+    per_hidden = 3 if dropout > 0 else 2
+    arrays: Expected = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        index = k * per_hidden
+        field = f"{s.at}.sizes[{k}:{k + 2}]"
+        arrays[f"layers.{index}.weight"] = ((fan_in, fan_out), dtype, field)
+        if bias:
+            arrays[f"layers.{index}.bias"] = ((fan_out,), dtype, field)
+    return arrays, []
+
+
+def _standardize(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    n = s.size("n_features")
+    dtype = s.dtype()
+    field = f"{s.at}.n_features"
+    return {"mean": ((n,), dtype, field), "scale": ((n,), dtype, field)}, []
+
+
+def _sequential(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    return {}, [(str(i), module) for i, module in enumerate(s.modules())]
+
+
+def _stateless(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    return {}, []
+
+
+def _leaky_relu(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    s.number("negative_slope", 0.01, -math.inf, math.inf)
+    return {}, []
+
+
+def _gelu(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    s.choice("approximate", "tanh", ("tanh",))
+    return {}, []
+
+
+def _dropout(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    s.number("p", 0.5, 0.0, 1.0)
+    return {}, []
+
+
+_RULES: dict[type, _Rule] = {
+    Linear: _linear,
+    MLP: _mlp,
+    Standardize: _standardize,
+    Sequential: _sequential,
+    LeakyReLU: _leaky_relu,
+    GELU: _gelu,
+    Dropout: _dropout,
+    **{cls: _stateless for cls in ACTIVATIONS.values() if cls not in (LeakyReLU, GELU)},
+}
+
+
+def _integer(value: Any, at: str, source: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DIMENSION:
+        raise ModelFileError(
+            f"{source}: header field {at} is {shown(value)}; expected a whole number from "
+            f"{low} to {MAX_DIMENSION:,}"
+        )
+    return value
+
+
+def _array_dtype(value: Any, at: str, source: str) -> np.dtype:
+    try:
+        dtype = np.dtype(value) if isinstance(value, str) and len(value) <= 8 else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in ALLOWED_KINDS or dtype.shape or dtype.fields:
+        raise ModelFileError(
+            f"{source}: header field {at} is {shown(value)}; expected a numeric dtype such as '<f4'"
+        )
+    return dtype
+
+
+def shown(value: Any) -> str:
+    """A header value for an error message: its repr, cut to 60 characters."""
+    if isinstance(value, _TooManyDigits):
+        return f"a {value.digits}-digit integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _parse_int(text: str) -> int | _TooManyDigits:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_DIGITS else _TooManyDigits(digits)
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return result
+
+
+def _check_values(header: Any, source: str) -> None:
+    """Refuse over-long integers and non-finite floats anywhere, naming their field."""
+    stack: list[tuple[Any, str]] = [(header, "")]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, _TooManyDigits):
+            raise ModelFileError(
+                f"{source}: header field {at} is a {value.digits}-digit integer (at most "
+                f"{MAX_DIGITS} digits); refused"
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ModelFileError(f"{source}: header field {at} is not a finite number")
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _check_depth(raw: bytes, source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before the recursive JSON decoder sees it.
+
+    Brackets are counted with NumPy over the bytes, with every string's contents blanked out
+    first (same length, so positions still match), so a bracket inside a string never counts.
+    """
+    blank = _STRING.sub(lambda m: b'"' + b" " * (len(m.group()) - 2) + b'"', raw)
+    codes = np.frombuffer(blank, dtype=np.uint8)
+    steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+    steps -= np.isin(codes, (ord("]"), ord("}")))
+    depth = np.cumsum(steps)
+    if not depth.size or depth.max() <= MAX_DEPTH:
+        return
+    deepest = int(np.argmax(depth))
+    # The top-level key: the last string before the last ':' at depth 1 before that point.
+    colons = np.flatnonzero((codes[:deepest] == ord(":")) & (depth[:deepest] == 1))
+    field = "(the top level)"
+    if colons.size:
+        keys = list(_STRING.finditer(raw, 0, int(colons[-1])))
+        if keys:
+            field = keys[-1].group()[1:-1].decode("utf-8", "replace")
+    raise ModelFileError(
+        f"{source}: header field {field} is nested {int(depth.max())} levels deep (at most "
+        f"{MAX_DEPTH}); refused"
+    )
