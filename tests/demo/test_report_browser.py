@@ -13,7 +13,7 @@ import base64
 
 import pytest
 
-from memograd.demo.runner import SECTIONS
+from memograd.demo.runner import headings
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +37,10 @@ def test_report_loads_without_console_errors_or_network_requests(page, quick_run
 def test_every_section_heading_is_present(page):
     from selenium.webdriver.common.by import By
 
-    headings = [h.text for h in page.driver.find_elements(By.CSS_SELECTOR, "section > h2")]
-    expected = [f"{i}. {module.HEADING}" for i, module in enumerate(SECTIONS, start=1)]
-    assert headings == expected
+    shown = [h.text for h in page.driver.find_elements(By.CSS_SELECTOR, "section > h2")]
+    expected = headings()
+    assert shown == expected
+    assert expected[-2].startswith("6. Summary") and expected[-1].startswith("Appendix A. Speed")
     toc = [a.text for a in page.driver.find_elements(By.CSS_SELECTOR, "nav a")]
     assert toc == expected
 
@@ -48,14 +49,16 @@ def test_every_plot_renders_with_a_size(page):
     from selenium.webdriver.common.by import By
 
     plots = page.driver.find_elements(By.CSS_SELECTOR, "figure .plot > svg")
-    # 1 Fibonacci, 2 network + 6 sweep steps, 2 depth, 2 or 3 model, 1 speed.
-    assert len(plots) >= 14
+    # 2 + 2 Fibonacci, 2 network + 6 sweep steps, 2 depth, 2 + 1 or 2 model, 1 speed.
+    assert len(plots) >= 18
     assert len(plots) == page.driver.page_source.count('<div class="plot')
     for svg in plots:
         size = svg.size
         assert size["width"] > 50 and size["height"] > 30, svg.get_attribute("outerHTML")[:200]
-    captions = page.driver.find_elements(By.CSS_SELECTOR, "figure figcaption")
+    captions = page.driver.find_elements(By.CSS_SELECTOR, "figure:not(.listing) figcaption")
     assert all(c.text.startswith("Figure ") for c in captions)
+    listings = page.driver.find_elements(By.CSS_SELECTOR, "figure.listing figcaption")
+    assert [c.text.split(".")[0] for c in listings] == ["Listing 1", "Listing 2", "Listing 3"]
 
 
 def test_formulas_are_typeset_as_mathml(page):
@@ -64,6 +67,29 @@ def test_formulas_are_typeset_as_mathml(page):
     formula = page.driver.find_element(By.CSS_SELECTOR, "#network .formula math")
     assert formula.size["width"] > 200
     assert formula.find_elements(By.TAG_NAME, "mfrac")
+
+
+def test_on_a_phone_nothing_overflows_paired_figures_stack_and_fractions_are_text_size(page):
+    driver = page.driver
+    pairs = "return [...document.querySelectorAll('.pair')].map((p) => [...p.children].map("
+    pairs += "(c) => Math.round(c.getBoundingClientRect().top)));"
+    side_by_side = driver.execute_script(pairs)
+    assert len(side_by_side) == 3  # the two call trees, calls and time, loss and accuracy
+    assert all(first == second for first, second in side_by_side)
+    page.set_width(390)
+    overflow, culprits = page.horizontal_overflow()
+    assert overflow == 0, culprits
+    stacked = driver.execute_script(pairs)
+    assert all(second > first for first, second in stacked)
+    # A fraction's letters are as large as the text around it, in the table and in the formula.
+    sizes = driver.execute_script(
+        "const px = (e) => parseFloat(getComputedStyle(e).fontSize);"
+        "return [...document.querySelectorAll('#network mfrac')].map("
+        "(f) => [px(f.querySelector('mi')), px(f.closest('td, .formula'))]);"
+    )
+    assert len(sizes) > 10
+    assert all(letter == around for letter, around in sizes), sizes
+    page.set_width(1280)
 
 
 def test_report_prints_and_screenshots_are_saved(page):

@@ -65,6 +65,7 @@
   // The shortest text that reads back as the same double (String(-0) would drop the sign).
   const exact = (x) => (Object.is(x, -0) ? "-0" : String(x));
   const commas = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const plural = (n, word) => commas(n) + " " + word + (n === 1 ? "" : "s");
 
   // ---- The notes' notation (memograd.explain.symbols) ----
 
@@ -613,9 +614,9 @@
   function layout(sizes) {
     const K = sizes.length - 1;
     const tallest = Math.max(...sizes);
-    const height = 40 + tallest * 78;
+    const height = 50 + tallest * 100;
     const width = 70 + (K + 1) * 118 + 40;
-    const pos = (k, j) => [50 + k * 118, 20 + height / 2 - 20 + (j - 1 - (sizes[k] - 1) / 2) * 78];
+    const pos = (k, j) => [50 + k * 118, height / 2 + (j - 1 - (sizes[k] - 1) / 2) * 100];
     return { K, width, height, pos, loss: [50 + (K + 1) * 118 - 20, height / 2] };
   }
 
@@ -876,8 +877,9 @@
       }
       if (mode === "reverse" && current.key !== "param") {
         const [layer] = current.key.split("_").map(Number);
-        const alone = pathCount(net.sizes, { kind: "O", layer, unit: 1 }) * (K - layer);
-        el("p", { class: "muted" }, text, "Without the table, this adjoint alone would be a sum over " + commas(pathCount(net.sizes, { kind: "O", layer, unit: 1 })) + " path" + (alone === 0 || pathCount(net.sizes, { kind: "O", layer, unit: 1 }) === 1 ? "" : "s") + ": " + commas(alone) + " multiplications.");
+        const paths = pathCount(net.sizes, { kind: "O", layer, unit: 1 });
+        const alone = paths * (K - layer);
+        el("p", { class: "muted" }, text, "Without the table, this adjoint alone would be a sum over " + plural(paths, "path") + ": " + plural(alone, "multiplication") + ".");
       }
     }
     const body = $("memo-rows");
