@@ -142,7 +142,8 @@
     const { sizes, K, acts } = net;
     const W = net.W.map((m) => m && m.map((row) => row.slice()));
     const b = net.b.map((v) => v && v.slice());
-    if (nudge && nudge[0].kind === "W") W[nudge[0].layer][nudge[0].source - 1][nudge[0].unit - 1] += nudge[1];
+    if (nudge && nudge[0].kind === "W")
+      W[nudge[0].layer][nudge[0].source - 1][nudge[0].unit - 1] += nudge[1];
     if (nudge && nudge[0].kind === "b") b[nudge[0].layer][nudge[0].unit - 1] += nudge[1];
     const O = [net.x.slice()];
     const slope = [[]];
@@ -160,7 +161,8 @@
         slope[k].push(slopeOf(acts[k], pre, out));
         O[k].push(out);
       }
-      if (nudge && nudge[0].kind === "O" && nudge[0].layer === k) O[k][nudge[0].unit - 1] += nudge[1];
+      if (nudge && nudge[0].kind === "O" && nudge[0].layer === k)
+        O[k][nudge[0].unit - 1] += nudge[1];
     }
     let loss = 0;
     const dL = [];
@@ -207,7 +209,8 @@
       const [ll, lu] = units[n - 1];
       symbols.push(partial(unitText(sizes, hl, hu), unitText(sizes, ll, lu)));
     }
-    if (ref.kind !== "O") symbols.push(partial(unitText(sizes, ref.layer, ref.unit), refText(sizes, ref)));
+    if (ref.kind !== "O")
+      symbols.push(partial(unitText(sizes, ref.layer, ref.unit), refText(sizes, ref)));
     return symbols;
   }
 
@@ -217,41 +220,43 @@
     const { sizes, K } = net;
     const symbols = routeSymbols(sizes, ref, route);
     const top = route[route.length - 1];
-    const out = unitText(sizes, K, top);
-    const target = sizes[K] === 1 ? "y" : "y_" + top;
+    const target = sizes[K] === 1 ? "y" : `y_${top}`;
     const residual = fw.O[K][top - 1] - net.y[top - 1];
     const factors = [
       {
         symbol: symbols[0],
         value: fw.dL[top - 1],
-        expression: "2 × (" + out + " − " + target + ") = 2 × " + fmtG(residual, 6),
-        edge: "L:" + top,
+        expression: `2 × (${unitText(sizes, K, top)} − ${target}) = 2 × ${fmtG(residual, 6)}`,
+        edge: `L:${top}`,
       },
     ];
     for (let n = route.length - 1; n > 0; n--) {
-      const layer = ref.layer + n;
-      const unit = route[n];
-      const source = route[n - 1];
+      const [layer, unit, source] = [ref.layer + n, route[n], route[n - 1]];
       const slope = fw.slope[layer][unit - 1];
       const weight = net.W[layer][source - 1][unit - 1];
+      const how = `${DERIVATIVE[net.acts[layer]]}(z_${sub(layer, unit)}) × W^${layer}_${sub(source, unit)}`;
       factors.push({
         symbol: symbols[factors.length],
         value: edge(net, fw, layer, source, unit),
-        expression:
-          DERIVATIVE[net.acts[layer]] + "(z_" + sub(layer, unit) + ") × W^" + layer + "_" +
-          sub(source, unit) + " = " + fmtG(slope, 6) + " × " + fmtG(weight, 6),
-        edge: "W" + layer + "_" + source + "_" + unit,
+        expression: `${how} = ${fmtG(slope, 6)} × ${fmtG(weight, 6)}`,
+        edge: `W${layer}_${source}_${unit}`,
       });
     }
     if (ref.kind !== "O") {
-      const slope = fw.slope[ref.layer][ref.unit - 1];
-      const deriv = DERIVATIVE[net.acts[ref.layer]] + "(z_" + sub(ref.layer, ref.unit) + ")";
+      const slope = fmtG(fw.slope[ref.layer][ref.unit - 1], 6);
+      const deriv = `${DERIVATIVE[net.acts[ref.layer]]}(z_${sub(ref.layer, ref.unit)})`;
+      const incoming = unitText(sizes, ref.layer - 1, ref.source);
       const expression =
         ref.kind === "W"
-          ? deriv + " × " + unitText(sizes, ref.layer - 1, ref.source) + " = " + fmtG(slope, 6) +
-            " × " + fmtG(fw.O[ref.layer - 1][ref.source - 1], 6)
-          : deriv + " = " + fmtG(slope, 6);
-      factors.push({ symbol: symbols[symbols.length - 1], value: ownFactor(net, fw, ref), expression, edge: refName(ref) });
+          ? `${deriv} × ${incoming} = ${slope} × ${fmtG(fw.O[ref.layer - 1][ref.source - 1], 6)}`
+          : `${deriv} = ${slope}`;
+      const own = ownFactor(net, fw, ref);
+      factors.push({
+        symbol: symbols[symbols.length - 1],
+        value: own,
+        expression,
+        edge: refName(ref),
+      });
     }
     return factors;
   }
@@ -270,9 +275,12 @@
       const positions = [];
       if (elide && perGroup > 3) positions.push(0, 1, perGroup - 1);
       else for (let p = 0; p < perGroup; p++) positions.push(p);
-      const lists = positions.map((p) => routeSymbols(sizes, ref, routeAt(sizes, ref, p * outputs + out)));
+      const lists = positions.map((p) =>
+        routeSymbols(sizes, ref, routeAt(sizes, ref, p * outputs + out)),
+      );
       const terms = lists.map((symbols) => symbols.slice(1));
-      return { lead: lists[0][0], terms, elided: positions.length < perGroup };
+      const routes = positions.map((p) => p * outputs + out);
+      return { lead: lists[0][0], terms, elided: positions.length < perGroup, positions: routes };
     });
     return { groups, groupsElided: shown.length < outputs, total };
   }
@@ -282,7 +290,9 @@
     let rendered = groups.map((g) => {
       let terms = g.terms.map((t) => t.join(" × "));
       if (g.elided) terms = [...terms.slice(0, -1), "…", terms[terms.length - 1]];
-      return terms.length === 1 && terms[0] === "" ? g.lead : g.lead + " [ " + terms.join(" + ") + " ]";
+      return terms.length === 1 && terms[0] === ""
+        ? g.lead
+        : g.lead + " [ " + terms.join(" + ") + " ]";
     });
     if (groupsElided) rendered = [...rendered.slice(0, -1), "…", rendered[rendered.length - 1]];
     let text = "∂L/∂" + refText(sizes, ref) + " = " + rendered.join(" + ");
@@ -299,7 +309,8 @@
     for (let p = 0; p < total; p++) {
       const route = routeAt(net.sizes, ref, p);
       let product = fw.dL[route[route.length - 1] - 1];
-      for (let n = route.length - 1; n > 0; n--) product *= edge(net, fw, ref.layer + n, route[n - 1], route[n]);
+      for (let n = route.length - 1; n > 0; n--)
+        product *= edge(net, fw, ref.layer + n, route[n - 1], route[n]);
       if (own !== null) product *= own;
       sum += product;
     }
@@ -312,7 +323,8 @@
   }
 
   const counts = {
-    naive: (sizes, ref) => pathCount(sizes, ref) * (sizes.length - 1 - ref.layer + (ref.kind !== "O" ? 1 : 0)),
+    naive: (sizes, ref) =>
+      pathCount(sizes, ref) * (sizes.length - 1 - ref.layer + (ref.kind !== "O" ? 1 : 0)),
     // Σ_{m=k+1}^{K-1} n_m n_(m+1) + n_(k+1) for ref's own unit + 1 for its own factor.
     reverse(sizes, ref) {
       const K = sizes.length - 1;
@@ -349,6 +361,7 @@
   // ---- The two sweeps, one entry of the memo table per step ----
 
   const key = (k, j) => k + "_" + j;
+  const range = (n) => Array.from({ length: n }, (_, i) => i + 1); // 1..n, the notes' indices
   const num = (v) => (v < 0 ? "(" + fmtG(v, 4) + ")" : fmtG(v, 4));
 
   // Reverse (backprop): adjoints ∂L/∂O from the output down, each once, as the explainer's memo.
@@ -358,31 +371,41 @@
     const steps = [];
     for (let j = 1; j <= sizes[K]; j++) {
       const out = unitText(sizes, K, j);
-      const value = fw.dL[j - 1];
-      table[key(K, j)] = value;
+      const value = (table[key(K, j)] = fw.dL[j - 1]);
+      const target = sizes[K] === 1 ? "y" : `y_${j}`;
       steps.push({
-        key: key(K, j), entry: out, value, reads: [], mults: 0,
-        formula: partial("L", out) + " = 2 × (" + out + " − " + (sizes[K] === 1 ? "y" : "y_" + j) + ")",
-        arithmetic: "= 2 × " + num(fw.O[K][j - 1] - net.y[j - 1]) + " = " + fmtG(value, 4),
+        key: key(K, j),
+        entry: out,
+        value,
+        reads: [],
+        mults: 0,
+        formula: `${partial("L", out)} = 2 × (${out} − ${target})`,
+        arithmetic: `= 2 × ${num(fw.O[K][j - 1] - net.y[j - 1])} = ${fmtG(value, 4)}`,
       });
     }
     for (let layer = K - 1; layer >= ref.layer; layer--) {
-      const units = [];
-      if (layer === ref.layer) units.push(ref.unit);
-      else for (let i = 1; i <= sizes[layer]; i++) units.push(i);
+      const units = layer === ref.layer ? [ref.unit] : range(sizes[layer]);
       for (const i of units) {
         const name = unitText(sizes, layer, i);
-        const terms = [];
-        for (let l = 1; l <= sizes[layer + 1]; l++) {
-          terms.push({ from: key(layer + 1, l), adjoint: table[key(layer + 1, l)], factor: partial(unitText(sizes, layer + 1, l), name), factorValue: edge(net, fw, layer + 1, i, l), above: unitText(sizes, layer + 1, l) });
-        }
+        const terms = range(sizes[layer + 1]).map((l) => ({
+          from: key(layer + 1, l),
+          adjoint: table[key(layer + 1, l)],
+          above: unitText(sizes, layer + 1, l),
+          factorValue: edge(net, fw, layer + 1, i, l),
+        }));
         let value = 0;
         for (const t of terms) value += t.adjoint * t.factorValue;
         table[key(layer, i)] = value;
+        const sum = terms.map((t) => `${partial("L", t.above)} × ${partial(t.above, name)}`);
+        const numbers = terms.map((t) => `${num(t.adjoint)} × ${num(t.factorValue)}`);
         steps.push({
-          key: key(layer, i), entry: name, value, reads: terms.map((t) => t.from), mults: terms.length,
-          formula: partial("L", name) + " = " + terms.map((t) => partial("L", t.above) + " × " + t.factor).join(" + "),
-          arithmetic: "= " + terms.map((t) => num(t.adjoint) + " × " + num(t.factorValue)).join(" + ") + " = " + fmtG(value, 4),
+          key: key(layer, i),
+          entry: name,
+          value,
+          reads: terms.map((t) => t.from),
+          mults: terms.length,
+          formula: `${partial("L", name)} = ${sum.join(" + ")}`,
+          arithmetic: `= ${numbers.join(" + ")} = ${fmtG(value, 4)}`,
         });
       }
     }
@@ -392,52 +415,86 @@
       const adjoint = table[key(ref.layer, ref.unit)];
       const own = ownFactor(net, fw, ref);
       steps.push({
-        key: "param", entry: symbol, value: adjoint * own, reads: [key(ref.layer, ref.unit)], mults: 1,
-        formula: partial("L", symbol) + " = " + partial("L", unit) + " × " + partial(unit, symbol),
-        arithmetic: "= " + num(adjoint) + " × " + num(own) + " = " + fmtG(adjoint * own, 4),
+        key: "param",
+        entry: symbol,
+        value: adjoint * own,
+        reads: [key(ref.layer, ref.unit)],
+        mults: 1,
+        formula: `${partial("L", symbol)} = ${partial("L", unit)} × ${partial(unit, symbol)}`,
+        arithmetic: `= ${num(adjoint)} × ${num(own)} = ${fmtG(adjoint * own, 4)}`,
       });
     }
     return steps;
   }
 
-  // Forward mode: tangents ∂O/∂p from the parameter up to L, each once.
+  // Forward mode: tangents ∂O/∂p from the parameter up to L, each once. For a unit O_kj the
+  // first tangents above it are the local derivatives themselves: no multiplication.
   function forwardSteps(net, fw, ref) {
     const { sizes, K } = net;
     const p = refText(sizes, ref);
     const seedUnit = unitText(sizes, ref.layer, ref.unit);
     const table = {};
-    const steps = [];
-    const seed = ref.kind === "O" ? 1 : ownFactor(net, fw, ref);
-    table[key(ref.layer, ref.unit)] = seed;
-    steps.push({
-      key: key(ref.layer, ref.unit), entry: seedUnit, value: seed, reads: [], mults: 0,
-      formula: ref.kind === "O" ? partial(seedUnit, seedUnit) + " = 1" : partial(seedUnit, p) + " = " + pathFactors(net, fw, ref, [ref.unit]).pop().expression,
-      arithmetic: "= " + fmtG(seed, 4),
-    });
+    const seed = (table[key(ref.layer, ref.unit)] = ref.kind === "O" ? 1 : ownFactor(net, fw, ref));
+    const how = ref.kind === "O" ? "1" : pathFactors(net, fw, ref, [ref.unit]).pop().expression;
+    const steps = [
+      {
+        key: key(ref.layer, ref.unit),
+        entry: seedUnit,
+        value: seed,
+        reads: [],
+        mults: 0,
+        formula: `${partial(seedUnit, p)} = ${how}`,
+        arithmetic: `= ${fmtG(seed, 4)}`,
+      },
+    ];
     for (let m = ref.layer + 1; m <= K; m++) {
-      const below = m === ref.layer + 1 ? [ref.unit] : Array.from({ length: sizes[m - 1] }, (_, i) => i + 1);
+      const below = m === ref.layer + 1 ? [ref.unit] : range(sizes[m - 1]);
+      const given = ref.kind === "O" && m === ref.layer + 1;
       for (let l = 1; l <= sizes[m]; l++) {
         const name = unitText(sizes, m, l);
-        const terms = below.map((i) => ({ from: key(m - 1, i), tangent: table[key(m - 1, i)], factor: partial(name, unitText(sizes, m - 1, i)), factorValue: edge(net, fw, m, i, l), low: unitText(sizes, m - 1, i) }));
+        const terms = below.map((i) => ({
+          from: key(m - 1, i),
+          tangent: table[key(m - 1, i)],
+          low: unitText(sizes, m - 1, i),
+          factorValue: edge(net, fw, m, i, l),
+        }));
         let value = 0;
         for (const t of terms) value += t.factorValue * t.tangent;
-        const given = ref.kind === "O" && m === ref.layer + 1; // the local derivative itself
         table[key(m, l)] = value;
+        const sum = terms.map((t) => `${partial(name, t.low)} × ${partial(t.low, p)}`);
+        const numbers = terms.map((t) => `${num(t.factorValue)} × ${num(t.tangent)}`);
         steps.push({
-          key: key(m, l), entry: name, value, reads: given ? [] : terms.map((t) => t.from), mults: given ? 0 : terms.length,
-          formula: partial(name, p) + " = " + (given ? terms[0].factor : terms.map((t) => t.factor + " × " + partial(t.low, p)).join(" + ")),
-          arithmetic: "= " + (given ? "" : terms.map((t) => num(t.factorValue) + " × " + num(t.tangent)).join(" + ") + " = ") + fmtG(value, 4),
+          key: key(m, l),
+          entry: name,
+          value,
+          reads: given ? [] : terms.map((t) => t.from),
+          mults: given ? 0 : terms.length,
+          formula: `${partial(name, p)} = ${given ? partial(name, seedUnit) : sum.join(" + ")}`,
+          arithmetic: given
+            ? `= ${fmtG(value, 4)}`
+            : `= ${numbers.join(" + ")} = ${fmtG(value, 4)}`,
         });
       }
     }
-    const outs = ref.layer === K ? [ref.unit] : Array.from({ length: sizes[K] }, (_, j) => j + 1);
+    const outs = ref.layer === K ? [ref.unit] : range(sizes[K]);
+    const given = ref.kind === "O" && ref.layer === K;
     let value = 0;
     for (const j of outs) value += fw.dL[j - 1] * table[key(K, j)];
-    const given = ref.kind === "O" && ref.layer === K;
+    const sum = outs.map((j) => {
+      const out = unitText(sizes, K, j);
+      return given ? partial("L", out) : `${partial("L", out)} × ${partial(out, p)}`;
+    });
+    const numbers = outs.map(
+      (j) => num(fw.dL[j - 1]) + (given ? "" : ` × ${num(table[key(K, j)])}`),
+    );
     steps.push({
-      key: "L", entry: "L", value, reads: given ? [] : outs.map((j) => key(K, j)), mults: given ? 0 : outs.length,
-      formula: partial("L", p) + " = " + outs.map((j) => partial("L", unitText(sizes, K, j)) + (given ? "" : " × " + partial(unitText(sizes, K, j), p))).join(" + "),
-      arithmetic: "= " + outs.map((j) => num(fw.dL[j - 1]) + (given ? "" : " × " + num(table[key(K, j)]))).join(" + ") + " = " + fmtG(value, 4),
+      key: "L",
+      entry: "L",
+      value,
+      reads: given ? [] : outs.map((j) => key(K, j)),
+      mults: given ? 0 : outs.length,
+      formula: `${partial("L", p)} = ${sum.join(" + ")}`,
+      arithmetic: `= ${numbers.join(" + ")} = ${fmtG(value, 4)}`,
     });
     return steps;
   }
@@ -458,31 +515,34 @@
   };
 
   function el(tag, attrs, parent, text) {
-    const node = tag.startsWith("svg:") ? document.createElementNS(SVG_NS, tag.slice(4)) : document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) if (value !== null && value !== undefined) node.setAttribute(name, value);
+    const svg = tag.startsWith("svg:");
+    const node = svg ? document.createElementNS(SVG_NS, tag.slice(4)) : document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
     if (text !== undefined) node.textContent = text;
     if (parent) parent.appendChild(node);
     return node;
   }
 
-  function clamp(value, low, high) {
+  const clamp = (value, low, high) => {
     const n = Math.round(Number(value));
     return Number.isFinite(n) ? Math.min(high, Math.max(low, n)) : low;
-  }
+  };
 
   // Number fields are kept across redraws (matched by id), so focus and typing survive a change.
   const fieldHandlers = {};
 
   function syncFields(parent, fields) {
     const wanted = new Set(fields.map((f) => f.id));
-    for (const label of [...parent.children]) if (!wanted.has(label.getAttribute("for"))) label.remove();
+    for (const label of [...parent.children]) {
+      if (!wanted.has(label.getAttribute("for"))) label.remove();
+    }
     fields.forEach((f, n) => {
       let input = $(f.id);
       if (!input) {
         const label = el("label", { class: "field", for: f.id });
         el("span", {}, label, f.label);
-        const attrs = { id: f.id, type: "number", step: f.step, inputmode: f.step === "any" ? "decimal" : "numeric" };
-        input = el("input", Object.assign(attrs, f.step === "any" ? {} : { min: f.min, max: f.max }), label);
+        const limits = f.step === "any" ? { inputmode: "decimal" } : { min: f.min, max: f.max };
+        input = el("input", { id: f.id, type: "number", step: f.step, ...limits }, label);
         input.addEventListener("change", () => fieldHandlers[f.id](input));
       }
       const label = input.parentElement;
@@ -498,63 +558,80 @@
     const K = st.sizes.length - 1;
     const reshape = (sizes) => {
       st.sizes = sizes;
-      const names = refNames(sizes);
-      if (!names.includes(st.ref)) st.ref = names[0];
+      if (!refNames(sizes).includes(st.ref)) st.ref = refNames(sizes)[0];
       st.step = 0;
       update(true);
     };
-    const size = (id, label, value, min, max, onChange) => ({ id, label, value, min, max, step: 1, onChange });
-    const fields = [
-      size("inputs", "inputs", st.sizes[0], 1, LIMITS.inputs, (input) => reshape([clamp(input.value, 1, LIMITS.inputs), ...st.sizes.slice(1)])),
-      size("hidden-layers", "hidden layers", K - 1, 0, LIMITS.hidden_layers, (input) => {
-        const hidden = st.sizes.slice(1, -1);
-        const want = clamp(input.value, 0, LIMITS.hidden_layers);
-        while (hidden.length < want) hidden.push(hidden.length ? hidden[hidden.length - 1] : 2);
-        reshape([st.sizes[0], ...hidden.slice(0, want), st.sizes[st.sizes.length - 1]]);
-      }),
-    ];
-    for (let k = 1; k < K; k++) {
-      fields.push(size("width-" + k, "width of layer " + k, st.sizes[k], 1, LIMITS.width, (input) => {
-        const sizes = st.sizes.slice();
-        sizes[k] = clamp(input.value, 1, LIMITS.width);
-        reshape(sizes);
-      }));
-    }
-    fields.push(size("outputs", "outputs", st.sizes[K], 1, LIMITS.outputs, (input) => reshape([...st.sizes.slice(0, -1), clamp(input.value, 1, LIMITS.outputs)])));
-    syncFields($("arch-inputs"), fields);
-    const net = buildNet(st);
+    const size = (id, label, value, min, max, onChange) => {
+      return { id, label, value, min, max, step: 1, onChange };
+    };
+    const setWidth = (k) => (input) => {
+      const sizes = st.sizes.slice();
+      sizes[k] = clamp(input.value, 1, LIMITS.width);
+      reshape(sizes);
+    };
+    const setDepth = (input) => {
+      const hidden = st.sizes.slice(1, -1);
+      const want = clamp(input.value, 0, LIMITS.hidden_layers);
+      while (hidden.length < want) hidden.push(hidden.length ? hidden[hidden.length - 1] : 2);
+      reshape([st.sizes[0], ...hidden.slice(0, want), st.sizes[K]]);
+    };
+    syncFields($("arch-inputs"), [
+      size("inputs", "inputs", st.sizes[0], 1, LIMITS.inputs, (input) =>
+        reshape([clamp(input.value, 1, LIMITS.inputs), ...st.sizes.slice(1)]),
+      ),
+      size("hidden-layers", "hidden layers", K - 1, 0, LIMITS.hidden_layers, setDepth),
+      ...range(K - 1).map((k) =>
+        size(`width-${k}`, `width of layer ${k}`, st.sizes[k], 1, LIMITS.width, setWidth(k)),
+      ),
+      size("outputs", "outputs", st.sizes[K], 1, LIMITS.outputs, (input) =>
+        reshape([...st.sizes.slice(0, -1), clamp(input.value, 1, LIMITS.outputs)]),
+      ),
+    ]);
     const typed = (name) => (input) => {
       const v = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(v)) {
-        input.setAttribute("aria-invalid", "true");
-        return;
-      }
-      input.removeAttribute("aria-invalid");
+      const bad = input.value.trim() === "" || !Number.isFinite(v);
+      input.setAttribute("aria-invalid", String(bad));
+      if (bad) return;
       st.values[name] = v;
       st.step = 0;
       update(false);
     };
     // Shown to 6 digits; the page keeps the full number until the learner types another.
-    const value = (id, label, v) => ({ id, label, value: fmtG(v, 6), step: "any", onChange: typed(id) });
+    const value = (id, label, v) => ({
+      id,
+      label,
+      value: fmtG(v, 6),
+      step: "any",
+      onChange: typed(id),
+    });
+    const net = buildNet(st);
+    const target = (j) => (net.y.length === 1 ? "target y" : `y${subDigits(j)}`);
     syncFields($("value-inputs"), [
-      ...net.x.map((v, i) => value("x" + (i + 1), "x" + subDigits(i + 1), v)),
-      ...net.y.map((v, j) => value("y" + (j + 1), net.y.length === 1 ? "target y" : "y" + subDigits(j + 1), v)),
+      ...net.x.map((v, i) => value(`x${i + 1}`, `x${subDigits(i + 1)}`, v)),
+      ...net.y.map((v, j) => value(`y${j + 1}`, target(j + 1), v)),
     ]);
   }
 
   function refNames(sizes) {
-    const K = sizes.length - 1;
     const names = [];
-    for (let k = 1; k <= K; k++) for (let i = 1; i <= sizes[k - 1]; i++) for (let j = 1; j <= sizes[k]; j++) names.push("W" + k + "_" + i + "_" + j);
-    for (let k = 1; k <= K; k++) for (let j = 1; j <= sizes[k]; j++) names.push("b" + k + "_" + j);
-    for (let k = 1; k <= K; k++) for (let j = 1; j <= sizes[k]; j++) names.push("O" + k + "_" + j);
+    for (let k = 1; k < sizes.length; k++) {
+      for (const i of range(sizes[k - 1]))
+        for (const j of range(sizes[k])) names.push(`W${k}_${i}_${j}`);
+    }
+    for (const kind of ["b", "O"]) {
+      for (let k = 1; k < sizes.length; k++)
+        for (const j of range(sizes[k])) names.push(`${kind}${k}_${j}`);
+    }
     return names;
   }
 
   function buildParamSelect() {
     const select = $("param");
     select.textContent = "";
-    for (const name of refNames(st.sizes)) el("option", { value: name }, select, pretty(refText(st.sizes, parseRef(name))));
+    for (const name of refNames(st.sizes)) {
+      el("option", { value: name }, select, pretty(refText(st.sizes, parseRef(name))));
+    }
     select.value = st.ref;
   }
 
@@ -565,29 +642,32 @@
     update(false);
   }
 
-  // ---- Rendering symbols: W^1_11 as W¹₁₁ in SVG, as <sup>/<sub> in HTML, ∂a/∂b as a fraction ----
+  // ---- Symbols: W^1_11 as W¹₁₁ in text and SVG, as <sup>/<sub> in HTML, ∂a/∂b as a fraction ----
 
-  const SUPER = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", ",": "˒" };
-  const SUBS = { 0: "₀", 1: "₁", 2: "₂", 3: "₃", 4: "₄", 5: "₅", 6: "₆", 7: "₇", 8: "₈", 9: "₉", ",": "‚" };
-  const subDigits = (t) => String(t).replace(/./g, (c) => SUBS[c] || c);
-  const pretty = (text) => text.replace(/\^([\d,]+)/g, (_, s) => s.replace(/./g, (c) => SUPER[c])).replace(/_([\d,]+)/g, (_, s) => subDigits(s));
+  const SUPER = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+  const SUBS = "₀₁₂₃₄₅₆₇₈₉";
+  const subDigits = (t) =>
+    String(t)
+      .replace(/\d/g, (d) => SUBS[d])
+      .replace(/,/g, "‚");
+  const pretty = (text) =>
+    text
+      .replace(/\^([\d,]+)/g, (_, s) => s.replace(/\d/g, (d) => SUPER[d]).replace(/,/g, "˒"))
+      .replace(/_([\d,]+)/g, (_, s) => subDigits(s));
 
   function symbolHTML(parent, text) {
     const m = /^([^^_]+)(?:\^([\d,]+))?(?:_([\d,]+))?$/.exec(text);
     if (!m) return el("span", {}, parent, text);
     const span = el("span", { class: "sym" }, parent, m[1]);
-    if (m[2] && m[3]) {
-      const both = el("span", { class: "supsub" }, span);
-      el("sup", {}, both, m[2]);
-      el("sub", {}, both, m[3]);
-    } else if (m[3]) el("sub", {}, span, m[3]);
-    else if (m[2]) el("sup", {}, span, m[2]);
+    const scripts = m[2] && m[3] ? el("span", { class: "supsub" }, span) : span;
+    if (m[2]) el("sup", {}, scripts, m[2]);
+    if (m[3]) el("sub", {}, scripts, m[3]);
     return span;
   }
 
   function fractionHTML(parent, symbol, attrs) {
     const [top, bottom] = symbol.slice(1).split("/∂");
-    const frac = el("span", Object.assign({ class: "frac", "aria-label": symbol }, attrs || {}), parent);
+    const frac = el("span", { class: "frac", "aria-label": symbol, ...attrs }, parent);
     symbolHTML(el("span", { class: "num", "aria-hidden": "true" }, frac, "∂"), top);
     symbolHTML(el("span", { class: "den", "aria-hidden": "true" }, frac, "∂"), bottom);
     return frac;
@@ -596,143 +676,169 @@
   // An expression in the notes' plain text, with every ∂a/∂b set as a fraction.
   function expressionHTML(parent, text) {
     const pattern = /∂([^\s/]+)\/∂([^\s)]+)/g;
+    const plain = (t) => parent.appendChild(document.createTextNode(pretty(t)));
     let last = 0;
     for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-      if (m.index > last) parent.appendChild(document.createTextNode(pretty(text.slice(last, m.index))));
+      if (m.index > last) plain(text.slice(last, m.index));
       fractionHTML(parent, m[0]);
       last = m.index + m[0].length;
     }
-    if (last < text.length) parent.appendChild(document.createTextNode(pretty(text.slice(last))));
+    if (last < text.length) plain(text.slice(last));
   }
 
+  // The number as shown (digits significant figures), with the exact double in data-value.
   function numberHTML(parent, value, digits, attrs) {
-    return el("span", Object.assign({ class: "value", "data-value": exact(value) }, attrs || {}), parent, fmtG(value, digits));
+    const span = { class: "value", "data-value": exact(value), ...attrs };
+    return el("span", span, parent, fmtG(value, digits));
+  }
+
+  function facts(parent, items) {
+    parent.textContent = "";
+    for (const [label, value, id] of items) {
+      const div = el("div", { class: "fact" }, parent);
+      el("div", { class: "fact-value", id, "data-value": String(value) }, div, commas(value));
+      el("div", { class: "fact-label" }, div, label);
+    }
+  }
+
+  // One tab stop for a group (the formula, the drawing): arrow keys move between its items
+  // (a roving tabindex), Enter or Space picks one when the group has something to pick.
+  function focusableList(items, start = 0, onPick = null) {
+    items.forEach((node, n) => {
+      node.setAttribute("tabindex", n === start ? "0" : "-1");
+      node.addEventListener("keydown", (event) => {
+        const move = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+        if (onPick && (event.key === "Enter" || event.key === " ")) {
+          event.preventDefault();
+          onPick(node);
+        } else if (move) {
+          event.preventDefault();
+          const next = items[(n + move + items.length) % items.length];
+          node.setAttribute("tabindex", "-1");
+          next.setAttribute("tabindex", "0");
+          next.focus();
+        }
+      });
+    });
   }
 
   // ---- The network drawing ----
 
-  function layout(sizes) {
-    const K = sizes.length - 1;
-    const tallest = Math.max(...sizes);
-    const height = 50 + tallest * 100;
-    const width = 70 + (K + 1) * 118 + 40;
-    const pos = (k, j) => [50 + k * 118, height / 2 + (j - 1 - (sizes[k] - 1) / 2) * 100];
-    return { K, width, height, pos, loss: [50 + (K + 1) * 118 - 20, height / 2] };
-  }
-
-  function onPathUnits(ref, sizes) {
-    const on = new Set();
-    if (!ref) return on;
-    on.add(key(ref.layer, ref.unit));
-    for (let m = ref.layer + 1; m < sizes.length; m++) for (let j = 1; j <= sizes[m]; j++) on.add(key(m, j));
-    return on;
-  }
-
   function drawGraph(view) {
-    const { net, fw, ref, steps, step } = view;
+    const { net, fw, ref, steps, step, mode } = view;
+    const { sizes, K } = net;
     const svg = $("graph");
     svg.textContent = "";
-    const L = layout(net.sizes);
-    svg.setAttribute("viewBox", "0 0 " + L.width + " " + L.height);
-    const on = onPathUnits(ref, net.sizes);
-    const done = steps.slice(0, step);
+    const height = 50 + Math.max(...sizes) * 100;
+    const at = (k, j) => [50 + k * 118, height / 2 + (j - 1 - (sizes[k] - 1) / 2) * 100];
+    const loss = [30 + (K + 1) * 118, height / 2];
+    svg.setAttribute("viewBox", `0 0 ${(K + 1) * 118 + 110} ${height}`);
     const current = step > 0 ? steps[step - 1] : null;
-    const stored = new Map(done.map((s) => [s.key, s.value]));
+    const stored = new Map(steps.slice(0, step).map((s) => [s.key, s.value]));
     const reads = new Set(current ? current.reads : []);
-    const hoverPath = view.hoverRoute ? new Set(view.hoverRoute.edges) : null;
+    const onPath = (k, j) => k > ref.layer || (k === ref.layer && j === ref.unit);
+    const edges = el("svg:g", {}, svg);
+    const nodes = el("svg:g", {}, svg);
     const focusables = [];
-    const edges = el("svg:g", { class: "edges" }, svg);
-    const nodes = el("svg:g", { class: "nodes" }, svg);
-    const item = (g, name, label) => {
-      g.setAttribute("data-ref", name);
-      g.setAttribute("tabindex", "-1");
-      g.setAttribute("role", "button");
-      g.setAttribute("aria-label", label);
+    const pickable = (g, name, label) => {
+      Object.entries({ "data-ref": name, role: "button", "aria-label": label }).forEach(([a, v]) =>
+        g.setAttribute(a, v),
+      );
       g.classList.add("pick");
       if (name === st.ref) g.classList.add("selected");
       focusables.push(g);
     };
-    for (let k = 1; k <= L.K; k++) {
-      for (let i = 1; i <= net.sizes[k - 1]; i++) {
-        for (let j = 1; j <= net.sizes[k]; j++) {
-          const name = "W" + k + "_" + i + "_" + j;
-          const [x1, y1] = L.pos(k - 1, i);
-          const [x2, y2] = L.pos(k, j);
-          const onPath = name === st.ref || k - 1 > ref.layer || (k - 1 === ref.layer && i === ref.unit);
-          const g = el("svg:g", { class: "edge" + (onPath ? " on-path" : "") }, edges);
-          const readBy = view.mode === "reverse" ? key(k - 1, i) : key(k, j);
-          const readFrom = view.mode === "reverse" ? key(k, j) : key(k - 1, i);
-          if (current && current.key === readBy && reads.has(readFrom)) g.classList.add("read");
-          if (current && current.key === "param" && name === st.ref) g.classList.add("read");
-          if (hoverPath && hoverPath.has(name)) g.classList.add("path-hl");
-          if (view.hoverEdge === name) g.classList.add("factor-hl");
+    const mark = (g, flags) => {
+      for (const [cls, on] of Object.entries(flags)) if (on) g.classList.add(cls);
+    };
+    for (let k = 1; k <= K; k++) {
+      for (const i of range(sizes[k - 1])) {
+        for (const j of range(sizes[k])) {
+          const name = `W${k}_${i}_${j}`;
+          const [[x1, y1], [x2, y2]] = [at(k - 1, i), at(k, j)];
+          const [by, from] =
+            mode === "reverse" ? [key(k - 1, i), key(k, j)] : [key(k, j), key(k - 1, i)];
+          const g = el("svg:g", { class: "edge" }, edges);
+          mark(g, {
+            "on-path": name === st.ref || onPath(k - 1, i),
+            read:
+              current &&
+              ((current.key === by && reads.has(from)) ||
+                (current.key === "param" && name === st.ref)),
+            "path-hl": st.hoverPath && st.hoverPath.includes(name),
+            "factor-hl": st.hoverEdge === name,
+          });
           el("svg:line", { x1, y1, x2, y2, class: "stroke" }, g);
           el("svg:line", { x1, y1, x2, y2, class: "hit" }, g);
-          el("svg:title", {}, g, pretty(refText(net.sizes, { kind: "W", layer: k, source: i, unit: j })) + " = " + fmtG(net.W[k][i - 1][j - 1], 6));
-          item(g, name, "weight " + pretty(refText(net.sizes, { kind: "W", layer: k, source: i, unit: j })) + " = " + fmtG(net.W[k][i - 1][j - 1], 6));
+          const label = `${pretty(`W^${k}_${sub(i, j)}`)} = ${fmtG(net.W[k][i - 1][j - 1], 6)}`;
+          el("svg:title", {}, g, label);
+          pickable(g, name, `weight ${label}`);
         }
       }
     }
-    for (let j = 1; j <= net.sizes[L.K]; j++) {
-      const [x1, y1] = L.pos(L.K, j);
-      const g = el("svg:g", { class: "edge" + (on.size ? " on-path" : "") }, edges);
-      if (hoverPath && hoverPath.has("L:" + j)) g.classList.add("path-hl");
-      if (view.hoverEdge === "L:" + j) g.classList.add("factor-hl");
-      if (current && view.mode === "forward" && current.key === "L" && reads.has(key(L.K, j))) g.classList.add("read");
-      el("svg:line", { x1, y1, x2: L.loss[0], y2: L.loss[1], class: "stroke" }, g);
-    }
-    for (let k = 0; k <= L.K; k++) {
-      for (let j = 1; j <= net.sizes[k]; j++) {
-        const [cx, cy] = L.pos(k, j);
-        const unitKey = key(k, j);
-        let cls = "unit" + (k === 0 ? " input" : "") + (on.has(unitKey) ? " on-path" : "");
-        if (stored.has(unitKey)) cls += " stored";
-        if (current && current.key === unitKey) cls += " current";
-        if (reads.has(unitKey)) cls += " read";
-        const g = el("svg:g", { class: cls }, nodes);
-        el("svg:circle", { cx, cy, r: 25 }, g);
-        el("svg:text", { x: cx, y: cy - 4, class: "label" }, g, pretty(unitText(net.sizes, k, j)));
-        el("svg:text", { x: cx, y: cy + 12, class: "small" }, g, fmtG(fw.O[k][j - 1], 3));
-        if (stored.has(unitKey)) {
-          el("svg:text", { x: cx, y: cy + 40, class: "memo" }, g, fmtG(stored.get(unitKey), 3));
-        }
-        if (k > 0) {
-          item(g, "O" + k + "_" + j, "unit " + pretty(unitText(net.sizes, k, j)) + " = " + fmtG(fw.O[k][j - 1], 6));
-          const name = "b" + k + "_" + j;
-          const bg = el("svg:g", { class: "bias" + (ref && ref.kind === "b" && refName(ref) === name ? " on-path" : "") }, nodes);
-          el("svg:rect", { x: cx - 9, y: cy - 47, width: 18, height: 16, rx: 3 }, bg);
-          el("svg:text", { x: cx, y: cy - 35, class: "small" }, bg, "b");
-          el("svg:title", {}, bg, pretty("b^" + k + "_" + j) + " = " + fmtG(net.b[k][j - 1], 6));
-          item(bg, name, "bias " + pretty("b^" + k + "_" + j) + " = " + fmtG(net.b[k][j - 1], 6));
-        }
-      }
-    }
-    const lossNode = el("svg:g", { class: "unit loss on-path" + (current && current.key === "L" ? " current" : "") }, nodes);
-    el("svg:rect", { x: L.loss[0] - 24, y: L.loss[1] - 20, width: 48, height: 40, rx: 6 }, lossNode);
-    el("svg:text", { x: L.loss[0], y: L.loss[1] - 3, class: "label" }, lossNode, "L");
-    el("svg:text", { x: L.loss[0], y: L.loss[1] + 12, class: "small" }, lossNode, fmtG(fw.loss, 3));
-    // One tab stop for the whole drawing; arrow keys move between weights, biases and units.
-    const active = focusables.find((g) => g.getAttribute("data-ref") === st.ref) || focusables[0];
-    active.setAttribute("tabindex", "0");
-    for (const g of focusables) {
-      g.addEventListener("click", () => choose(g.getAttribute("data-ref")));
-      g.addEventListener("keydown", (event) => {
-        const at = focusables.indexOf(g);
-        const move = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-        if (move) {
-          event.preventDefault();
-          const next = focusables[(at + move + focusables.length) % focusables.length];
-          g.setAttribute("tabindex", "-1");
-          next.setAttribute("tabindex", "0");
-          next.focus();
-        } else if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          choose(g.getAttribute("data-ref"));
-          const again = document.querySelector('#graph [data-ref="' + st.ref + '"]');
-          if (again) again.focus();
-        }
+    for (const j of range(sizes[K])) {
+      const [x1, y1] = at(K, j);
+      const g = el("svg:g", { class: "edge on-path" }, edges);
+      mark(g, {
+        read: current && current.key === "L" && reads.has(key(K, j)),
+        "path-hl": st.hoverPath && st.hoverPath.includes(`L:${j}`),
+        "factor-hl": st.hoverEdge === `L:${j}`,
       });
+      el("svg:line", { x1, y1, x2: loss[0], y2: loss[1], class: "stroke" }, g);
     }
+    for (let k = 0; k <= K; k++) {
+      for (const j of range(sizes[k])) {
+        const [cx, cy] = at(k, j);
+        const g = el("svg:g", { class: "unit" }, nodes);
+        mark(g, {
+          input: k === 0,
+          "on-path": k > 0 && onPath(k, j),
+          stored: stored.has(key(k, j)),
+          current: current && current.key === key(k, j),
+          read: reads.has(key(k, j)),
+        });
+        el("svg:circle", { cx, cy, r: 25 }, g);
+        el("svg:text", { x: cx, y: cy - 4, class: "label" }, g, pretty(unitText(sizes, k, j)));
+        el("svg:text", { x: cx, y: cy + 12, class: "small" }, g, fmtG(fw.O[k][j - 1], 3));
+        if (stored.has(key(k, j))) {
+          el("svg:text", { x: cx, y: cy + 40, class: "memo" }, g, fmtG(stored.get(key(k, j)), 3));
+        }
+        if (k === 0) continue;
+        pickable(
+          g,
+          `O${k}_${j}`,
+          `unit ${pretty(unitText(sizes, k, j))} = ${fmtG(fw.O[k][j - 1], 6)}`,
+        );
+        const name = `b${k}_${j}`;
+        const bias = el("svg:g", { class: "bias" }, nodes);
+        mark(bias, { "on-path": name === st.ref });
+        el("svg:rect", { x: cx - 9, y: cy - 47, width: 18, height: 16, rx: 3 }, bias);
+        el("svg:text", { x: cx, y: cy - 35, class: "small" }, bias, "b");
+        const label = `${pretty(`b^${k}_${j}`)} = ${fmtG(net.b[k][j - 1], 6)}`;
+        el("svg:title", {}, bias, label);
+        pickable(bias, name, `bias ${label}`);
+      }
+    }
+    const L = el("svg:g", { class: "unit loss on-path" }, nodes);
+    mark(L, { current: current && current.key === "L" });
+    el("svg:rect", { x: loss[0] - 24, y: loss[1] - 20, width: 48, height: 40, rx: 6 }, L);
+    el("svg:text", { x: loss[0], y: loss[1] - 3, class: "label" }, L, "L");
+    el("svg:text", { x: loss[0], y: loss[1] + 12, class: "small" }, L, fmtG(fw.loss, 3));
+    // One tab stop for the whole drawing; arrow keys move between weights, biases and units.
+    const refOf = (g) => g.getAttribute("data-ref");
+    const pick = (g) => {
+      choose(refOf(g));
+      document.querySelector(`#graph [data-ref="${st.ref}"]`).focus();
+    };
+    focusableList(
+      focusables,
+      Math.max(
+        0,
+        focusables.findIndex((g) => refOf(g) === st.ref),
+      ),
+      pick,
+    );
+    for (const g of focusables) g.addEventListener("click", () => choose(refOf(g)));
   }
 
   // ---- The formula, the factor details and the paths ----
@@ -741,74 +847,59 @@
     const detail = $("factor-detail");
     detail.textContent = "";
     expressionHTML(detail, factor.symbol);
-    detail.appendChild(document.createTextNode(" = " + pretty(factor.expression) + " = "));
+    detail.appendChild(document.createTextNode(` = ${pretty(factor.expression)} = `));
     numberHTML(detail, factor.value, 6);
     st.hoverEdge = factor.edge;
     drawGraph(currentView());
   }
 
-  // One tab stop for the formula; arrow keys move between its factors (roving tabindex).
-  function focusableList(items) {
-    items.forEach((node, n) => {
-      node.setAttribute("tabindex", n === 0 ? "0" : "-1");
-      node.addEventListener("keydown", (event) => {
-        const move = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-        if (!move) return;
-        event.preventDefault();
-        const next = items[(n + move + items.length) % items.length];
-        node.setAttribute("tabindex", "-1");
-        next.setAttribute("tabindex", "0");
-        next.focus();
-      });
-    });
-  }
+  const onShow = (node, factor) => {
+    for (const ev of ["mouseenter", "focus", "click"])
+      node.addEventListener(ev, () => showFactor(factor));
+  };
 
   function drawFormula(view) {
-    const { net, fw, ref } = view;
+    const { net, fw, ref, total } = view;
     const box = $("formula");
     box.textContent = "";
     box.setAttribute("data-text", formulaText(net.sizes, ref));
-    const { groups, groupsElided, total } = formulaGroups(net.sizes, ref);
+    const { groups, groupsElided } = formulaGroups(net.sizes, ref);
     const factorOf = {};
-    for (let p = 0; p < Math.min(total, 64); p++) {
-      const route = routeAt(net.sizes, ref, p);
-      for (const f of pathFactors(net, fw, ref, route)) factorOf[f.symbol] = f;
+    for (const g of groups) {
+      for (const p of g.positions) {
+        for (const f of pathFactors(net, fw, ref, routeAt(net.sizes, ref, p)))
+          factorOf[f.symbol] = f;
+      }
     }
     const items = [];
+    const text = (t) => box.appendChild(document.createTextNode(t));
     const factor = (symbol) => {
       const f = factorOf[symbol];
       const node = fractionHTML(box, symbol, { class: "frac factor", role: "button" });
-      if (f) {
-        node.setAttribute("aria-label", symbol + " = " + fmtG(f.value, 6));
-        for (const ev of ["mouseenter", "focus", "click"]) node.addEventListener(ev, () => showFactor(f));
-        items.push(node);
-      }
+      node.setAttribute("aria-label", `${symbol} = ${fmtG(f.value, 6)}`);
+      onShow(node, f);
+      items.push(node);
     };
-    const text = (t) => box.appendChild(document.createTextNode(t));
-    fractionHTML(box, "∂L/∂" + refText(net.sizes, ref));
+    const elided = (list, on) => (on ? [...list.slice(0, -1), null, list[list.length - 1]] : list);
+    fractionHTML(box, `∂L/∂${refText(net.sizes, ref)}`);
     text(" = ");
-    const shownGroups = groups.map((g) => () => {
+    elided(groups, groupsElided).forEach((g, n) => {
+      if (n) text(" + ");
+      if (g === null) return text("…");
       factor(g.lead);
       if (g.terms.length === 1 && g.terms[0].length === 0) return;
       text(" [ ");
-      const terms = g.elided ? [...g.terms.slice(0, -1), null, g.terms[g.terms.length - 1]] : g.terms;
-      terms.forEach((term, n) => {
-        if (n) text(" + ");
+      elided(g.terms, g.elided).forEach((term, m) => {
+        if (m) text(" + ");
         if (term === null) return text("…");
-        term.forEach((symbol, m) => {
-          if (m) text(" × ");
+        term.forEach((symbol, i) => {
+          if (i) text(" × ");
           factor(symbol);
         });
       });
       text(" ]");
     });
-    const parts = groupsElided ? [...shownGroups.slice(0, -1), null, shownGroups[shownGroups.length - 1]] : shownGroups;
-    parts.forEach((draw, n) => {
-      if (n) text(" + ");
-      if (draw === null) text("…");
-      else draw();
-    });
-    if (total > MAX_TERMS) text("   (" + commas(total) + " paths)");
+    if (total > MAX_TERMS) text(`   (${commas(total)} paths)`);
     focusableList(items);
   }
 
@@ -821,24 +912,37 @@
       const factors = pathFactors(net, fw, ref, route);
       const row = el("tr", { "data-path": p }, body);
       const via = route.map((u, n) => pretty(unitText(net.sizes, ref.layer + n, u))).join(" → ");
-      el("th", { scope: "row" }, row, String(p + 1) + " (" + via + ")");
+      el("th", { scope: "row" }, row, `${p + 1} (${via})`);
       const cell = el("td", { class: "factors" }, row);
       factors.forEach((f, n) => {
         if (n) cell.appendChild(document.createTextNode(" × "));
-        const wrap = el("span", { class: "factor-value", "data-symbol": f.symbol, "data-expression": f.expression, tabindex: "-1" }, cell);
+        const attrs = {
+          class: "factor-value",
+          "data-symbol": f.symbol,
+          "data-expression": f.expression,
+        };
+        const wrap = el("span", attrs, cell);
         fractionHTML(wrap, f.symbol);
         wrap.appendChild(document.createTextNode(" "));
         numberHTML(wrap, f.value, 6);
-        for (const ev of ["mouseenter", "focus", "click"]) wrap.addEventListener(ev, () => showFactor(f));
+        onShow(wrap, f);
       });
       let product = factors[0].value;
       for (const f of factors.slice(1)) product *= f.value;
       numberHTML(el("td", { class: "num" }, row), product, 6, { "data-product": "" });
-      const edges = factors.map((f) => f.edge);
-      for (const ev of ["mouseenter", "focusin"]) row.addEventListener(ev, () => { st.hoverPath = edges; drawGraph(currentView()); });
+      for (const ev of ["mouseenter", "focusin"]) {
+        row.addEventListener(ev, () => {
+          st.hoverPath = factors.map((f) => f.edge);
+          drawGraph(currentView());
+        });
+      }
     }
     focusableList([...body.querySelectorAll(".factor-value")]);
-    $("path-more").textContent = total > SHOWN_PATHS ? "… and " + commas(total - SHOWN_PATHS) + " more paths, each a product of " + (routeSymbols(net.sizes, ref, routeAt(net.sizes, ref, 0)).length) + " factors." : "";
+    const length = routeSymbols(net.sizes, ref, routeAt(net.sizes, ref, 0)).length;
+    $("path-more").textContent =
+      total > SHOWN_PATHS
+        ? `… and ${plural(total - SHOWN_PATHS, "more path")}, each a product of ${length} factors.`
+        : "";
   }
 
   // ---- The memo table, stepped ----
@@ -846,107 +950,140 @@
   function drawSweep(view) {
     const { net, ref, steps, step, mode } = view;
     const K = net.sizes.length - 1;
-    const symbol = refText(net.sizes, ref);
-    const total = steps.length;
-    $("step-count").textContent = "step " + step + " of " + total;
+    const p = pretty(refText(net.sizes, ref));
+    const entryOf = (s) => {
+      if (mode === "reverse") return `∂L/∂${s.entry}`;
+      return s.key === "L"
+        ? `∂L/∂${refText(net.sizes, ref)}`
+        : `∂${s.entry}/∂${refText(net.sizes, ref)}`;
+    };
+    $("step-count").textContent = `step ${step} of ${steps.length}`;
     $("step-back").disabled = $("step-start").disabled = step === 0;
-    $("step-next").disabled = $("step-end").disabled = step === total;
+    $("step-next").disabled = $("step-end").disabled = step === steps.length;
     const text = $("step-text");
     text.textContent = "";
     const current = step > 0 ? steps[step - 1] : null;
     const made = (n) => steps.slice(0, n).reduce((sum, s) => sum + s.mults, 0);
+    const kind = mode === "reverse" ? "adjoint" : "tangent";
     if (!current) {
-      text.textContent = mode === "reverse"
-        ? "Backpropagation starts at the loss and stores each adjoint ∂L/∂O the first time it is computed. Press “step” to compute the first entry."
-        : "Forward mode starts at " + pretty(symbol) + " and stores each tangent ∂O/∂" + pretty(symbol) + " the first time it is computed. Press “step” to compute the first entry.";
+      const start =
+        mode === "reverse" ? "Backpropagation starts at the loss" : `Forward mode starts at ${p}`;
+      const what = mode === "reverse" ? "adjoint ∂L/∂O" : `tangent ∂O/∂${p}`;
+      text.textContent = `${start} and stores each ${what} the first time it is computed. Press “step” to compute the first entry.`;
     } else {
       const line = el("p", { class: "step-formula" }, text);
-      el("strong", {}, line, "Step " + step + ": ");
+      el("strong", {}, line, `Step ${step}: `);
       expressionHTML(line, current.formula);
-      line.appendChild(document.createTextNode(" " + current.arithmetic));
-      const reuse = el("p", { id: "step-reuse" }, text);
-      if (current.reads.length) {
-        const names = current.reads.map((k) => {
-          const at = steps.findIndex((s) => s.key === k);
-          const of = steps[at].entry;
-          return (mode === "reverse" ? "∂L/∂" + of : "∂" + of + "/∂" + symbol) + " (step " + (at + 1) + ")";
-        });
-        reuse.textContent = "Reuses " + current.reads.length + " stored " + (mode === "reverse" ? "adjoint" : "tangent") + (current.reads.length > 1 ? "s" : "") + ": " + names.map(pretty).join(", ") + "; " + current.mults + " multiplication" + (current.mults === 1 ? "" : "s") + ".";
-      } else {
-        reuse.textContent = mode === "reverse" ? "Starts the table from the loss: no multiplication." : "Starts the table: a local derivative, no multiplication.";
-      }
+      line.appendChild(document.createTextNode(` ${current.arithmetic}`));
+      const reused = current.reads.map((k) => {
+        const at = steps.findIndex((s) => s.key === k);
+        return `${pretty(entryOf(steps[at]))} (step ${at + 1})`;
+      });
+      const products = plural(current.mults, "multiplication");
+      el(
+        "p",
+        { id: "step-reuse" },
+        text,
+        reused.length
+          ? `Reuses ${reused.length} stored ${kind}${reused.length > 1 ? "s" : ""}: ${reused.join(", ")}; ${products}.`
+          : mode === "reverse"
+            ? "Starts the table from the loss: no multiplication."
+            : "Starts the table: a local derivative, no multiplication.",
+      );
       if (mode === "reverse" && current.key !== "param") {
-        const [layer] = current.key.split("_").map(Number);
+        const layer = Number(current.key.split("_")[0]);
         const paths = pathCount(net.sizes, { kind: "O", layer, unit: 1 });
-        const alone = paths * (K - layer);
-        el("p", { class: "muted" }, text, "Without the table, this adjoint alone would be a sum over " + plural(paths, "path") + ": " + plural(alone, "multiplication") + ".");
+        const alone = plural(paths * (K - layer), "multiplication");
+        const sentence = `Without the table, this adjoint alone would be a sum over ${plural(paths, "path")}: ${alone}.`;
+        el("p", { class: "muted" }, text, sentence);
       }
     }
     const body = $("memo-rows");
     body.textContent = "";
     steps.forEach((s, n) => {
-      const row = el("tr", { "data-key": s.entry, class: n < step ? (n === step - 1 ? "current" : "stored") : "pending" }, body);
-      const head = el("th", { scope: "row" }, row);
-      expressionHTML(head, mode === "reverse" ? "∂L/∂" + s.entry : s.key === "L" ? "∂L/∂" + symbol : "∂" + s.entry + "/∂" + symbol);
+      const state = n < step - 1 ? "stored" : n === step - 1 ? "current" : "pending";
+      const row = el("tr", { "data-key": s.entry, class: state }, body);
+      expressionHTML(el("th", { scope: "row" }, row), entryOf(s));
       const cell = el("td", { class: "num" }, row);
       if (n < step) numberHTML(cell, s.value, 10);
       else cell.textContent = "—";
       el("td", { class: "num" }, row, String(n + 1));
       el("td", { class: "num" }, row, String(s.mults));
     });
-    const total_ = made(total);
-    const c = $("counters");
-    c.textContent = "";
-    const counter = (label, value, id) => {
-      const div = el("div", { class: "fact" }, c);
-      el("div", { class: "fact-value", id, "data-value": String(value) }, div, commas(value));
-      el("div", { class: "fact-label" }, div, label);
-    };
-    counter((mode === "reverse" ? "memoized sweep" : "forward mode") + ": multiplications so far, of " + commas(total_), made(step), "count-so-far");
-    counter("naive path sum for the same gradient", counts.naive(net.sizes, ref), "count-naive-same");
-    counter("entries in the memo table", step, "count-entries");
+    const sweep = mode === "reverse" ? "memoized sweep" : "forward mode";
+    facts($("counters"), [
+      [
+        `${sweep}: multiplications so far, of ${commas(made(steps.length))}`,
+        made(step),
+        "count-so-far",
+      ],
+      ["naive path sum for the same gradient", counts.naive(net.sizes, ref), "count-naive-same"],
+      ["entries in the memo table", step, "count-entries"],
+    ]);
   }
 
   function drawGradients(view) {
     const { net, fw, ref, reverse, forwardMode } = view;
-    const rows = [
-      ["naive: every path's product on its own", naiveGradient(net, fw, ref), counts.naive(net.sizes, ref), "naive"],
-      ["backprop: reverse sweep, adjoints stored once", reverse[reverse.length - 1].value, counts.reverse(net.sizes, ref), "reverse"],
-      ["forward mode: tangents stored once", forwardMode[forwardMode.length - 1].value, counts.forward(net.sizes, ref), "forward"],
-      ["finite difference (central, h = 1e-6)", finiteDifference(net, ref), null, "fd"],
-    ];
+    const { sizes } = net;
+    const last = (steps) => steps[steps.length - 1].value;
     const body = $("gradient-rows");
     body.textContent = "";
-    for (const [label, value, mults, id] of rows) {
+    for (const [id, label, value, mults] of [
+      [
+        "naive",
+        "naive: every path's product on its own",
+        naiveGradient(net, fw, ref),
+        counts.naive(sizes, ref),
+      ],
+      [
+        "reverse",
+        "backprop: reverse sweep, adjoints stored once",
+        last(reverse),
+        counts.reverse(sizes, ref),
+      ],
+      [
+        "forward",
+        "forward mode: tangents stored once",
+        last(forwardMode),
+        counts.forward(sizes, ref),
+      ],
+      ["fd", "finite difference (central, h = 1e-6)", finiteDifference(net, ref), null],
+    ]) {
       const row = el("tr", { "data-method": id }, body);
       el("th", { scope: "row" }, row, label);
       numberHTML(el("td", { class: "num" }, row), value, 10);
-      const cell = el("td", { class: "num" }, row, mults === null ? "—" : commas(mults));
-      if (mults !== null) cell.setAttribute("data-value", String(mults));
+      const count = mults === null ? {} : { "data-value": String(mults) };
+      el("td", { class: "num", ...count }, row, mults === null ? "—" : commas(mults));
     }
-    const all = everyWeight(net.sizes);
+    const all = everyWeight(sizes);
     const every = $("every-rows");
     every.textContent = "";
-    for (const [label, value, id] of [
-      ["naive: every path of every weight", all.naive, "naive"],
-      ["backprop: one reverse sweep, then one product per weight", all.reverse, "reverse"],
-      ["forward mode: one pass per weight", all.forward, "forward"],
+    for (const [id, label] of [
+      ["naive", "naive: every path of every weight"],
+      ["reverse", "backprop: one reverse sweep, then one product per weight"],
+      ["forward", "forward mode: one pass per weight"],
     ]) {
       const row = el("tr", { "data-method": id }, every);
       el("th", { scope: "row" }, row, label);
-      el("td", { class: "num", "data-value": String(value) }, row, commas(value));
+      el("td", { class: "num", "data-value": String(all[id]) }, row, commas(all[id]));
     }
-    $("every-caption").textContent = "All " + commas(all.weights) + " weights of this " + net.sizes.join("-") + " network (biases aside).";
+    $("every-caption").textContent =
+      `All ${commas(all.weights)} weights of this ${sizes.join("-")} network (biases aside).`;
     // The same gradient as the network grows: more hidden layers like the last one.
     const grow = $("growth-rows");
     grow.textContent = "";
-    const K = net.sizes.length - 1;
-    const width = K > 1 ? net.sizes[K - 1] : 2;
+    const K = sizes.length - 1;
     for (let extra = 0; extra <= 3; extra++) {
-      const sizes = [...net.sizes.slice(0, K), ...Array(extra).fill(width), net.sizes[K]];
-      const row = el("tr", { "data-arch": sizes.join("-") }, grow);
-      el("th", { scope: "row" }, row, sizes.join("-"));
-      for (const value of [pathCount(sizes, ref), counts.naive(sizes, ref), counts.reverse(sizes, ref), counts.forward(sizes, ref)]) {
+      const bigger = [
+        ...sizes.slice(0, K),
+        ...Array(extra).fill(K > 1 ? sizes[K - 1] : 2),
+        sizes[K],
+      ];
+      const row = el("tr", { "data-arch": bigger.join("-") }, grow);
+      el("th", { scope: "row" }, row, bigger.join("-"));
+      const { naive, reverse: backprop, forward: tangents } = counts;
+      for (const count of [pathCount, naive, backprop, tangents]) {
+        const value = count(bigger, ref);
         el("td", { class: "num", "data-value": String(value) }, row, commas(value));
       }
     }
@@ -956,115 +1093,114 @@
     const { net, ref, mode } = view;
     const K = net.sizes.length - 1;
     const p = refText(net.sizes, ref);
+    const unit = unitText(net.sizes, ref.layer, ref.unit);
+    const outs = ref.layer === K ? [ref.unit] : range(net.sizes[K]);
+    let formula;
+    if (mode === "forward") {
+      const terms = outs.map(
+        (j) => `∂L/∂${unitText(net.sizes, K, j)} × ∂${unitText(net.sizes, K, j)}/∂${p}`,
+      );
+      formula = `∂L/∂${p} = ${terms.join(" + ")}`;
+    } else if (ref.kind !== "O") {
+      formula = `∂L/∂${p} = ∂L/∂${unit} × ∂${unit}/∂${p}`;
+    } else {
+      formula = `∂L/∂${p} = ${ref.layer === K ? `2 × (${p} − y)` : `Σ over the units above of ∂L/∂O × ∂O/∂${p}`}`;
+    }
     const box = $("regrouped");
     box.textContent = "";
-    const unit = unitText(net.sizes, ref.layer, ref.unit);
-    let formula;
-    if (mode === "reverse") {
-      formula = ref.kind === "O" ? "∂L/∂" + p + " = " + (ref.layer === K ? "2 × (" + p + " − y)" : "Σ over the units above of ∂L/∂O × ∂O/∂" + p)
-        : "∂L/∂" + p + " = ∂L/∂" + unit + " × ∂" + unit + "/∂" + p;
-    } else {
-      const outs = ref.layer === K ? [ref.unit] : Array.from({ length: net.sizes[K] }, (_, j) => j + 1);
-      formula = "∂L/∂" + p + " = " + outs.map((j) => "∂L/∂" + unitText(net.sizes, K, j) + " × ∂" + unitText(net.sizes, K, j) + "/∂" + p).join(" + ");
-    }
     expressionHTML(box, formula);
-    $("mode-text").textContent = mode === "reverse"
-      ? "Reverse mode (backpropagation) factors the path sum from the loss's end: every path from " + pretty(p) + " passes through " + pretty(unit) + ", so ∂L/∂" + pretty(unit) + " is summed once, stored, and multiplied by the factor all paths share at their end. One sweep stores every ∂L/∂O, so every weight's gradient costs one more product."
-      : "Forward mode factors the same sum from the parameter's end: it carries the tangent ∂O/∂" + pretty(p) + " of every unit towards L, storing each once. One pass gives the derivative of every unit with respect to one parameter, so every weight needs a pass of its own.";
+    $("mode-text").textContent =
+      mode === "reverse"
+        ? `Reverse mode (backpropagation) factors the path sum from the loss's end: every path from ${pretty(p)} passes through ${pretty(unit)}, so ∂L/∂${pretty(unit)} is summed once, stored, and multiplied by the factor all paths share at their end. One sweep stores every ∂L/∂O, so every weight's gradient costs one more product.`
+        : `Forward mode factors the same sum from the parameter's end: it carries the tangent ∂O/∂${pretty(p)} of every unit towards L, storing each once. One pass gives the derivative of every unit with respect to one parameter, so every weight needs a pass of its own.`;
   }
 
-  // ---- The Python check ----
+  // ---- The Python check: the explainer's call for exactly this network ----
 
   function drawPython(view) {
     const { net, ref } = view;
-    const list = (values) => "[" + values.map(exact).join(", ") + "]";
-    const weights = "[" + net.W.slice(1).map((m) => "[" + m.map(list).join(", ") + "]").join(",\n             ") + "]";
-    const biases = "[" + net.b.slice(1).map(list).join(", ") + "]";
-    $("python-code").textContent =
-      "import memograd as mg\n\n" +
-      "e = mg.explain.explain(\n" +
-      '    "' + net.sizes.join("-") + '", "' + refName(ref) + '", activation="' + st.activation + '",\n' +
-      "    weights=" + weights + ",\n" +
-      "    biases=" + biases + ",\n" +
-      "    x=" + list(net.x) + ", target=" + list(net.y) + ", show_paths=" + SHOWN_PATHS + ")\n" +
-      "print(e.text())\n";
+    const list = (values) => `[${values.map(exact).join(", ")}]`;
+    const weights = net.W.slice(1).map((m) => `[${m.map(list).join(", ")}]`);
+    $("python-code").textContent = `import memograd as mg
+
+e = mg.explain.explain(
+    "${net.sizes.join("-")}", "${refName(ref)}", activation="${st.activation}",
+    weights=[${weights.join(",\n             ")}],
+    biases=[${net.b.slice(1).map(list).join(", ")}],
+    x=${list(net.x)}, target=${list(net.y)}, show_paths=${SHOWN_PATHS})
+print(e.text())
+`;
   }
 
   // ---- Fibonacci: the call tree, and what memoization prunes ----
 
+  // Every call of the plain recursion, in order. repeat: fib(k) already ran, so a memo answers
+  // it at once; pruned: an ancestor was a repeat, so with a memo this call never happens.
   function callTree(n) {
     const seen = new Set();
-    let order = 0;
-    const visit = (k, depth, inRepeat) => {
-      const repeat = seen.has(k);
-      // pruned: a call a memo never makes, since an ancestor's value was already stored.
-      const node = { k, depth, order: order++, repeat, pruned: inRepeat, inRepeat: inRepeat || repeat, children: [] };
-      if (k >= 2) node.children = [visit(k - 1, depth + 1, node.inRepeat), visit(k - 2, depth + 1, node.inRepeat)];
+    const calls = [];
+    let leaves = 0;
+    const visit = (k, depth, pruned) => {
+      const node = { k, depth, order: calls.length, repeat: seen.has(k), pruned, children: [] };
+      calls.push(node);
+      if (k >= 2)
+        node.children = [k - 1, k - 2].map((c) => visit(c, depth + 1, pruned || node.repeat));
       seen.add(k);
+      node.x = node.children.length ? (node.children[0].x + node.children[1].x) / 2 : leaves++;
       return node;
     };
-    return visit(n, 0, false);
+    visit(n, 0, false);
+    return { calls, leaves };
   }
 
   function drawFib() {
     const n = st.fibN;
-    const root = callTree(n);
-    const all = [];
-    let leaves = 0;
-    const place = (node) => {
-      all.push(node);
-      if (!node.children.length) node.x = leaves++;
-      else {
-        node.children.forEach(place);
-        node.x = (node.children[0].x + node.children[1].x) / 2;
-      }
-    };
-    place(root);
-    const pruned = (node) => node.pruned;
-    const naive = all.length;
-    const memo = all.filter((node) => !pruned(node)).length;
-    const repeated = all.filter((node) => node.inRepeat).length;
-    const depth = Math.max(...all.map((node) => node.depth));
+    const { calls, leaves } = callTree(n);
+    const naive = calls.length;
+    const memo = calls.filter((c) => !c.pruned).length;
     const svg = $("fib-tree");
     svg.textContent = "";
-    const w = Math.max(1, leaves) * 30 + 20;
-    const h = (depth + 1) * 46 + 10;
-    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
-    svg.setAttribute("width", w);
-    svg.setAttribute("height", h);
-    const at = (node) => [25 + node.x * 30, 22 + node.depth * 46];
-    for (const node of all) {
-      for (const child of node.children) {
-        const [x1, y1] = at(node);
-        const [x2, y2] = at(child);
-        el("svg:line", { x1, y1, x2, y2, class: "call" + (child.inRepeat ? " repeat" : "") + (st.fibMemo && pruned(child) ? " pruned" : "") }, svg);
+    const [w, h] = [leaves * 30 + 20, (Math.max(...calls.map((c) => c.depth)) + 1) * 46 + 10];
+    Object.entries({ viewBox: `0 0 ${w} ${h}`, width: w, height: h }).forEach(([a, v]) =>
+      svg.setAttribute(a, v),
+    );
+    const at = (c) => [25 + c.x * 30, 22 + c.depth * 46];
+    const classes = (c) => {
+      const shaded = c.repeat || c.pruned ? " repeat" : "";
+      if (!st.fibMemo) return `call${shaded}`;
+      return `call${shaded}${c.pruned ? " pruned" : c.repeat ? " hit" : ""}`;
+    };
+    for (const c of calls) {
+      for (const child of c.children) {
+        const [[x1, y1], [x2, y2]] = [at(c), at(child)];
+        el("svg:line", { x1, y1, x2, y2, class: classes(child) }, svg);
       }
     }
-    for (const node of all) {
-      const [cx, cy] = at(node);
-      let cls = "call" + (node.inRepeat ? " repeat" : "");
-      if (st.fibMemo && pruned(node)) cls += " pruned";
-      if (st.fibMemo && node.repeat && !node.pruned) cls += " hit";
-      const g = el("svg:g", { class: cls }, svg);
+    for (const c of calls) {
+      const [cx, cy] = at(c);
+      const g = el("svg:g", { class: classes(c) }, svg);
       el("svg:circle", { cx, cy, r: 12 }, g);
-      el("svg:text", { x: cx, y: cy + 4 }, g, String(node.k));
-      el("svg:title", {}, g, "call " + (node.order + 1) + ": fib(" + node.k + ")" + (node.repeat ? ", already computed before" : ""));
+      el("svg:text", { x: cx, y: cy + 4 }, g, String(c.k));
+      el(
+        "svg:title",
+        {},
+        g,
+        `call ${c.order + 1}: fib(${c.k})${c.repeat ? ", computed before" : ""}`,
+      );
     }
-    const facts = $("fib-counts");
-    facts.textContent = "";
-    for (const [label, value, id] of [
+    facts($("fib-counts"), [
       ["calls, plain recursion (2·F(n+1) − 1)", naive, "fib-calls-naive"],
       ["calls, memoized (2n − 1)", memo, "fib-calls-memo"],
       ["calls memoization prunes", naive - memo, "fib-calls-pruned"],
-      ["calls inside repeated subtrees (shaded)", repeated, "fib-calls-repeated"],
-    ]) {
-      const div = el("div", { class: "fact" }, facts);
-      el("div", { class: "fact-value", id, "data-value": String(value) }, div, commas(value));
-      el("div", { class: "fact-label" }, div, label);
-    }
+      [
+        "calls inside repeated subtrees (shaded)",
+        calls.filter((c) => c.repeat || c.pruned).length,
+        "fib-calls-repeated",
+      ],
+    ]);
     $("fib-caption").textContent = st.fibMemo
-      ? "fib(" + n + ") with a memo: each shaded subtree is answered by one lookup (the outlined call), and the " + commas(naive - memo) + " calls beneath them (faded) never happen."
-      : "fib(" + n + ") by plain recursion: each shaded subtree recomputes a value that an earlier call already computed.";
+      ? `fib(${n}) with a memo: each shaded subtree is answered by one lookup (the outlined call), and the ${plural(naive - memo, "call")} beneath them (faded) never happen.`
+      : `fib(${n}) by plain recursion: each shaded subtree recomputes a value that an earlier call already computed.`;
   }
 
   // ---- Putting it together ----
@@ -1076,33 +1212,48 @@
     const reverse = reverseSteps(net, fw, ref);
     const forwardMode = forwardSteps(net, fw, ref);
     const steps = st.mode === "reverse" ? reverse : forwardMode;
-    let hoverRoute = null;
-    if (st.hoverPath) hoverRoute = { edges: st.hoverPath };
-    return { net, fw, ref, reverse, forwardMode, steps, step: Math.min(st.step, steps.length), mode: st.mode, total: pathCount(net.sizes, ref), hoverRoute, hoverEdge: st.hoverEdge };
+    const total = pathCount(net.sizes, ref);
+    return {
+      net,
+      fw,
+      ref,
+      reverse,
+      forwardMode,
+      steps,
+      step: Math.min(st.step, steps.length),
+      mode: st.mode,
+      total,
+    };
   }
 
   function update(reshaped) {
     if (reshaped) buildControls();
     buildParamSelect();
     const view = currentView();
-    const symbol = refText(view.net.sizes, view.ref);
-    for (const node of document.querySelectorAll(".param-symbol")) node.textContent = pretty(symbol);
+    for (const node of document.querySelectorAll(".param-symbol")) {
+      node.textContent = pretty(refText(view.net.sizes, view.ref));
+    }
     $("path-count").textContent = commas(view.total);
     $("path-count").setAttribute("data-value", String(view.total));
     $("loss-value").textContent = fmtG(view.fw.loss, 6);
     $("loss-value").setAttribute("data-value", exact(view.fw.loss));
-    $("factor-detail").textContent = "Hover, tap or focus a factor to see its value and how it is made.";
-    drawGraph(view);
-    drawFormula(view);
-    drawPaths(view);
-    drawModeText(view);
-    drawSweep(view);
-    drawGradients(view);
-    drawPython(view);
+    $("factor-detail").textContent =
+      "Hover, tap or focus a factor to see its value and how it is made.";
+    for (const draw of [
+      drawGraph,
+      drawFormula,
+      drawPaths,
+      drawModeText,
+      drawSweep,
+      drawGradients,
+      drawPython,
+    ]) {
+      draw(view);
+    }
   }
 
   function setStep(step) {
-    st.step = step;
+    st.step = Math.max(0, Math.min(currentView().steps.length, step));
     const view = currentView();
     drawGraph(view);
     drawSweep(view);
@@ -1123,21 +1274,19 @@
     });
   }
   $("step-start").addEventListener("click", () => setStep(0));
-  $("step-back").addEventListener("click", () => setStep(Math.max(0, st.step - 1)));
-  $("step-next").addEventListener("click", () => setStep(Math.min(currentView().steps.length, st.step + 1)));
-  $("step-end").addEventListener("click", () => setStep(currentView().steps.length));
+  $("step-back").addEventListener("click", () => setStep(st.step - 1));
+  $("step-next").addEventListener("click", () => setStep(st.step + 1));
+  $("step-end").addEventListener("click", () => setStep(Infinity));
   $("graph").addEventListener("mouseleave", () => {
-    if (st.hoverPath || st.hoverEdge) {
-      st.hoverPath = st.hoverEdge = null;
-      drawGraph(currentView());
-    }
+    if (!st.hoverPath && !st.hoverEdge) return;
+    st.hoverPath = st.hoverEdge = null;
+    drawGraph(currentView());
   });
   const fibInput = $("fib-n");
   fibInput.max = DATA.fib_max_n;
   fibInput.value = st.fibN;
   fibInput.addEventListener("change", () => {
-    st.fibN = clamp(fibInput.value, 0, DATA.fib_max_n);
-    fibInput.value = st.fibN;
+    st.fibN = fibInput.value = clamp(fibInput.value, 0, DATA.fib_max_n);
     drawFib();
   });
   $("fib-memo").addEventListener("change", (event) => {

@@ -88,7 +88,7 @@ def network_values(network: Network) -> dict[str, float]:
             values[f"b{k}_{j}"] = float(value)
     values.update({f"x{i}": float(v) for i, v in enumerate(network.x, 1)})
     values.update({f"y{j}": float(v) for j, v in enumerate(network.target, 1)})
-    return values
+    return {name: values[name] for name in value_names(network.arch)}
 
 
 def page_network(
