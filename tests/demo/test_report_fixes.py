@@ -16,7 +16,13 @@ import pytest
 
 import memograd as mg
 from memograd.demo import DemoSettings, accumulate, depth, memoization, model, notes_network
-from memograd.demo.timing import Timing, describe, measure_together, within_noise
+from memograd.demo.timing import (
+    Timing,
+    describe,
+    measure_together,
+    unsettled_note,
+    within_noise,
+)
 from memograd.fibonacci import fib_calls, fib_table
 from memograd.viz.units import format_ratio, format_seconds
 
@@ -155,6 +161,9 @@ def test_timings_settle_or_are_labelled_noise():
     assert not timings["wild"].stable
     assert describe(timings["steady"]).endswith("±2%")
     assert "(noise ±" in describe(timings["wild"])
+    note = unsettled_note([timings["steady"].as_dict(), None, timings["wild"].as_dict()])
+    assert note.startswith(" 1 of these 2 times never settled")
+    assert unsettled_note([timings["steady"].as_dict()]) == ""
     assert within_noise(Timing(1.0e-3, 0.05, 5, True), Timing(1.08e-3, 0.05, 5, True))
     assert not within_noise(Timing(1.0e-3, 0.02, 5, True), Timing(1.1e-3, 0.02, 5, True))
 

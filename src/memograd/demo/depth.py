@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from memograd.demo.settings import DemoSettings
-from memograd.demo.timing import describe, measure_together, within_noise
+from memograd.demo.timing import describe, measure_together, unsettled_note, within_noise
 from memograd.viz import html, plots
 from memograd.viz.units import format_ratio
 
@@ -143,7 +143,9 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         ),
         "Measured time of the engine's naive and sweep backward passes",
         "The engine's real backward passes on the scalar graph of each network, timed in this "
-        "run: naive grows with the paths, sweep with the edges" + refused,
+        "run: naive grows with the paths, sweep with the edges"
+        + refused
+        + unsettled_note([row[f"{s}_timing"] for row in rows for s in ("naive", "sweep")]),
     )
     section.table(
         [

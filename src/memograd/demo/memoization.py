@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memograd.demo.settings import DemoSettings
-from memograd.demo.timing import describe, measure_together, per_call, within_noise
+from memograd.demo.timing import (
+    describe,
+    measure_together,
+    per_call,
+    unsettled_note,
+    within_noise,
+)
 from memograd.viz import html, plots
 from memograd.viz.calltree import TreeNode, draw_tree
 
@@ -231,7 +237,7 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "Calls and time for F(n), naive against memoized",
         "Naive recursion's calls and time grow exponentially (a straight line on the log "
         "scale) while the memo's and the table's grow linearly. Times are measured at the n of "
-        "the table below.",
+        "the table below." + unsettled_note([t for s in STRATEGIES for t in timings[s]]),
     )
     shown = _tabled(ns)
     section.table(

@@ -114,3 +114,15 @@ def within_noise(a: Timing | dict, b: Timing | dict) -> bool:
     second = b if isinstance(b, dict) else b.as_dict()
     gap = abs(first["seconds"] - second["seconds"])
     return gap <= first["spread"] * first["seconds"] + second["spread"] * second["seconds"]
+
+
+def unsettled_note(timings: list[dict | None]) -> str:
+    """A caption's warning when some times never settled: `` 3 of these 18 times ...``."""
+    measured = [t for t in timings if t is not None]
+    noisy = sum(not t["stable"] for t in measured)
+    if not noisy:
+        return ""
+    return (
+        f" {noisy} of these {len(measured)} times never settled while this machine was busy "
+        "(marked “noise” in the table): read their points as noise, not as measurements."
+    )

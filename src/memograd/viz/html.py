@@ -305,7 +305,7 @@ figcaption strong { color:var(--ink); }
 .table-wrap { overflow-x:auto; margin:.75rem 0 1.25rem; }
 table { border-collapse:collapse; font-size:.92rem; }
 caption { caption-side:bottom; text-align:left; color:var(--muted); font-size:.88rem;
-  padding-top:.35rem; }
+  padding-top:.35rem; position:sticky; left:0; max-width:min(46rem, calc(100vw - 1.5rem)); }
 th, td { padding:.3rem .7rem; border-bottom:1px solid var(--rule); text-align:left; }
 td { white-space:nowrap; }
 th { border-bottom:2px solid var(--ink); }
