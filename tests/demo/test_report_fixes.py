@@ -72,7 +72,7 @@ def test_the_shared_factors_are_shaded_and_the_regrouped_equation_is_right(quick
         " ", ""
     ) in page_text.replace(" ", "")
     # The saving is the factor shared at the end of both paths, not ∂L/∂Ŷ.
-    assert "multiplies by ∂O₁₁/∂W¹₁₁ once, saving 1 multiplication" in page_text
+    assert "multiplies by ∂O₁₁/∂W¹₁₁ once instead of 2 times; that is the whole saving" in page_text
     assert "computing the shared factor ∂L/∂Ŷ once per path" not in page_text
     assert network["naive_multiplications"] - network["memo_multiplications"] == 1
 

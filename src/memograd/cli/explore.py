@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 
 from memograd.cli import _common
-
-DEFAULT_OUT = "memograd-report"
+from memograd.cli.demo import DEFAULT_OUT  # the page goes beside the report by default
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -188,18 +188,30 @@ def _regrouped(section: html.Section, data: dict[str, Any]) -> None:
     section.math(
         f"∂L/∂{symbol} = {adjoint:.6g} × {end['value']:.6g} = {adjoint * end['value']:.6g}"
     )
+    at_end = data["paths"] - 1  # the products with the end factor that the regrouping saves
+    saving = (
+        "that is the whole saving here"
+        if saved == at_end
+        else f"with the other shared sub-products, {saved} fewer in all"
+    )
+    # Only when nothing else is shared does ∂L/∂Ŷ meet a different factor on every path.
+    single_output = len(data["output"]) == 1 and saved == at_end
     section.paragraph(
         f"The naive sum multiplied {data['naive_multiplications']} times: each of the "
         f"{data['paths']} paths multiplies its own factors, and so multiplies by "
         f"{unicode_expression(end['symbol'])}, the factor shared at the end of every path, "
         f"{data['paths']} times. Backpropagation multiplied {data['memo_multiplications']} "
         f"times: it adds the paths up to {unit_pretty} first, into the stored ∂L/∂"
-        f"{unit_pretty}, and multiplies by {unicode_expression(end['symbol'])} once"
-        + (f", saving {saved} multiplication{'s' if saved != 1 else ''}. " if saved > 0 else ". ")
-        + "∂L/∂Ŷ is on every path too, but it starts them, and meets a different factor on "
-        "each, so no product with it is saved. Here the saving is small; the section on depth "
-        f"shows it growing exponentially, and every weight feeding {unit_pretty} reuses the "
-        f"same stored ∂L/∂{unit_pretty}."
+        f"{unit_pretty}, and multiplies by {unicode_expression(end['symbol'])} once instead "
+        f"of {data['paths']} times; {saving}. "
+        + (
+            "∂L/∂Ŷ is on every path too, but it starts them and meets a different factor on "
+            "each, so no product with it is saved. "
+            if single_output
+            else ""
+        )
+        + "Here the saving is small; the section on depth shows it growing exponentially, "
+        f"and every weight feeding {unit_pretty} reuses the same stored ∂L/∂{unit_pretty}."
     )
 
 
