@@ -55,7 +55,7 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
 
             samplers[(strategy, row.depth)] = sample
         rows.append({**row.to_dict(), "engine_paths": paths})
-    measured = measure_together(samplers, budget_seconds=0.6 if settings.quick else 5.0)
+    measured = measure_together(samplers, budget_seconds=0.4 if settings.quick else 5.0)
     for row in rows:
         for strategy in ("naive", "sweep"):
             timing = measured.get((strategy, row["depth"]))

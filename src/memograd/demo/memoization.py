@@ -137,7 +137,7 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
             if i in timed:
                 samplers[(strategy, i)] = per_call(lambda f=functions[strategy], k=n: f(k))
         values.append(value)
-    measured = measure_together(samplers, budget_seconds=0.6 if settings.quick else 4.0)
+    measured = measure_together(samplers, budget_seconds=0.4 if settings.quick else 4.0)
     timings = {
         s: [measured[(s, i)].as_dict() if (s, i) in measured else None for i in range(len(ns))]
         for s in STRATEGIES
