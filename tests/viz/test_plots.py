@@ -12,20 +12,24 @@ plots = pytest.importorskip("memograd.viz.plots", reason="needs matplotlib (memo
 
 
 def _texts(svg: str) -> str:
-    root = ET.fromstring(svg)
+    root = ET.fromstring(f"<figures>{svg}</figures>")  # a pair of figures is two <svg>s
     return " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
 
 
 FIGURES = {
-    "fib": lambda: plots.fibonacci_plot(
-        [1, 2, 3], {"naive": [1, 3, 5], "memo": [1, 3, 5]}, {"naive": [1e-6, 2e-6, None]}
+    "fib": lambda: "".join(
+        plots.fibonacci_plots(
+            [1, 2, 3], {"naive": [1, 3, 5], "memo": [1, 3, 5]}, {"naive": [1e-6, 2e-6, None]}
+        )
     ),
     "depth": lambda: plots.depth_cost_plot([1, 2, 3], [1, 2, 4], [10, 34, 98], [8, 16, 24], 2),
     "time": lambda: plots.strategy_time_plot(
         [1, 2, 3], {"naive": [1e-4, 2e-4, None], "sweep": [1e-4, 1e-4, 1e-4]}, 2
     ),
-    "training": lambda: plots.training_plot(
-        [1, 2], {"train": [1.0, 0.5], "test": [1.1, 0.6]}, {"train": [0.5, 0.9]}
+    "training": lambda: "".join(
+        plots.training_plots(
+            [1, 2], {"train": [1.0, 0.5], "test": [1.1, 0.6]}, {"train": [0.5, 0.9]}
+        )
     ),
     "confusion": lambda: plots.confusion_plot(np.eye(3, dtype=int) * 5, ["0", "1", "2"]),
     "digits": lambda: plots.digits_plot([np.arange(64)] * 3, [1, 2, 3], [7, 7, 7]),

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "paths": "memograd.cli.paths",
     "cost": "memograd.cli.cost",
     "demo": "memograd.cli.demo",
+    "explore": "memograd.cli.explore",
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
 }

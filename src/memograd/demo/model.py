@@ -8,6 +8,7 @@ import numpy as np
 
 from memograd.demo.settings import DemoSettings
 from memograd.viz import html, plots
+from memograd.viz.units import format_seconds
 
 ANCHOR = "model"
 HEADING = "A real model: handwritten digits"
@@ -71,6 +72,51 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, objects
 
 
+def training_caption(history: dict[str, Any]) -> str:
+    """What the loss and accuracy curves of this run show, read from their numbers."""
+    train, test = history["train_loss"], history["val_loss"]
+    best = min(range(len(test)), key=test.__getitem__)
+    rise = test[-1] / test[best] - 1
+    half = len(test) // 2
+    levels_off = half >= 1 and test[half - 1] - test[-1] < 0.2 * (test[0] - test[-1])
+    if best == len(test) - 1 and levels_off:
+        held_out = (
+            f"the held-out test loss falls to {test[half - 1]:.3f} by epoch {half} and then "
+            f"levels off, ending at {test[-1]:.3f}"
+        )
+    elif best == len(test) - 1:
+        held_out = f"the held-out test loss falls too, to {test[-1]:.3f} at the last epoch"
+    elif rise > 0.05:
+        held_out = (
+            f"the held-out test loss is lowest at epoch {best + 1} ({test[best]:.3f}) and rises "
+            f"to {test[-1]:.3f} by the end: past that epoch the model fits the training images "
+            "better without getting better on new ones"
+        )
+    else:
+        end = "the same at the end" if rise < 0.005 else f"within {rise:.0%} of that at the end"
+        held_out = (
+            f"the held-out test loss levels off: lowest at epoch {best + 1} ({test[best]:.3f}) "
+            f"and {end}"
+        )
+    gap = test[-1] - train[-1]
+    if gap > 0:
+        ending = (
+            f"The gap between the two at the end, {gap:.3f}, is what the model learned about "
+            "the training images alone"
+        )
+    else:
+        ending = (
+            f"The held-out loss ends {-gap:.3f} below the training loss, which is measured "
+            "while training, with dropout on"
+        )
+    accuracy = history["train_accuracy"][-1], history["val_accuracy"][-1]
+    return (
+        f"Training loss falls from {train[0]:.3f} to {train[-1]:.3f}; {held_out}. {ending}; "
+        f"accuracy ends at {100 * accuracy[0]:.1f}% on the training images and "
+        f"{100 * accuracy[1]:.1f}% on the held-out ones."
+    )
+
+
 def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any]) -> None:
     history = data["history"]
     arch = "-".join(str(s) for s in data["sizes"])
@@ -92,18 +138,17 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
                 "misclassified test images",
                 f"{data['misclassified_total']} of {data['test_examples']}",
             ),
-            ("training time", f"{history['seconds']:.2f} s"),
+            ("training time", format_seconds(history["seconds"])),
         ]
     )
-    section.figure(
-        plots.training_plot(
+    section.figure_pair(
+        plots.training_plots(
             epochs,
             {"train": history["train_loss"], "test": history["val_loss"]},
             {"train": history["train_accuracy"], "test": history["val_accuracy"]},
         ),
         "Loss and accuracy per epoch",
-        "Training and held-out test loss fall together and accuracy rises, so the model "
-        "learned the digits rather than memorising the training images.",
+        training_caption(history),
     )
     section.figure(
         plots.confusion_plot(np.array(data["confusion_matrix"]), [str(d) for d in range(10)]),

@@ -10,6 +10,7 @@ from typing import Any
 
 from memograd.demo.settings import DemoSettings
 from memograd.demo.sweep import SweepStep, backward_sweep
+from memograd.explain.arch import ParamRef
 from memograd.explain.symbols import param_text, subscript, unit_text
 from memograd.viz import html
 from memograd.viz.drawing import draw
@@ -73,12 +74,15 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         else f"The chain rule sums one product per path ({data['paths']} paths):"
     )
     section.math(data["formula"])
+    rows, shaded, shared = _factor_rows(data)
     section.table(
         ["path", "factor", "how its value is made", "value"],
-        _factor_rows(data),
+        rows,
         f"Every factor of every path of ∂L/∂{pretty}, evaluated on this run's weights and input; "
-        "a path's contribution is the product of its factors.",
+        "a path's contribution is the product of its factors. Shaded: the factors that occur "
+        f"on more than one path ({', '.join(unicode_expression(f) for f in shared)}).",
         numeric=[False, False, False, True],
+        shaded=shaded,
     )
     section.facts(
         [
@@ -88,23 +92,38 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
             ("finite difference", _fmt(data["finite_difference"])),
         ]
     )
-    section.paragraph(
-        f"All three agree: the largest difference between them is "
-        f"{data['max_abs_difference']:.2e}. The naive sum multiplied "
-        f"{data['naive_multiplications']} times, computing the shared factor ∂L/∂Ŷ once per "
-        f"path; backpropagation multiplied {data['memo_multiplications']} times, because "
-        "∂L/∂O₁₁ is one number, stored the first time it is computed and reused by every "
-        "weight that needs it. Here the saving is small; the next section shows it growing "
-        "exponentially with depth."
-    )
+    _regrouped(section, data)
     _engine_graph(section, explanation, objects["value_graph"])
     section.subheading("The backward sweep, step by step")
     section.paragraph(
         "Backpropagation computes the adjoints ∂L/∂O in reverse order and stores each one. "
-        "Each panel below is one step and each box shows its unit's adjoint once it is known "
-        "(∂L/∂L = 1 to start): the orange unit is the adjoint being computed, green units are "
-        "already in the memo table, and the green edges are the stored adjoints the step "
-        "reads. No step ever recomputes a stored value."
+        "This is the loop of memograd's engine that does it, its memo strategy:"
+    )
+    section.listing(
+        engine_memo_listing(),
+        html.join(
+            "The memo table of ",
+            html.code('loss.backward(strategy="memo")'),
+            " (memograd/engine/graph.py): a node's adjoint is the sum, over the edges to the "
+            "nodes that consume it, of each consumer's stored adjoint times the edge's local "
+            "derivative (its VJP); it is computed once, stored in memo, and only read after "
+            "that. The default sweep fills the same table in reverse topological order.",
+        ),
+    )
+    others = _other_units(network, explanation.ref)
+    section.paragraph(
+        "Each panel below is one step of it on this network, and each box shows its unit's "
+        "adjoint once it is known (∂L/∂L = 1 to start): the orange unit is the adjoint being "
+        "computed, green units are already in the memo table, and the green edges are the "
+        "stored adjoints the step reads. No step ever recomputes a stored value."
+        + (
+            f" The sweep also computes {', '.join(f'∂L/∂{u}' for u, _ in others)}, which "
+            f"∂L/∂{pretty} does not need: "
+            + "; ".join(f"{', '.join(needs)} need ∂L/∂{u}" for u, needs in others)
+            + ". One sweep stores every adjoint once, for all the weights."
+            if others
+            else ""
+        )
     )
     section.steps(
         [_panel(network, explanation.ref, steps, k) for k in range(len(steps))],
@@ -114,9 +133,19 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
     )
 
 
-def _factor_rows(data: dict[str, Any]) -> list[list[html.Content]]:
+def _factor_rows(
+    data: dict[str, Any],
+) -> tuple[list[list[html.Content]], list[bool], list[str]]:
+    """The factor table's rows, which rows to shade, and the factors on more than one path."""
+    paths = data["shown_paths"]
+    seen: dict[str, int] = {}
+    for path in paths:
+        for symbol in {factor["symbol"] for factor in path["factors"]}:
+            seen[symbol] = seen.get(symbol, 0) + 1
+    shared = [f["symbol"] for f in paths[0]["factors"] if seen[f["symbol"]] > 1] if paths else []
     rows: list[list[html.Content]] = []
-    for path in data["shown_paths"]:
+    shaded: list[bool] = []
+    for path in paths:
         via = " → ".join(unicode_symbol(u) for u in path["units"])
         for k, factor in enumerate(path["factors"]):
             rows.append(
@@ -127,8 +156,107 @@ def _factor_rows(data: dict[str, Any]) -> list[list[html.Content]]:
                     f"{factor['value']:.6g}",
                 ]
             )
+            shaded.append(factor["symbol"] in shared)
         rows.append(["", html.strong("product"), "", html.strong(f"{path['product']:.6g}")])
-    return rows
+        shaded.append(False)
+    return rows, shaded, shared
+
+
+def _regrouped(section: html.Section, data: dict[str, Any]) -> None:
+    """The sum regrouped around the stored adjoint, and which multiplication that saves."""
+    paths = data["shown_paths"]
+    if data["param"].startswith("O") or len(paths) < 2 or len(paths) != data["paths"]:
+        section.paragraph(
+            f"All three agree: the largest difference between them is "
+            f"{data['max_abs_difference']:.2e}."
+        )
+        return
+    symbol = data["symbol"]
+    end = paths[0]["factors"][-1]  # ∂O_11/∂W^1_11: the factor every path ends with
+    unit = end["symbol"].split("/")[0].removeprefix("∂")
+    adjoint = data["memo_table"][unit]
+    unit_pretty = unicode_symbol(unit)
+    saved = data["naive_multiplications"] - data["memo_multiplications"]
+    section.paragraph(
+        f"All three agree: the largest difference between them is "
+        f"{data['max_abs_difference']:.2e}. Every path starts at L and ends with the same "
+        f"factor {unicode_expression(end['symbol'])}, so the sum regroups around the adjoint "
+        f"∂L/∂{unit_pretty}, the sum of the path products above {unit_pretty}, which "
+        "backpropagation computes once and stores:"
+    )
+    section.math(f"∂L/∂{symbol} = ∂L/∂{unit} × {end['symbol']}")
+    section.math(
+        f"∂L/∂{symbol} = {adjoint:.6g} × {end['value']:.6g} = {adjoint * end['value']:.6g}"
+    )
+    at_end = data["paths"] - 1  # the products with the end factor that the regrouping saves
+    saving = (
+        "that is the whole saving here"
+        if saved == at_end
+        else f"with the other shared sub-products, {saved} fewer in all"
+    )
+    # Only when nothing else is shared does ∂L/∂Ŷ meet a different factor on every path.
+    single_output = len(data["output"]) == 1 and saved == at_end
+    section.paragraph(
+        f"The naive sum multiplied {data['naive_multiplications']} times: each of the "
+        f"{data['paths']} paths multiplies its own factors, and so multiplies by "
+        f"{unicode_expression(end['symbol'])}, the factor shared at the end of every path, "
+        f"{data['paths']} times. Backpropagation multiplied {data['memo_multiplications']} "
+        f"times: it adds the paths up to {unit_pretty} first, into the stored ∂L/∂"
+        f"{unit_pretty}, and multiplies by {unicode_expression(end['symbol'])} once instead "
+        f"of {data['paths']} times; {saving}. "
+        + (
+            "∂L/∂Ŷ is on every path too, but it starts them and meets a different factor on "
+            "each, so no product with it is saved. "
+            if single_output
+            else ""
+        )
+        + "Here the saving is small; the section on depth shows it growing exponentially, "
+        f"and every weight feeding {unit_pretty} reuses the same stored ∂L/∂{unit_pretty}."
+    )
+
+
+def engine_memo_listing() -> str:
+    """The loop of the engine's memo strategy that fills its table, as the engine has it now.
+
+    Read from the engine's source, so the report shows the code that ran; the whole
+    ``backward`` function stands in if that loop is ever renamed.
+    """
+    import inspect
+    import textwrap
+
+    from memograd.engine import graph
+
+    source = inspect.getsource(graph)
+    start = source.find("\ndef _memo(")
+    end = source.find("\ndef ", start + 1)
+    function = source[start + 1 : end if end > 0 else None] if start >= 0 else ""
+    lines = function.splitlines()
+    first = next((i for i, line in enumerate(lines) if "memo = {" in line), None)
+    last = next((i for i, line in enumerate(lines) if "memo[node] =" in line), None)
+    if first is None or last is None:
+        return inspect.getsource(graph.backward)
+    return textwrap.dedent("\n".join(lines[first : last + 2])).rstrip() + "\n"
+
+
+def _needed_by(network: Any, layer: int, unit: int) -> list[str]:
+    """The parameters that feed unit (layer, unit): the weights into it and its bias."""
+    arch = network.arch
+    names = [
+        unicode_symbol(param_text(arch, ParamRef("W", layer, unit, source=s)))
+        for s in range(1, arch.sizes[layer - 1] + 1)
+    ]
+    return [*names, unicode_symbol(param_text(arch, ParamRef("b", layer, unit)))]
+
+
+def _other_units(network: Any, ref: Any) -> list[tuple[str, list[str]]]:
+    """Units of ref's own layer that the sweep fills though ref's gradient does not need them."""
+    if ref.kind == "O":
+        return []
+    return [
+        (unicode_symbol(unit_text(network.arch, ref.layer, i)), _needed_by(network, ref.layer, i))
+        for i in range(1, network.arch.sizes[ref.layer] + 1)
+        if i != ref.unit
+    ]
 
 
 def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str, str, html.Content]:
@@ -160,6 +288,14 @@ def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str,
         edge_states.setdefault(edge, "faint")
     drawing = draw_network(network, ref, states=states, edge_states=edge_states, labels=labels)
     reused = ", ".join(f"∂L/∂{unicode_symbol(t.adjoint_of)}" for t in step.terms)
+    why = ""
+    if isinstance(step.key, tuple) and ref.kind != "O" and step.key[0] == ref.layer:
+        if step.key[1] != ref.unit:
+            needs = _needed_by(network, *step.key)
+            why = (
+                f"∂L/∂{unicode_symbol(param_text(network.arch, ref))} does not need it; "
+                f"{', '.join(needs[:-1])} and {needs[-1]} do. "
+            )
     text = html.join(
         unicode_expression(step.formula),
         " ",
@@ -168,6 +304,7 @@ def _panel(network: Any, ref: Any, steps: list[SweepStep], k: int) -> tuple[str,
         f"Reuses {len(step.terms)} stored adjoint{'s' if len(step.terms) != 1 else ''} ({reused}). "
         if step.terms
         else "Starts from the loss. ",
+        why,
         f"Memo table: {len(done) + 1} entr{'ies' if len(done) else 'y'}.",
     )
     title = f"Step {step.number}: ∂L/∂{unicode_symbol(step.computes)}"

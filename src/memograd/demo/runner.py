@@ -18,11 +18,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from memograd.demo import depth, memoization, model, notes_network, speed
+from memograd.demo import accumulate, depth, memoization, model, notes_network, speed, summary
 from memograd.demo.output import REPORT_NAME, prepare_output_dir
 from memograd.demo.settings import DemoSettings
 
-SECTIONS: tuple[ModuleType, ...] = (memoization, notes_network, depth, model, speed)
+SECTIONS: tuple[ModuleType, ...] = (memoization, notes_network, accumulate, depth, model, speed)
+"""Measured in this order. Rendered in it too, with the summary after the last section that
+is not an appendix (``APPENDIX = True``: speed, for the practitioner after the story)."""
 
 WRITING = "Drawing the figures and writing report.html"
 
@@ -95,10 +97,27 @@ def build_report(result: DemoResult) -> Any:
             "file: no scripts and nothing fetched from the network, readable offline and on paper."
         ),
     )
-    for module in SECTIONS:
+    story = [m for m in SECTIONS if not getattr(m, "APPENDIX", False)]
+    appendices = [m for m in SECTIONS if getattr(m, "APPENDIX", False)]
+    for module in story:
         section = report.section(module.ANCHOR, module.HEADING)
         module.render(section, result.data[module.ANCHOR], result.objects[module.ANCHOR])
+    closing = report.section(summary.ANCHOR, summary.HEADING)
+    summary.render(closing, result.data, {s.anchor: s.label for s in report.sections})
+    for module in appendices:
+        section = report.section(module.ANCHOR, module.HEADING, appendix=True)
+        module.render(section, result.data[module.ANCHOR], result.objects[module.ANCHOR])
     return report
+
+
+def headings() -> list[str]:
+    """The report's section headings in order, numbered as the report numbers them."""
+    story = [m.HEADING for m in SECTIONS if not getattr(m, "APPENDIX", False)]
+    story.append(summary.HEADING)
+    appendices = [m.HEADING for m in SECTIONS if getattr(m, "APPENDIX", False)]
+    return [f"{i}. {h}" for i, h in enumerate(story, 1)] + [
+        f"Appendix {chr(ord('A') + i)}. {h}" for i, h in enumerate(appendices)
+    ]
 
 
 def run_demo(

@@ -15,9 +15,11 @@ from typing import Any
 
 from memograd.demo.settings import DemoSettings
 from memograd.viz import html, plots
+from memograd.viz.units import format_seconds
 
 ANCHOR = "speed"
 HEADING = "Speed: one training step, side by side"
+APPENDIX = True  # the story ends with the summary; speed is for the practitioner after it
 
 # Peers of the short comparison, with the names the report shows.
 PEER_NAMES = {"memograd": "memograd", "numpy": "NumPy by hand", "torch": "PyTorch (CPU)"}
@@ -92,6 +94,17 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, {}
 
 
+def _spread(peer: dict[str, Any]) -> float:
+    return (peer["max_s"] - peer["min_s"]) / 2 / peer["median_s"]
+
+
+def _ratio_text(ratio: float, peer: dict[str, Any], reference: dict[str, Any] | None) -> str:
+    if reference is None or peer is reference:
+        return f"{ratio:.2f}"
+    overlap = peer["min_s"] <= reference["max_s"] and reference["min_s"] <= peer["max_s"]
+    return f"{ratio:.2f} (within noise)" if overlap else f"{ratio:.2f}"
+
+
 def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any]) -> None:
     arch = "-".join(str(s) for s in data["sizes"])
     peers = data["peers"]
@@ -118,6 +131,7 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "Median and fastest round of one full training step per implementation in this run; "
         "shorter bars are faster.",
     )
+    reference = peers.get("memograd")
     section.table(
         [
             "implementation",
@@ -130,17 +144,18 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         [
             [
                 p["name"],
-                f"{p['median_ms']:.3g} ms",
-                f"{p['fastest_ms']:.3g} ms",
+                f"{format_seconds(p['median_s'])} ±{_spread(p):.0%}",
+                format_seconds(p["min_s"]),
                 str(p["calls_per_round"]),
-                f"{p['memograd_ratio']:.2f}",
+                _ratio_text(p["memograd_ratio"], p, reference),
                 f"{p['memograd_ratio_fastest']:.2f}",
             ]
             for p in peers.values()
         ],
-        "Ratios below 1 mean memograd took less time than that implementation; when the "
-        "fastest round is far below the median, other work was competing for the CPU during "
-        "this run.",
+        "± is half the range of the rounds around their median. Ratios below 1 mean memograd "
+        "took less time than that implementation; “within noise” marks a ratio whose rounds "
+        "overlap memograd's, so the two are not told apart by this run. When the fastest "
+        "round is far below the median, other work was competing for the CPU.",
     )
     cores, load = data["cores"], data["load_average"]
     if load is not None and cores and load > 0.75 * cores:

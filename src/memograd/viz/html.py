@@ -49,13 +49,19 @@ def formula(text: str, *, block: bool = False) -> Markup:
 
 @dataclass
 class Section:
-    """One numbered section of the report; its methods append blocks in order."""
+    """One numbered section of the report (or a lettered appendix); its methods append blocks
+    in order."""
 
     anchor: str
     heading: str
-    number: int
+    number: int | str
     _report: Report
     blocks: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``3.`` for a section, ``Appendix A.`` for an appendix."""
+        return f"Appendix {self.number}." if isinstance(self.number, str) else f"{self.number}."
 
     def paragraph(self, *parts: Content) -> Section:
         self.blocks.append(f"<p>{join(*parts)}</p>")
@@ -68,6 +74,17 @@ class Section:
     def math(self, text: str) -> Section:
         """A displayed formula in the notes' plain-text notation."""
         self.blocks.append(f'<div class="formula">{mathml.math(text, block=True)}</div>')
+        return self
+
+    def listing(self, code_text: str, caption: Content) -> Section:
+        """A numbered code listing: code that ran (or will run) exactly as shown."""
+        number = self._report._next("listing")
+        self.blocks.append(
+            f'<figure class="listing" id="{escape(self.anchor)}-listing{number}">'
+            f"<pre><code>{escape(code_text)}</code></pre>"
+            f"<figcaption><strong>Listing {number}.</strong> {_html(caption)}</figcaption>"
+            "</figure>"
+        )
         return self
 
     def facts(self, items: Sequence[tuple[str, Content]]) -> Section:
@@ -102,6 +119,23 @@ class Section:
         )
         return self
 
+    def figure_pair(self, svgs: tuple[str, str], title: str, caption: Content) -> Section:
+        """Two SVG panels under one number: side by side on a wide screen, one above the other
+        on a phone, where a single two-panel drawing would shrink its text to nothing."""
+        if not all(svg.lstrip().startswith("<svg") for svg in svgs):
+            raise ValueError("a figure must be an inline <svg> element")
+        if not title.strip() or not str(caption).strip():
+            raise ValueError("every figure needs a title and a caption")
+        number = self._report._next("figure")
+        panels = "".join(f'<div class="plot">{svg}</div>' for svg in svgs)
+        self.blocks.append(
+            f'<figure class="figure" id="{escape(self.anchor)}-fig{number}">'
+            f'<div class="pair">{panels}</div>'
+            f"<figcaption><strong>Figure {number}. {escape(title)}.</strong> "
+            f"{_html(caption)}</figcaption></figure>"
+        )
+        return self
+
     def table(
         self,
         headers: Sequence[str],
@@ -109,8 +143,10 @@ class Section:
         caption: Content,
         *,
         numeric: Sequence[bool] | None = None,
+        shaded: Sequence[bool] | None = None,
     ) -> Section:
-        """A numbered table; columns flagged ``numeric`` are right-aligned with tabular digits."""
+        """A numbered table; columns flagged ``numeric`` are right-aligned with tabular digits,
+        rows flagged ``shaded`` get a tinted background (the caption says what it marks)."""
         number = self._report._next("table")
         numeric = list(numeric) if numeric is not None else [False] + [True] * (len(headers) - 1)
         head = "".join(
@@ -118,12 +154,13 @@ class Section:
             for h, n in zip(headers, numeric, strict=True)
         )
         body = []
-        for row in rows:
+        for index, row in enumerate(rows):
             cells = list(row)
             if len(cells) != len(headers):
                 raise ValueError(f"a table row has {len(cells)} cells, expected {len(headers)}")
+            tint = shaded is not None and shaded[index]
             body.append(
-                "<tr>"
+                ("<tr class=shaded>" if tint else "<tr>")
                 + "".join(
                     f"<td{' class=num' if n else ''}>{_html(c)}</td>"
                     for c, n in zip(cells, numeric, strict=True)
@@ -162,7 +199,7 @@ class Section:
 
     def render(self) -> str:
         return (
-            f'<section id="{escape(self.anchor)}"><h2>{self.number}. {escape(self.heading)}</h2>'
+            f'<section id="{escape(self.anchor)}"><h2>{self.label} {escape(self.heading)}</h2>'
             + "".join(self.blocks)
             + "</section>"
         )
@@ -182,16 +219,25 @@ class Report:
         self._counters[kind] = self._counters.get(kind, 0) + 1
         return self._counters[kind]
 
-    def section(self, anchor: str, heading: str) -> Section:
+    def section(self, anchor: str, heading: str, *, appendix: bool = False) -> Section:
+        """A new numbered section, or with ``appendix`` a lettered appendix (A, B, ...), which
+        must come after every numbered section."""
         if any(s.anchor == anchor for s in self.sections):
             raise ValueError(f"a section with anchor {anchor!r} already exists")
-        section = Section(anchor, heading, len(self.sections) + 1, self)
+        appendices = sum(isinstance(s.number, str) for s in self.sections)
+        if appendix:
+            number: int | str = chr(ord("A") + appendices)
+        elif appendices:
+            raise ValueError(f"section {heading!r} comes after an appendix; add it before them")
+        else:
+            number = len(self.sections) + 1
+        section = Section(anchor, heading, number, self)
         self.sections.append(section)
         return section
 
     def render(self) -> str:
         toc = "".join(
-            f'<li><a href="#{escape(s.anchor)}">{s.number}. {escape(s.heading)}</a></li>'
+            f'<li><a href="#{escape(s.anchor)}">{s.label} {escape(s.heading)}</a></li>'
             for s in self.sections
         )
         subtitle = f'<p class="subtitle">{_html(self.subtitle)}</p>' if self.subtitle else ""
@@ -237,6 +283,15 @@ code { font:0.92em "DejaVu Sans Mono", Menlo, Consolas, monospace; background:va
   padding:.05em .3em; border-radius:3px; }
 .formula { overflow-x:auto; background:var(--soft); border-left:3px solid var(--accent);
   padding:.6rem 1rem; margin:.75rem 0 1rem; font-size:1.15rem; }
+/* Inline formulas keep their fractions at the size of the text around them. */
+math { math-style:normal; }
+pre { background:var(--soft); padding:.75rem 1rem; border-radius:6px; overflow-x:auto;
+  margin:.5rem 0; font-size:.88rem; line-height:1.45; }
+pre code { background:none; padding:0; }
+.listing { margin:.75rem 0 1.25rem; }
+.pair { display:flex; flex-wrap:wrap; gap:.5rem 1.5rem; }
+.pair > .plot { flex:1 1 20rem; min-width:0; }
+tr.shaded td { background:#fff1e6; }
 .facts { display:flex; flex-wrap:wrap; gap:.75rem; margin:.75rem 0 1rem; }
 .fact { flex:1 1 9rem; border:1px solid var(--rule); border-radius:8px; padding:.6rem .8rem; }
 .fact-value { font-size:1.35rem; font-weight:bold; font-variant-numeric:tabular-nums; }
@@ -250,18 +305,25 @@ figcaption strong { color:var(--ink); }
 .table-wrap { overflow-x:auto; margin:.75rem 0 1.25rem; }
 table { border-collapse:collapse; font-size:.92rem; }
 caption { caption-side:bottom; text-align:left; color:var(--muted); font-size:.88rem;
-  padding-top:.35rem; }
+  padding-top:.35rem; position:sticky; left:0; max-width:min(46rem, calc(100vw - 1.5rem)); }
 th, td { padding:.3rem .7rem; border-bottom:1px solid var(--rule); text-align:left; }
 td { white-space:nowrap; }
 th { border-bottom:2px solid var(--ink); }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 ol.steps { list-style:none; padding:0; margin:0; display:grid; gap:.75rem;
-  grid-template-columns:repeat(auto-fill, minmax(27rem, 1fr)); }
+  grid-template-columns:repeat(auto-fill, minmax(min(27rem, 100%), 1fr)); }
 li.step { border:1px solid var(--rule); border-radius:8px; padding:.5rem .6rem; }
 .step-title { font-weight:bold; font-size:.92rem; }
 .step-text { font-size:.85rem; color:var(--ink); }
 .digits { display:flex; flex-wrap:wrap; gap:.5rem; }
 footer { color:var(--muted); font-size:.85rem; padding:1rem 1.25rem 2rem; }
+.side { display:flex; flex-wrap:wrap; gap:.5rem 1.5rem; align-items:flex-start; }
+.side > * { flex:1 1 22rem; min-width:0; }
+@media (max-width: 40rem) {
+  header, main, footer { padding:0 .75rem; }
+  h1 { font-size:1.5rem; }
+  th, td { padding:.25rem .45rem; }
+}
 @media print {
   body { font-size:11pt; }
   nav { display:none; }

@@ -82,14 +82,15 @@ def _style(axes) -> None:  # noqa: ANN001 - matplotlib Axes
             axes.spines[side].set_visible(False)
 
 
-def fibonacci_plot(
+def fibonacci_plots(
     ns: Sequence[int],
     calls: Mapping[str, Sequence[float]],
     seconds: Mapping[str, Sequence[float | None]],
-) -> str:
-    """Calls and time against n for each Fibonacci strategy, on log scales."""
+) -> tuple[str, str]:
+    """Calls and time against n for each Fibonacci strategy, on log scales: two figures, so a
+    page can set them side by side or, on a phone, one above the other."""
     with matplotlib.rc_context(_RC):
-        figure, (left, right) = new_figure(7.6, 3.3, ncols=2)
+        figure, (left,) = new_figure(3.9, 3.3)
         for i, (name, values) in enumerate(calls.items()):
             left.plot(ns, values, marker="o", ms=3.5, lw=1.8, color=colour(name, i), label=name)
         left.set_yscale("log")
@@ -97,6 +98,10 @@ def fibonacci_plot(
         left.set_xlabel("n (index of the Fibonacci number)")
         left.set_ylabel("calls (count, log scale)")
         left.legend()
+        left.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _style(left)
+        calls_svg = to_svg(figure, "fib-calls")
+        figure, (right,) = new_figure(3.9, 3.3)
         for i, (name, values) in enumerate(seconds.items()):
             points = [(n, s * 1e6) for n, s in zip(ns, values, strict=True) if s]
             if points:
@@ -107,10 +112,10 @@ def fibonacci_plot(
         right.set_xlabel("n (index of the Fibonacci number)")
         right.set_ylabel("time (µs, log scale)")
         right.legend()
-        for axes in (left, right):
-            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-            _style(axes)
-    return to_svg(figure, "fib")
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _style(right)
+        time_svg = to_svg(figure, "fib-time")
+    return calls_svg, time_svg
 
 
 def depth_cost_plot(
@@ -206,46 +211,37 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], fmt: str) -> Path:
         return write_atomically(path, lambda handle: figure.savefig(handle, format=fmt))
 
 
-def training_plot(
+def training_plots(
     epochs: Sequence[int],
     loss: Mapping[str, Sequence[float]],
     accuracy: Mapping[str, Sequence[float]],
-) -> str:
-    """Loss and accuracy per epoch, one line per split."""
-    with matplotlib.rc_context(_RC):
-        figure, (left, right) = new_figure(7.6, 3.2, ncols=2)
-        for i, (name, values) in enumerate(loss.items()):
-            left.plot(
-                epochs[: len(values)],
-                values,
-                marker="o",
-                ms=3,
-                lw=1.8,
-                color=colour(name, i),
-                label=name,
-            )
-        left.set_title("Loss while training")
-        left.set_xlabel("epoch (passes over the training set)")
-        left.set_ylabel("cross-entropy loss (nats)")
-        left.legend()
-        for i, (name, values) in enumerate(accuracy.items()):
-            right.plot(
-                epochs[: len(values)],
-                [100 * v for v in values],
-                marker="o",
-                ms=3,
-                lw=1.8,
-                color=colour(name, i),
-                label=name,
-            )
-        right.set_title("Accuracy while training")
-        right.set_xlabel("epoch (passes over the training set)")
-        right.set_ylabel("accuracy (%)")
-        right.legend(loc="lower right")
-        for axes in (left, right):
+) -> tuple[str, str]:
+    """Loss and accuracy per epoch, one line per split: two figures (see fibonacci_plots)."""
+    drawn = []
+    for name, series, title, ylabel, scale in (
+        ("training-loss", loss, "Loss while training", "cross-entropy loss (nats)", 1.0),
+        ("training-accuracy", accuracy, "Accuracy while training", "accuracy (%)", 100.0),
+    ):
+        with matplotlib.rc_context(_RC):
+            figure, (axes,) = new_figure(3.9, 3.2)
+            for i, (split, values) in enumerate(series.items()):
+                axes.plot(
+                    epochs[: len(values)],
+                    [scale * v for v in values],
+                    marker="o",
+                    ms=3,
+                    lw=1.8,
+                    color=colour(split, i),
+                    label=split,
+                )
+            axes.set_title(title)
+            axes.set_xlabel("epoch (passes over the training set)")
+            axes.set_ylabel(ylabel)
+            axes.legend(loc="lower right" if scale != 1.0 else "upper right")
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))
             _style(axes)
-    return to_svg(figure, "training")
+            drawn.append(to_svg(figure, name))
+    return drawn[0], drawn[1]
 
 
 def confusion_plot(matrix: np.ndarray, labels: Sequence[str]) -> str:

@@ -1,0 +1,135 @@
+"""Shared by every test that opens a page in a real browser: the distribution's chromium,
+driven through selenium and chromedriver.
+
+Skipped, with the reason, only when chromium, chromedriver or selenium is missing (CI installs
+them: see .ci/run). One browser serves the whole session; :class:`Browser` wraps it with what
+the page tests check: the requests a page sent, its console errors, a phone-sized viewport,
+horizontal overflow, and full-page screenshots saved to test-artifacts/ for a human look.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def _browser_or_skip() -> tuple[str, str]:
+    chromium = next(
+        (
+            shutil.which(n)
+            for n in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(n)
+        ),
+        None,
+    )
+    driver = shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.skip(
+            "needs a headless browser: install the distribution's chromium and chromium-driver "
+            "(apt-get install chromium chromium-driver)"
+        )
+    pytest.importorskip("selenium", reason="needs selenium (pip install 'memograd[test]')")
+    return chromium, driver
+
+
+class Browser:
+    """A selenium driver and the checks every page test makes with it."""
+
+    def __init__(self, driver) -> None:  # noqa: ANN001 - a selenium WebDriver
+        self.driver = driver
+
+    def open(self, path: Path, *, width: int = 1280) -> None:
+        """Load a local file at ``width`` px, after dropping earlier logs and traffic."""
+        self.set_width(width)
+        self.driver.get_log("performance")
+        self.driver.get_log("browser")
+        self.driver.get(path.as_uri())
+
+    def set_width(self, width: int, height: int = 900) -> None:
+        """The viewport a phone (``width`` < 600, with its meta-viewport rules) or desktop has."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
+
+    def requests(self) -> list[tuple[str, str]]:
+        """(document URL, requested URL) of every request sent since the last call."""
+        sent = []
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message.get("method") == "Network.requestWillBeSent":
+                params = message["params"]
+                sent.append((params.get("documentURL", ""), params["request"]["url"]))
+        return sent
+
+    def console_problems(self) -> list[dict]:
+        """Console errors and warnings since the last call."""
+        return [e for e in self.driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+
+    def horizontal_overflow(self) -> tuple[int, list[str]]:
+        """Pixels the page is wider than its viewport, and the elements sticking out (outside
+        any box that scrolls sideways on its own), to name in a failure."""
+        return tuple(
+            self.driver.execute_script(
+                """
+                const root = document.documentElement, width = root.clientWidth;
+                const clipped = (e) => {
+                  for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+                    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX))
+                      return true;
+                  return false;
+                };
+                const out = [...document.body.querySelectorAll('*')]
+                  .filter(e => e.getBoundingClientRect().right > width + 0.5 && !clipped(e))
+                  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''));
+                return [root.scrollWidth - width, out.slice(0, 10)];
+                """
+            )
+        )
+
+    def screenshot(self, name: str, *, width: int) -> Path:
+        """A full-page screenshot at ``width`` px, saved as test-artifacts/``name``."""
+        self.set_width(width)
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.set_width(width, min(int(height), 16_000))
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / name
+        assert self.driver.save_screenshot(str(target))
+        self.set_width(width)
+        return target
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium, driver_path = _browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="memograd-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        yield Browser(driver)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
