@@ -14,7 +14,7 @@ import statistics
 import time
 
 from benchmarks.results import Case, CaseResult, Row, Settings
-from memograd.engine import STRATEGIES, Value, count_paths
+from memograd.engine import BACKWARD_STRATEGIES, Value, paths_to_nodes
 from memograd.timing import collector_sees_only_new_objects
 
 WIDTH = 3
@@ -75,7 +75,7 @@ def _run_depth(
     loss, params = scalar_mlp_loss(WIDTH, depth, seed=depth)
     gradients: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
-    for strategy in STRATEGIES:
+    for strategy in BACKWARD_STRATEGIES:
         times = []
         report = None
         try:
@@ -86,7 +86,7 @@ def _run_depth(
                 report = loss.backward(strategy=strategy, stats=True)
                 times.append(time.perf_counter() - start)
         except ValueError as exc:  # naive refuses beyond max_paths: part of the story
-            paths = sum(count_paths(loss).values()) - 1  # what it would have multiplied out
+            paths = sum(paths_to_nodes(loss).values()) - 1  # what it would have multiplied out
             result.rows.append(
                 Row(
                     label=strategy,

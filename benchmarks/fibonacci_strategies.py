@@ -18,7 +18,7 @@ def _run_fibonacci(settings: Settings, result: CaseResult) -> None:
     large = 1000  # far beyond naive: 2*F(1001) - 1 calls has 209 digits
     result.label_header = "strategy"
     result.columns = ("n", "calls", "closed_form")
-    functions = {name: getattr(fibonacci, f"fib_{name}") for name in fibonacci.STRATEGIES}
+    functions = {name: getattr(fibonacci, f"fib_{name}") for name in fibonacci.FIB_STRATEGIES}
     steps = {f"{name}, n={n}": _bind(fn, n) for name, fn in functions.items()}
     steps.update(
         {f"{name}, n={large}": _bind(functions[name], large) for name in ("memo", "table")}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import memograd as mg
 from memograd.fibonacci import (
-    STRATEGIES,
+    FIB_STRATEGIES,
     fib_calls,
     fib_count,
     fib_memo,
@@ -66,7 +66,7 @@ def test_table_steps_are_n_plus_one():
         assert fib_count(n, "table") == (fib_table(n), n + 1)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", FIB_STRATEGIES)
 def test_closed_form_counts_agree_with_measured_counts(strategy):
     for n in range(0, 21):
         assert fib_calls(n, strategy) == fib_count(n, strategy)[1]

@@ -6,14 +6,12 @@ report load their libraries only when used (``mg.viz`` is imported on first use)
 
 from __future__ import annotations
 
-# Set before the imports below: the command line reads it while they are still loading.
-__version__ = "0.1.0"
-
 # The layers of the library, in the order of the notes: memoization (@mg.memoize and Fibonacci
 # three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
 # explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
 # rich are loaded by the functions that draw.
 from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
+from memograd._version import __version__
 from memograd.engine import (  # noqa: E402
     BackwardStats,
     InPlaceModificationError,

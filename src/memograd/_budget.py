@@ -26,6 +26,10 @@ from memograd._numbers import readable_count
 DEFAULT_MEMORY_BUDGET = 1_000_000_000
 """Bytes a command may plan to use without ``--force`` (1 GB): a laptop stays usable meanwhile."""
 
+DATA_MEMORY_BUDGET = 4 * 2**30
+"""Bytes a data or model file may take once loaded without ``force`` (4 GiB): a real data set
+that size is possible but unusual enough to need consent."""
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -198,3 +202,37 @@ def _address_space_room() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def check_memory(
+    nbytes: int,
+    what: str,
+    *,
+    budget: int | None = DATA_MEMORY_BUDGET,
+    force: bool = False,
+    override: str = "force=True",
+) -> None:
+    """A loader's check: raise :class:`BudgetExceeded` if ``what`` would need more than
+    ``budget`` bytes or than the machine has free.
+
+    ``what`` starts the message (name the file: ``"data.npy: its 10^9 x 10 float64 array"``);
+    ``override`` names the switch that lifts the soft budget (``"--force"`` on the command
+    line). ``budget=None`` or ``force=True`` leaves only the hard limit of available memory.
+    """
+    nbytes = int(nbytes)
+    estimate = Estimate(what, nbytes)
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise BudgetExceeded(
+            f"{what} would take {readable_bytes(nbytes)}, more than the "
+            f"{readable_bytes(available)} of memory available",
+            estimate,
+            hard=True,
+        )
+    if budget is not None and not force and nbytes > budget:
+        raise BudgetExceeded(
+            f"{what} would take {readable_bytes(nbytes)}, more than the "
+            f"{readable_bytes(budget)} budget ({override} lifts it)",
+            estimate,
+            hard=False,
+        )

@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator
 from typing import Literal
 
 __all__ = [
-    "STRATEGIES",
+    "FIB_STRATEGIES",
     "fib_calls",
     "fib_count",
     "fib_memo",
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 Strategy = Literal["naive", "memo", "table"]
-STRATEGIES: tuple[Strategy, ...] = ("naive", "memo", "table")
+FIB_STRATEGIES: tuple[Strategy, ...] = ("naive", "memo", "table")
 
 
 def _check_n(n: object) -> int:
@@ -172,7 +172,7 @@ _COUNTED: dict[str, Callable[[int], tuple[int, int]]] = {
 def _check_strategy(strategy: object) -> str:
     if strategy not in _COUNTED:
         raise ValueError(
-            f"unknown Fibonacci strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}"
+            f"unknown Fibonacci strategy {strategy!r}; expected one of {', '.join(FIB_STRATEGIES)}"
         )
     return strategy  # type: ignore[return-value]
 

@@ -96,7 +96,7 @@ def test_thirty_layers_of_ten_answer_exactly_in_json(run):
         (["--arch", "2-2-2-1", "--param", "W5_11"], "k = 1..3"),
         (["--arch", "2-2-2-1", "--param", "O2_3"], "j = 1..2"),
         (["--arch", "2-2-2-1", "--param", "V1_11"], "expected a name like"),
-        (["--arch", "2-2-1", "--param", "W1_11", "--activation", "gelu"], "gelu"),
+        (["--arch", "2-2-1", "--param", "W1_11", "--activation", "swish"], "swish"),
         (["--arch", "2-2-1", "--param", "W1_11", "--input", "1,a"], "comma-separated"),
         (["--arch", "2-2-1", "--param", "W1_11", "--input", "1,2,3"], "input x must have"),
         (["--arch", "2-2-1", "--param", "W1_11", "--show-paths", "-1"], ">= 0"),

@@ -140,14 +140,14 @@ def test_peak_memory_is_the_table_plus_one_block(tmp_path):
 
 
 def test_a_budget_refuses_the_table_before_it_is_allocated(tmp_path):
-    from memograd.data.budget import OverBudget
+    from memograd._budget import BudgetExceeded
 
     (tmp_path / "b.csv").write_text("a,b\n" + "1,2\n" * 10_000)
-    with pytest.raises(OverBudget) as info:
+    with pytest.raises(BudgetExceeded) as info:
         data.load_csv(tmp_path / "b.csv", target=None, budget=50_000)
     assert str(info.value).startswith(f"{tmp_path / 'b.csv'}: about 10,500 rows")
     assert "rows x 2 features as float64 would take" in str(info.value)
-    assert "more than the 50.0 kB budget (force=True lifts it)" in str(info.value)
+    assert "more than the 50 kB budget (force=True lifts it)" in str(info.value)
     assert len(data.load_csv(tmp_path / "b.csv", target=None, budget=50_000, force=True)) == 10_000
 
 

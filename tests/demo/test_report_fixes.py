@@ -16,7 +16,7 @@ import pytest
 
 import memograd as mg
 from memograd.demo import DemoSettings, accumulate, depth, memoization, model, notes_network
-from memograd.demo.timing import (
+from memograd.demo.settle import (
     Timing,
     describe,
     measure_together,

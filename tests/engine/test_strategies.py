@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import memograd as mg
-from memograd.engine import count_edges, count_paths, graph
+from memograd.engine import count_edges, graph, paths_to_nodes
 
 torch = pytest.importorskip("torch")
 
@@ -71,7 +71,7 @@ MLP_SIZES = [[2, 1], [2, 2, 1], [2, 2, 2, 1], [3, 4, 4, 1], [2, 3, 3, 3, 1]]
 @pytest.mark.parametrize("sizes", MLP_SIZES, ids=lambda s: "-".join(map(str, s)))
 def test_work_counts_match_closed_forms_on_neuron_level_mlps(sizes):
     expected = closed_form_counts(sizes)
-    runs = {s: value_mlp(sizes).backward(s, stats=True) for s in graph.STRATEGIES}
+    runs = {s: value_mlp(sizes).backward(s, stats=True) for s in graph.BACKWARD_STRATEGIES}
     for strategy in ("sweep", "memo"):
         stats = runs[strategy]
         assert stats.vjp_evaluations == expected["edges"], strategy
@@ -84,7 +84,7 @@ def test_work_counts_match_closed_forms_on_neuron_level_mlps(sizes):
     assert naive.accumulations == expected["naive_vjps"] + 1 - expected["nodes"]
     root = value_mlp(sizes)
     assert count_edges(root) == expected["edges"]
-    assert sum(count_paths(root).values()) - 1 == expected["naive_vjps"]
+    assert sum(paths_to_nodes(root).values()) - 1 == expected["naive_vjps"]
 
 
 def test_naive_work_grows_like_width_to_the_depth_while_sweep_stays_linear():
@@ -97,7 +97,7 @@ def test_naive_work_grows_like_width_to_the_depth_while_sweep_stays_linear():
 
 def test_naive_refuses_over_budget_naming_the_exact_path_count():
     root = value_mlp([2, 3, 3, 3, 1])
-    paths = sum(count_paths(root).values()) - 1
+    paths = sum(paths_to_nodes(root).values()) - 1
     with pytest.raises(ValueError, match=f"would multiply out {paths:,} paths.*max_paths=100"):
         root.backward("naive", max_paths=100)
     # nothing was half-done: the sweep that follows gives the normal result
@@ -108,7 +108,7 @@ def test_naive_refuses_over_budget_naming_the_exact_path_count():
 
 def test_all_strategies_give_identical_gradients_on_a_value_mlp():
     grads = {}
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         root = value_mlp([2, 3, 3, 1], seed=4)
         leaves = [n for n in graph.reverse_topological_order(root) if not n.parents]
         root.backward(strategy)
@@ -135,7 +135,7 @@ def test_tensor_mlp_counts_one_vjp_per_edge():
             h = h.relu()
     loss = mg.cross_entropy(h, np.array([0, 1, 2, 0, 1, 2, 0, 1]))
     # edges: first linear 2 (x is a constant), later linears 3, two relus, cross_entropy 1
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         for w, b in params:
             w.grad = b.grad = None
         stats = loss.backward(strategy=strategy, stats=True, retain_graph=True)
@@ -204,7 +204,7 @@ def test_strategies_agree_with_each_other_and_with_pytorch_on_random_graphs(prog
     arrays = [rng.uniform(-1, 1, size=(3, 4)) for _ in range(3)]
     reference = [torch.tensor(a, requires_grad=True) for a in arrays]
     build(program, reference, "torch").backward()
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         leaves = [mg.Tensor(a, requires_grad=True) for a in arrays]
         loss = build(program, leaves, "mg")
         loss.backward(strategy=strategy, max_paths=10**5)
@@ -220,10 +220,10 @@ def test_strategies_agree_with_each_other_and_with_pytorch_on_random_graphs(prog
 def test_sweep_and_memo_count_each_edge_once_and_naive_each_path_edge(program):
     leaves = [mg.Tensor(np.full((3, 4), 0.3 * k), requires_grad=True) for k in range(3)]
     runs = {}
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         loss = build(program, leaves, "mg")
         runs[strategy] = loss.backward(strategy=strategy, stats=True, max_paths=10**6)
     edges = count_edges(loss)
     assert runs["sweep"].vjp_evaluations == runs["memo"].vjp_evaluations == edges
-    assert runs["naive"].vjp_evaluations == sum(count_paths(loss).values()) - 1
+    assert runs["naive"].vjp_evaluations == sum(paths_to_nodes(loss).values()) - 1
     assert runs["naive"].vjp_evaluations >= edges

@@ -142,7 +142,7 @@ def test_array_properties():
         (
             lambda: mg.cross_entropy(mg.Tensor(np.ones((2, 3))), np.array([0, 3])),
             ValueError,
-            "cross_entropy: target 3 is out of range for 3 classes",
+            r"cross_entropy: targets\[1\] = 3 is not a class index for 3 classes",
         ),
         (
             lambda: mg.cross_entropy(mg.Tensor(np.ones((2, 3))), np.array([0.0, 1.0])),

@@ -66,7 +66,7 @@ def test_binary_gradients_match_finite_differences_for_both_inputs(name, op):
 def test_node_used_twice_by_one_op_counts_both_edges_in_every_strategy():
     # b = a + a; c = b * b: dc/da = 2b * 2 = 8a. A backward that visits each parent once, or
     # that deduplicates parents, gets 4a or 2a.
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         a = mg.Value(3.0)
         b = a + a
         c = b * b
@@ -158,7 +158,7 @@ def test_random_expressions_match_micrograd_values_and_gradients(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_three_strategies_agree_on_random_scalar_expressions(seed):
     grads = {}
-    for strategy in graph.STRATEGIES:
+    for strategy in graph.BACKWARD_STRATEGIES:
         leaves, total = _random_expression(mg.Value, seed)
         total.backward(strategy, max_paths=10**7)
         grads[strategy] = [leaf.grad for leaf in leaves]

@@ -132,8 +132,8 @@ def test_a_network_too_large_to_build_is_still_counted_exactly(monkeypatch):
 
 
 def test_arguments_of_an_unbuilt_network_are_still_checked():
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
-        explain("100000-100000-1", "W1_11", activation="gelu")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        explain("100000-100000-1", "W1_11", activation="swish")
     with pytest.raises(ValueError, match="input x must have shape"):
         explain("100000-100000-1", "W1_11", x=[1.0, 2.0])
     with pytest.raises(ValueError, match="unknown loss"):

@@ -15,7 +15,7 @@ from memograd.explain import (
     cost_table,
     engine_gradient,
     finite_difference,
-    memo_gradient,
+    memo_table_gradient,
     naive_gradient,
     parse_arch,
     parse_param,
@@ -76,7 +76,7 @@ def test_network_estimate_bounds_the_measured_peak_of_the_numbers():
 
     def numbers() -> None:
         network = build_network(arch, seed=0)
-        memo_gradient(network, ref)
+        memo_table_gradient(network, ref)
         naive_gradient(network, ref)
         finite_difference(network, ref)
 

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="memograd",
         description="Backpropagation is the chain rule plus memoization: see it, check it, use it.",
     )
-    from memograd import __version__
+    from memograd._version import __version__
 
     parser.add_argument("--version", action="version", version=f"memograd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_depth > MAX_DEPTH_LIMIT:
         raise ValueError(f"--max-depth must be at most {MAX_DEPTH_LIMIT}, got {args.max_depth}")
     if args.plot is not None:
-        from memograd.explain.cost_plot import plot_format
+        from memograd.viz.cost_plot import plot_format
 
         plot_format(args.plot)  # refuse a bad extension before doing any work
     # Both estimates come from the sizes alone, so a refusal costs nothing.
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         rows = measure_cost_table(rows, max_paths=args.budget)
     plot_path = None
     if args.plot is not None:
-        from memograd.explain.cost_plot import plot_cost
+        from memograd.viz.cost_plot import plot_cost
 
         plot_path = str(plot_cost(rows, args.plot))
     if args.json:

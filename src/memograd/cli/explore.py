@@ -13,7 +13,7 @@ from memograd.cli.demo import DEFAULT_OUT  # the page goes beside the report by 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from memograd.explain.network import ACTIVATIONS
+    from memograd.explore.page import PAGE_ACTIVATIONS
 
     parser = subparsers.add_parser(
         "explore",
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--activation",
         default="sigmoid",
-        choices=ACTIVATIONS,
+        choices=PAGE_ACTIVATIONS,
         help="hidden-layer activation it opens with (default: sigmoid, as in the notes)",
     )
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")

@@ -73,11 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from memograd._numbers import exact_integer_text
-    from memograd.fibonacci import STRATEGIES
+    from memograd.fibonacci import FIB_STRATEGIES
 
     if args.n > LARGEST_N:
         raise ValueError(f"N must be at most {LARGEST_N:,}, got {args.n:,}")
-    strategies = STRATEGIES if args.strategy == "all" else (args.strategy,)
+    strategies = FIB_STRATEGIES if args.strategy == "all" else (args.strategy,)
     refusals = {s: _refusal(args.n, s, args.max_calls, args.force) for s in strategies}
     if args.strategy != "all" and refusals[args.strategy]:
         raise ValueError(refusals[args.strategy])

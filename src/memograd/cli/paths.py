@@ -29,7 +29,7 @@ def _floats(text: str) -> list[float]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     from memograd.explain.explanation import DEFAULT_SHOW_PATHS
     from memograd.explain.formula import DEFAULT_MAX_TERMS
-    from memograd.explain.gradient import DEFAULT_MAX_PATHS
+    from memograd.explain.gradient import NAIVE_SUM_MAX_PATHS
     from memograd.explain.network import ACTIVATIONS, LOSSES
     from memograd.explain.sizes import DEFAULT_MAX_ENGINE_NODES, DEFAULT_MAX_LISTED_FACTORS
 
@@ -90,9 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-naive-paths",
         type=_common.positive_int,
-        default=DEFAULT_MAX_PATHS,
+        default=NAIVE_SUM_MAX_PATHS,
         metavar="N",
-        help=f"evaluate the naive sum only up to N paths (default: {DEFAULT_MAX_PATHS:,})",
+        help=f"evaluate the naive sum only up to N paths (default: {NAIVE_SUM_MAX_PATHS:,})",
     )
     parser.add_argument("--latex", action="store_true", help="also print the formula in LaTeX")
     parser.add_argument(

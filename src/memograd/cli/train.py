@@ -25,10 +25,10 @@ import numpy as np
 
 from memograd._files import check_writable
 from memograd.cli import _common
+from memograd.engine import ops
 from memograd.nn.recipes import RECIPES, Recipe
 
 DATASETS = ("digits", "moons", "circles", "spirals", "blobs")
-ACTIVATIONS = ("relu", "leaky_relu", "gelu", "tanh", "sigmoid")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
@@ -67,7 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hidden", type=hidden_sizes, metavar="SIZES", help="hidden sizes, e.g. 64,32"
     )
-    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="default: relu")
+    parser.add_argument(
+        "--activation", choices=tuple(ops.ACTIVATIONS), default="relu", help="default: relu"
+    )
     parser.add_argument(
         "--dropout", type=dropout_rate, metavar="P", help="dropout after hidden layers"
     )

@@ -41,8 +41,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from memograd._budget import DATA_MEMORY_BUDGET, check_memory
 from memograd.data import cells as cell_syntax
-from memograd.data.budget import DEFAULT_BUDGET, check_memory
 from memograd.data.dataset import Dataset
 from memograd.data.errors import DataError
 from memograd.data.sources import data_file_size
@@ -60,7 +60,7 @@ def load_csv(
     target: Target = -1,
     delimiter: str = ",",
     *,
-    budget: int | None = DEFAULT_BUDGET,
+    budget: int | None = DATA_MEMORY_BUDGET,
     force: bool = False,
 ) -> Dataset:
     """Load ``path``; ``target`` names the label column (name or index, -1 = last; None = none).
@@ -68,7 +68,7 @@ def load_csv(
     Returns float64 features and, for the target, int64 or str class labels or float64
     regression values (see :mod:`memograd.data.targets`). The feature table is refused before
     it is allocated if it would exceed ``budget`` bytes (unless ``force``) or the memory
-    available (see :func:`memograd.data.budget.check_memory`).
+    available (see :func:`memograd._budget.check_memory`).
     """
     source = str(path)
     size = data_file_size(path)

@@ -19,7 +19,7 @@ from typing import IO
 
 import numpy as np
 
-from memograd.data.budget import DEFAULT_BUDGET, check_memory, format_bytes
+from memograd._budget import DATA_MEMORY_BUDGET, check_memory, readable_bytes
 from memograd.data.dataset import Dataset, default_feature_names
 from memograd.data.errors import DataError
 from memograd.data.sources import data_file_size
@@ -48,7 +48,7 @@ def is_idx(header: bytes) -> bool:
 
 
 def read_idx(
-    path: str | os.PathLike[str], *, budget: int | None = DEFAULT_BUDGET, force: bool = False
+    path: str | os.PathLike[str], *, budget: int | None = DATA_MEMORY_BUDGET, force: bool = False
 ) -> np.ndarray:
     """The array stored in an IDX file, in native byte order.
 
@@ -77,8 +77,8 @@ def _read_idx(
             if expected >= 2**63 or (gzipped and expected > MAX_DEFLATE_RATIO * size + 2**20):
                 raise DataError(
                     f"{source}: header bytes 4-{header_size - 1}: dimensions {shape} multiply to "
-                    f"{count:,} values ({format_bytes(expected)}), more than a file of "
-                    f"{format_bytes(size)} can hold"
+                    f"{count:,} values ({readable_bytes(expected)}), more than a file of "
+                    f"{readable_bytes(size)} can hold"
                 )
             if not gzipped:
                 _check_length(size - header_size, expected, shape, source)
@@ -110,7 +110,7 @@ def load_idx(
     images: str | os.PathLike[str],
     labels: str | os.PathLike[str] | None = None,
     *,
-    budget: int | None = DEFAULT_BUDGET,
+    budget: int | None = DATA_MEMORY_BUDGET,
     force: bool = False,
 ) -> Dataset:
     """Images (N, ...) flattened to rows of features, and the matching labels file if given.

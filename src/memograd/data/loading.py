@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from memograd.data.arrays import load_npy, load_npz, read_array_file
-from memograd.data.budget import DEFAULT_BUDGET
+from memograd._budget import DATA_MEMORY_BUDGET
 from memograd.data.csv_loader import load_csv
 from memograd.data.dataset import Dataset
 from memograd.data.errors import DataError
 from memograd.data.idx import GZIP_MAGIC, load_idx, sibling_labels_file
+from memograd.data.npy_loader import load_npy, load_npz, read_array_file
 from memograd.data.sources import data_file_size
 
 AUTO = "auto"
@@ -68,7 +68,7 @@ def load_file(
     path: str | os.PathLike[str],
     target: str | int | None = AUTO,
     *,
-    budget: int | None = DEFAULT_BUDGET,
+    budget: int | None = DATA_MEMORY_BUDGET,
     force: bool = False,
 ) -> Dataset:
     """Load a user's data file; ``target`` picks the labels and depends on the format.
@@ -81,7 +81,7 @@ def load_file(
     ``target=None`` loads features only, as ``memograd predict`` does. Whether the target is
     class labels or regression values is decided the same way for every format
     (:mod:`memograd.data.targets`). Sizes are checked before reading against ``budget`` bytes
-    (lifted by ``force``) and the memory available (:mod:`memograd.data.budget`).
+    (lifted by ``force``) and the memory available (:mod:`memograd._budget`).
     """
     kind = detect_format(path)
     limits = {"budget": budget, "force": force}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from memograd.demo.settings import DemoSettings
-from memograd.demo.timing import describe, measure_together, unsettled_note, within_noise
+from memograd.demo.settle import describe, measure_together, unsettled_note, within_noise
 from memograd.viz import html, plots
 from memograd.viz.units import format_ratio
 
@@ -23,11 +23,11 @@ def engine_paths(width: int, depth: int, seed: int = 0) -> int:
     """Paths the engine's naive backward multiplies out on the scalar graph of the
     ``w-...-w-1`` net: every root-to-node path of the graph, the count it checks against
     its ``max_paths`` budget."""
-    from memograd.engine import count_paths
+    from memograd.engine import paths_to_nodes
     from memograd.explain import build_network, build_value_graph, uniform_arch
 
     graph = build_value_graph(build_network(uniform_arch(width, depth), seed=seed))
-    return sum(count_paths(graph.loss).values()) - 1
+    return sum(paths_to_nodes(graph.loss).values()) - 1
 
 
 def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:

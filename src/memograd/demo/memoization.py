@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memograd.demo.settings import DemoSettings
-from memograd.demo.timing import (
+from memograd.demo.settle import (
     describe,
     measure_together,
     per_call,
     unsettled_note,
     within_noise,
 )
+from memograd.fibonacci import FIB_STRATEGIES
 from memograd.viz import html, plots
 from memograd.viz.calltree import TreeNode, draw_tree
 
 ANCHOR = "memoization"
 HEADING = "Memoization: Fibonacci three ways"
-STRATEGIES = ("naive", "memo", "table")
 TREE_N = 5
 
 NOTES_CODE = """\
@@ -120,12 +120,12 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     calls_in_tree = _walk(tree)
     ns = list(range(1, settings.fib_max_n + 1))
     timed = _tabled(ns)
-    calls: dict[str, list[int | None]] = {s: [] for s in STRATEGIES}
+    calls: dict[str, list[int | None]] = {s: [] for s in FIB_STRATEGIES}
     values: list[int] = []
     samplers: dict[tuple[str, int], Callable[[], float]] = {}
     for i, n in enumerate(ns):
         value = None
-        for strategy in STRATEGIES:
+        for strategy in FIB_STRATEGIES:
             if strategy == "naive" and n > settings.fib_naive_max_n:
                 calls[strategy].append(None)
                 continue
@@ -140,7 +140,7 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     measured = measure_together(samplers, budget_seconds=0.4 if settings.quick else 4.0)
     timings = {
         s: [measured[(s, i)].as_dict() if (s, i) in measured else None for i in range(len(ns))]
-        for s in STRATEGIES
+        for s in FIB_STRATEGIES
     }
     data = {
         "n": ns,
@@ -230,23 +230,23 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
     )
     seconds = {
         s: [None if timing is None else timing["seconds"] for timing in timings[s]]
-        for s in STRATEGIES
+        for s in FIB_STRATEGIES
     }
     section.figure_pair(
         plots.fibonacci_plots(ns, calls, seconds),
         "Calls and time for F(n), naive against memoized",
         "Naive recursion's calls and time grow exponentially (a straight line on the log "
         "scale) while the memo's and the table's grow linearly. Times are measured at the n of "
-        "the table below." + unsettled_note([t for s in STRATEGIES for t in timings[s]]),
+        "the table below." + unsettled_note([t for s in FIB_STRATEGIES for t in timings[s]]),
     )
     shown = _tabled(ns)
     section.table(
         ["n", "F(n)", "naive calls", "memo calls", "table steps"]
-        + [f"{s} time" for s in STRATEGIES],
+        + [f"{s} time" for s in FIB_STRATEGIES],
         [
             [str(ns[i]), f"{data['values'][i]:,}"]
-            + [("—" if calls[s][i] is None else f"{calls[s][i]:,}") for s in STRATEGIES]
-            + [_time_cell(timings[s], i, shown[row - 1] if row else None) for s in STRATEGIES]
+            + [("—" if calls[s][i] is None else f"{calls[s][i]:,}") for s in FIB_STRATEGIES]
+            + [_time_cell(timings[s], i, shown[row - 1] if row else None) for s in FIB_STRATEGIES]
             for row, i in enumerate(shown)
         ],
         "Counted calls and measured time per call (every fourth n). Each time is the middle of "

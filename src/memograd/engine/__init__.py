@@ -8,11 +8,11 @@ ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``
 
 from memograd.engine.allocator import keep_freed_memory
 from memograd.engine.graph import (
-    STRATEGIES,
+    BACKWARD_STRATEGIES,
     count_edges,
-    count_paths,
     is_grad_enabled,
     no_grad,
+    paths_to_nodes,
     reverse_topological_order,
 )
 from memograd.engine.stats import BackwardStats
@@ -46,7 +46,7 @@ from memograd.engine.transforms import (
 from memograd.engine.value import Value
 
 __all__ = [
-    "STRATEGIES",
+    "BACKWARD_STRATEGIES",
     "BackwardStats",
     "GradcheckError",
     "InPlaceModificationError",
@@ -55,7 +55,7 @@ __all__ = [
     "as_tensor",
     "concat",
     "count_edges",
-    "count_paths",
+    "paths_to_nodes",
     "cross_entropy",
     "from_numpy",
     "grad",

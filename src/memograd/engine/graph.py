@@ -42,7 +42,7 @@ from typing import Any
 
 from memograd.engine.stats import BackwardStats
 
-STRATEGIES = ("sweep", "memo", "naive")
+BACKWARD_STRATEGIES = ("sweep", "memo", "naive")
 DEFAULT_MAX_PATHS = 10**6
 
 # Held while gradients are added into nodes, and for the whole scalar sweep (whose working state
@@ -130,7 +130,7 @@ def count_edges(root: Any) -> int:
     return sum(consumer_counts(root).values())
 
 
-def count_paths(root: Any) -> dict[Any, int]:
+def paths_to_nodes(root: Any) -> dict[Any, int]:
     """For every node, the number of distinct paths from ``root`` down to it (root: 1).
 
     A dynamic program over the reverse topological order: paths(p) = sum over the edges c -> p of
@@ -236,9 +236,9 @@ def _check_root(root: Any) -> None:
 
 
 def _checked_strategy(strategy: Any, create_graph: bool) -> str:
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+    if not isinstance(strategy, str) or strategy not in BACKWARD_STRATEGIES:
         raise ValueError(
-            f"backward: strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}"
+            f"backward: strategy must be one of {', '.join(BACKWARD_STRATEGIES)}; got {strategy!r}"
         )
     if create_graph and strategy != "sweep":
         raise ValueError(
@@ -502,7 +502,7 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple
     depth for a dense network, so the paths are counted first (exactly, by a DP) and the run is
     refused when they exceed ``max_paths``.
     """
-    paths_to = count_paths(root)
+    paths_to = paths_to_nodes(root)
     paths = sum(paths_to.values()) - 1
     if paths > max_paths:
         raise ValueError(

@@ -864,37 +864,55 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _apply(ops.LINEAR, (x, weight, bias), None)
 
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")
+"""How a loss turns per-element losses into its result (every loss in memograd takes these)."""
 
 
-def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
+def check_reduction(reduction: Any, name: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{name}: reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}"
+        )
+
+
+def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Mean (or sum, or per-row) negative log-likelihood of integer class ``targets``.
 
-    Fused log-softmax + NLL: the gradient with respect to the logits is (softmax - onehot) / N.
-    ``logits``: (N, C) with ``targets`` (N,), or (C,) with a single target.
+    Fused log-softmax + NLL: the gradient with respect to the logits is (softmax - onehot) / N,
+    computed with the row maximum subtracted, so logits of +-1e4 give a finite loss.
+    ``logits``: (N, C) with ``targets`` (N,) (or (N, 1)), or (C,) with a single target. Targets
+    are integer class indices (floats are refused, as PyTorch refuses them: a float target there
+    means class probabilities); the first bad one is named by its row.
     """
     logits = _as_tensor(logits, "cross_entropy")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
-        )
+    check_reduction(reduction, "cross_entropy")
     t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     shape = logits.data.shape
     if len(shape) not in (1, 2):
         raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {shape}")
+    if len(shape) == 2 and t.shape == (shape[0], 1):
+        t = t[:, 0]
+    if t.dtype == object or t.dtype.kind not in "iufb":
+        raise TypeError(f"cross_entropy: targets must be numbers, got dtype {t.dtype}")
+    if t.shape != shape[:-1]:
+        count = f"{t.shape[0]} targets" if t.ndim else "a single target"
+        rows = f"{shape[0]} rows of logits" if len(shape) == 2 else "one row of logits"
+        raise ValueError(
+            f"cross_entropy: {count} for {rows}: targets of shape {t.shape} do not match "
+            f"logits of shape {shape} (expected {shape[:-1]})"
+        )
     if t.dtype.kind not in "iu":
         raise TypeError(
-            f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}"
-        )
-    if t.shape != shape[:-1]:
-        raise ValueError(
-            f"cross_entropy: targets of shape {t.shape} do not match logits of shape {shape} "
-            f"(expected {shape[:-1]})"
+            f"cross_entropy: targets must be integer class indices, got dtype {t.dtype} "
+            "(convert class labels with .astype(int))"
         )
     classes = shape[-1]
     # One reduction checks both bounds: viewed as unsigned, a negative index is huge.
     unsigned = t if t.dtype.kind == "u" else t.view(f"u{t.dtype.itemsize}")
     if t.size and unsigned.max() >= classes:
-        bad = t[(t < 0) | (t >= classes)].flat[0]
-        raise ValueError(f"cross_entropy: target {int(bad)} is out of range for {classes} classes")
+        row = tuple(int(i) for i in np.argwhere((t < 0) | (t >= classes))[0])
+        raise ValueError(
+            f"cross_entropy: targets{list(row)} = {int(t[row])} is not a class index for "
+            f"{classes} classes (0..{classes - 1})"
+        )
     return _apply(ops.CROSS_ENTROPY, (logits,), (t.astype(np.intp, copy=False), reduction))

@@ -16,12 +16,12 @@ package makes that page a tool::
     print(e.text())         # the report `memograd paths` prints
 
     rows = mg.explain.cost_table(width=3, max_depth=12)   # exact counts per depth
-    mg.explain.plot_cost(rows, "cost.png")                 # imports matplotlib here only
+    mg.viz.plot_cost(rows, "cost.png")                     # the chart (matplotlib), in viz
 
 Modules: :mod:`.arch` (architectures, parameter names), :mod:`.network` (the neuron-level
 graph with numbers), :mod:`.paths` (count and list paths), :mod:`.formula` (text and
 LaTeX), :mod:`.gradient` (naive, memo, engine, finite difference), :mod:`.cost` (exact
-cost over depth), :mod:`.measure` (timing the engine), :mod:`.cost_plot` (the chart),
+cost over depth), :mod:`.measure` (timing the engine),
 :mod:`.sizes` (what each part would cost, estimated before building it),
 :mod:`.explanation` (``explain`` and its result), :mod:`.text` (the printed report).
 
@@ -30,8 +30,6 @@ built only within their budgets, and ``Explanation.skipped`` says what was left 
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from memograd.explain.arch import Architecture, ParamRef, parse_arch, parse_param
 from memograd.explain.cost import (
@@ -56,8 +54,8 @@ from memograd.explain.gradient import (
     engine_gradient,
     finite_difference,
     finite_difference_resolution,
-    memo_gradient,
     memo_multiplication_count,
+    memo_table_gradient,
     naive_gradient,
     naive_multiplication_count,
 )
@@ -100,7 +98,7 @@ __all__ = [
     "finite_difference_resolution",
     "iter_paths",
     "measure_cost_table",
-    "memo_gradient",
+    "memo_table_gradient",
     "memo_multiplication_count",
     "naive_gradient",
     "naive_multiplication_count",
@@ -110,17 +108,7 @@ __all__ = [
     "parse_param",
     "path_at",
     "paths_per_first_layer_weight",
-    "plot_cost",
     "uniform_arch",
     "unit_path_counts",
     "weight_count",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # plot_cost lives in cost_plot, which imports matplotlib: load it on first use only.
-    if name == "plot_cost":
-        from memograd.explain.cost_plot import plot_cost
-
-        return plot_cost
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

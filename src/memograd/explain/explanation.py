@@ -23,15 +23,15 @@ from memograd.explain.formula import (
     check_max_terms,
 )
 from memograd.explain.gradient import (
-    DEFAULT_MAX_PATHS,
+    NAIVE_SUM_MAX_PATHS,
     EngineGradient,
     MemoGradient,
     NaiveGradient,
     engine_gradient,
     finite_difference,
     finite_difference_resolution,
-    memo_gradient,
     memo_multiplication_count,
+    memo_table_gradient,
     naive_gradient,
     naive_multiplication_count,
 )
@@ -189,7 +189,7 @@ def explain(
     network: Network | None = None,
     show_paths: int = DEFAULT_SHOW_PATHS,
     max_terms: int = DEFAULT_MAX_TERMS,
-    max_naive_paths: int = DEFAULT_MAX_PATHS,
+    max_naive_paths: int = NAIVE_SUM_MAX_PATHS,
     strategy: str = "memo",
     force: bool = False,
 ) -> Explanation:
@@ -286,7 +286,7 @@ def explain(
         network=network,
         shown_paths=tuple(iter_paths(network, ref, limit=show_paths)),
         naive=naive,
-        memo=memo_gradient(network, ref),
+        memo=memo_table_gradient(network, ref),
         engine=engine,
         finite_difference=finite_difference(network, ref),
         skipped=skipped,

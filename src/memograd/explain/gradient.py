@@ -4,7 +4,7 @@
   multiplied out on its own, then the products are summed. A path of f factors costs
   f - 1 multiplications, and the common tail (∂L/∂Ŷ × ∂Ŷ/∂O_21 × ...) is recomputed on
   every path that shares it.
-* :func:`memo_gradient` — the same chain rule with each unit's adjoint ∂L/∂O_kj stored
+* :func:`memo_table_gradient` — the same chain rule with each unit's adjoint ∂L/∂O_kj stored
   the first time it is computed and reused: one multiplication per edge on the way down
   from the output, plus one for the parameter's own factor.
 * :func:`engine_gradient` — the engine's ``Value`` graph of the same network and
@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.value import Value
 from memograd.explain.arch import Architecture, ParamRef
 from memograd.explain.network import Network
 from memograd.explain.paths import count_paths
 from memograd.explain.symbols import unit_text
 
-DEFAULT_MAX_PATHS = 100_000
+NAIVE_SUM_MAX_PATHS = 100_000
 """Paths above which :func:`naive_gradient` refuses: the naive sum is a Python loop per path."""
 
 
@@ -89,7 +90,7 @@ def _own_factor(network: Network, ref: ParamRef) -> float | None:
 
 
 def naive_gradient(
-    network: Network, ref: ParamRef, *, max_paths: int = DEFAULT_MAX_PATHS
+    network: Network, ref: ParamRef, *, max_paths: int = NAIVE_SUM_MAX_PATHS
 ) -> NaiveGradient:
     """Sum of every path's product, each product computed from scratch.
 
@@ -123,7 +124,7 @@ def naive_gradient(
     return NaiveGradient(total, multiplications, terms - 1, paths)
 
 
-def memo_gradient(network: Network, ref: ParamRef) -> MemoGradient:
+def memo_table_gradient(network: Network, ref: ParamRef) -> MemoGradient:
     """Backpropagation at the neuron level: adjoints stored in a table and reused.
 
     ``adjoint(O_mj) = Σ_l adjoint(O_(m+1)l) × ∂O_(m+1)l/∂O_mj`` is filled layer by layer from
@@ -162,7 +163,7 @@ def memo_gradient(network: Network, ref: ParamRef) -> MemoGradient:
 
 
 def memo_multiplication_count(network_or_arch: Network | Architecture, ref: ParamRef) -> int:
-    """Multiplications :func:`memo_gradient` performs, from the architecture alone.
+    """Multiplications :func:`memo_table_gradient` performs, from the architecture alone.
 
     Σ_{m=k+1}^{K-1} n_m n_(m+1) for the full layers above, n_(k+1) for ref's own unit,
     and 1 for the parameter's own factor (none for a unit output).
@@ -212,15 +213,13 @@ class ValueGraph:
 
 
 def build_value_graph(network: Network) -> ValueGraph:
-    """Build the network with the engine's ``mg.Value``, one node per scalar operation."""
-    import memograd as mg
-
+    """Build the network with the engine's ``Value``, one node per scalar operation."""
     arch = network.arch
-    units: list[list[Any]] = [[mg.Value(float(v)) for v in network.x]]
+    units: list[list[Any]] = [[Value(float(v)) for v in network.x]]
     weights, biases = [], []
     for k in range(1, arch.depth + 1):
-        w = [[mg.Value(float(v)) for v in row] for row in network.weights[k - 1]]
-        b = [mg.Value(float(v)) for v in network.biases[k - 1]]
+        w = [[Value(float(v)) for v in row] for row in network.weights[k - 1]]
+        b = [Value(float(v)) for v in network.biases[k - 1]]
         weights.append(w)
         biases.append(b)
         layer = []

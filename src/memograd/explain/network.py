@@ -19,45 +19,50 @@ from functools import cached_property
 
 import numpy as np
 
+from memograd.engine import ops
 from memograd.explain.arch import Architecture, ParamRef, parse_arch
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+# The derivative table's activations (the engine's and nn's), plus the identity for an output
+# layer. Forward and derivative come from the table's rows: one formula for the engine, the
+# layers and this explainer.
+ACTIVATIONS = (*ops.ACTIVATIONS, "identity")
 LOSSES = ("squared", "half_squared")
 
-# How an activation's derivative is written in a factor's explanation.
-_DERIVATIVE_SYMBOL = {"sigmoid": "σ'", "tanh": "tanh'", "relu": "relu'", "identity": "id'"}
+
+def _row(name: str) -> ops.Op:
+    if name not in ops.ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+    return ops.ACTIVATIONS[name]
 
 
 def activate(name: str, z: np.ndarray) -> np.ndarray:
-    """Apply activation ``name`` elementwise."""
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
+    """Apply activation ``name`` elementwise (the table's forward; default parameter)."""
+    z = np.asarray(z, dtype=np.float64)
     if name == "identity":
-        return np.asarray(z, dtype=np.float64).copy()
-    raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+        return z.copy()
+    row = _row(name)
+    out, _ = row.forward(z, _DEFAULT_PARAMETER if row.partials.has_param else None)
+    return out
 
 
 def activation_derivative(name: str, z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``act'(z)``, written with the output where that is the textbook form (σ' = σ(1-σ))."""
-    if name == "sigmoid":
-        return out * (1.0 - out)
-    if name == "tanh":
-        return 1.0 - out * out
-    if name == "relu":
-        # The subgradient 0 at z = 0, as every framework (and the engine) uses.
-        return (z > 0).astype(np.float64)
+    """``act'(z)``: the table's partial, written with the output where that is its form
+    (σ' = σ(1-σ)); the subgradient 0 at the kink of relu, as every framework uses."""
+    z = np.asarray(z, dtype=np.float64)
     if name == "identity":
-        return np.ones_like(z, dtype=np.float64)
-    raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+        return np.ones_like(z)
+    row = _row(name)
+    parameter = _DEFAULT_PARAMETER if row.partials.has_param else None
+    (slope,) = row.partials.graph(z, None, np.asarray(out, dtype=np.float64), parameter)
+    return np.broadcast_to(np.asarray(slope, dtype=np.float64), z.shape).copy()
+
+
+_DEFAULT_PARAMETER = 0.01  # leaky_relu's negative slope, as nn.LeakyReLU's default
 
 
 def derivative_symbol(name: str) -> str:
     """How ``act'`` is written in a factor's explanation, e.g. ``σ'``."""
-    return _DERIVATIVE_SYMBOL[name]
+    return {"sigmoid": "σ'", "identity": "id'"}.get(name, f"{name}'")
 
 
 @dataclass(frozen=True)

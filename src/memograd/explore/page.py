@@ -17,11 +17,15 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from memograd._version import __version__
 from memograd.explain.arch import Architecture, parse_arch
 from memograd.explain.network import ACTIVATIONS, build_network
 from memograd.explore.values import network_values
 
 PAGE_NAME = "explore.html"
+# The activations the page's script implements (explore.js), a subset of the explainer's.
+PAGE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+assert set(PAGE_ACTIVATIONS) <= set(ACTIVATIONS)
 LIMITS = {"inputs": 4, "hidden_layers": 5, "width": 5, "outputs": 3}
 """The largest network the page offers: its drawing stays readable on a phone."""
 FIB_N = 5
@@ -71,13 +75,11 @@ def _escape(text: str) -> str:
 
 def page_html(arch: str = "2-2-2-1", *, seed: int = 0, activation: str = "sigmoid") -> str:
     """The page for the explainer's ``build_network(arch, seed=seed, activation=activation)``."""
-    from memograd import __version__
-
     architecture = parse_arch(arch)
     check_arch(architecture)
-    if activation not in ACTIVATIONS:
+    if activation not in PAGE_ACTIVATIONS:
         raise ValueError(
-            f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}"
+            f"unknown activation {activation!r}; expected one of {', '.join(PAGE_ACTIVATIONS)}"
         )
     network = build_network(architecture, activation=activation, seed=seed)
     data = {
@@ -96,7 +98,7 @@ def page_html(arch: str = "2-2-2-1", *, seed: int = 0, activation: str = "sigmoi
         f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
-    options = "".join(f'<option value="{name}">{name}</option>' for name in ACTIVATIONS)
+    options = "".join(f'<option value="{name}">{name}</option>' for name in PAGE_ACTIVATIONS)
     replacements = {
         "{{CSP}}": csp,
         "{{STYLE}}": style,
@@ -124,8 +126,7 @@ def write_page(
     activation: str = "sigmoid",
 ) -> Path:
     """Write ``out/explore.html`` atomically (``out`` is created if needed) and return its path."""
-    from memograd._files import write_atomically
-    from memograd.demo.output import prepare_output_dir  # the same checked --out as the report
+    from memograd._files import prepare_output_dir, write_atomically  # --out as the report's
 
     page = page_html(arch, seed=seed, activation=activation).encode("utf-8")
     directory = prepare_output_dir(out)

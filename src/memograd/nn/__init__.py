@@ -21,9 +21,8 @@ from memograd.nn.layers import (
     Sigmoid,
     Standardize,
     Tanh,
-    build_module,
 )
-from memograd.nn.module import Module, register_module
+from memograd.nn.module import Module, build_module, register_module
 from memograd.nn.serialization import Checkpoint, ModelFileError, load, load_checkpoint, save
 from memograd.nn.training import (
     History,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd.data.budget import DEFAULT_BUDGET
+from memograd._budget import DATA_MEMORY_BUDGET
 from memograd.data.errors import DataError
 from memograd.data.split import Standardizer
 from memograd.data.validation import as_feature_matrix, check_finite, check_labels_in_classes
@@ -163,7 +163,7 @@ class _MLPEstimator:
         cls,
         path: str | os.PathLike[str],
         *,
-        budget: int | None = DEFAULT_BUDGET,
+        budget: int | None = DATA_MEMORY_BUDGET,
         force: bool = False,
     ):
         """Load an estimator saved by :meth:`save` (refuses a file saved by another kind)."""

@@ -12,52 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from memograd.engine.tensor import Tensor, stack
+from memograd.engine.tensor import Tensor, check_reduction, stack
 from memograd.engine.tensor import cross_entropy as _fused_cross_entropy
 from memograd.nn.module import as_tensor
-
-REDUCTIONS = ("mean", "sum", "none")
 
 
 def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of (N, C) logits against N integer class indices in 0..C-1.
 
-    The engine's fused op: log-softmax and negative log-likelihood in one node, computed with
-    the row maximum subtracted, so logits of +-1e4 give a finite loss and the gradient is exactly
+    The engine's fused op (:func:`memograd.engine.tensor.cross_entropy`, which checks the
+    targets): log-softmax and negative log-likelihood in one node, computed with the row maximum
+    subtracted, so logits of +-1e4 give a finite loss and the gradient is exactly
     softmax - onehot (divided by N for the mean).
     """
-    logits = as_tensor(logits)
-    _check_reduction(reduction)
-    labels = _plain(targets, "targets")
-    shape = logits.data.shape
-    if len(shape) != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got shape {shape}")
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.shape != shape[:1]:
-        raise ValueError(
-            f"cross_entropy: {labels.shape[0] if labels.ndim else 'scalar'} targets for "
-            f"{shape[0]} rows of logits (targets must have shape ({shape[0]},))"
-        )
-    if labels.dtype.kind == "f":
-        whole = np.isfinite(labels) & (labels == np.round(labels))
-        if not whole.all():
-            row = int(np.flatnonzero(~whole)[0])
-            raise ValueError(
-                f"cross_entropy: targets[{row}] = {labels[row].item()!r} is not a class index"
-            )
-        labels = labels.astype(np.int64)
-    elif labels.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be class indices, got dtype {labels.dtype}")
-    classes = shape[1]
-    bad = np.flatnonzero((labels < 0) | (labels >= classes))
-    if bad.size:
-        row = int(bad[0])
-        raise ValueError(
-            f"cross_entropy: targets[{row}] = {int(labels[row])} is not a class index for "
-            f"{classes} classes (0..{classes - 1})"
-        )
-    return _fused_cross_entropy(logits, labels, reduction)
+    return _fused_cross_entropy(as_tensor(logits), targets, reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -68,7 +36,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     its gradient is exactly sigmoid(x) - t, even at x = 0.
     """
     x = as_tensor(logits)
-    _check_reduction(reduction)
+    check_reduction(reduction, "loss")
     t = _same_shape_targets(targets, x, "binary_cross_entropy_with_logits")
     if np.any((t < 0) | (t > 1)):
         index = tuple(int(i) for i in np.argwhere((t < 0) | (t > 1))[0])
@@ -84,7 +52,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
 def mse_loss(prediction: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error, ``mean((prediction - targets)**2)``."""
     prediction = as_tensor(prediction)
-    _check_reduction(reduction)
+    check_reduction(reduction, "loss")
     t = _same_shape_targets(targets, prediction, "mse_loss")
     difference = prediction - t
     return _reduce(difference * difference, reduction)
@@ -98,7 +66,7 @@ def hinge_loss(scores: Any, targets: Any, reduction: str = "mean", margin: float
     karpathy's micrograd demo trains its moons classifier with.
     """
     scores = as_tensor(scores)
-    _check_reduction(reduction)
+    check_reduction(reduction, "loss")
     y = _same_shape_targets(targets, scores, "hinge_loss")
     wrong = np.flatnonzero((y != 1) & (y != -1))
     if wrong.size:
@@ -132,11 +100,6 @@ def _same_shape_targets(targets: Any, prediction: Tensor, name: str) -> np.ndarr
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(t))[0])
         raise ValueError(f"{name}: targets{list(index)} is not finite")
     return t.astype(prediction.data.dtype, copy=False)
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from memograd.engine.tensor import Tensor, linear, where
+from memograd.engine import ops
+from memograd.engine.tensor import Tensor, linear
 from memograd.nn.init import SCHEME_FOR_ACTIVATION, initial_weight
-from memograd.nn.module import MODULE_REGISTRY, Module, as_tensor, register_module
+from memograd.nn.module import Module, as_tensor, build_module, register_module
 from memograd.seeding import generator
 
 DTYPES = ("float32", "float64")
@@ -142,8 +143,7 @@ class LeakyReLU(_Activation):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        return where(x.data > 0, x, x * self.negative_slope)
+        return as_tensor(x).leaky_relu(self.negative_slope)
 
     def config(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope}
@@ -152,16 +152,13 @@ class LeakyReLU(_Activation):
         return f"negative_slope={self.negative_slope}"
 
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
 @register_module
 class GELU(_Activation):
     """x * Phi(x), in the tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    This is PyTorch's ``GELU(approximate="tanh")`` (and GPT-2's). It is composed from the
-    engine's tanh, so its gradient comes from the derivative table with no new op; the exact erf
-    form would need an erf primitive the engine does not have, and differs by under 1e-3.
+    This is PyTorch's ``GELU(approximate="tanh")`` (and GPT-2's), one row of the derivative
+    table; the exact erf form would need an erf primitive the engine does not have, and differs
+    by under 1e-3.
     """
 
     name = "gelu"
@@ -176,9 +173,7 @@ class GELU(_Activation):
         self.approximate = approximate
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
-        return 0.5 * x * (1.0 + inner.tanh())
+        return as_tensor(x).gelu()
 
     def config(self) -> dict[str, Any]:
         return {"approximate": self.approximate}
@@ -187,9 +182,10 @@ class GELU(_Activation):
         return f"approximate={self.approximate!r}"
 
 
-ACTIVATIONS: dict[str, type[_Activation]] = {
-    cls.name: cls for cls in (ReLU, Tanh, Sigmoid, LeakyReLU, GELU)
-}
+# The layer for each activation of the derivative table (ops.ACTIVATIONS: the one list of names
+# that the CLI, the initialisation and the explainer also read), in the table's order.
+_LAYERS = {cls.name: cls for cls in (ReLU, Tanh, Sigmoid, LeakyReLU, GELU)}
+ACTIVATIONS: dict[str, type[_Activation]] = {name: _LAYERS[name] for name in ops.ACTIVATIONS}
 
 
 @register_module
@@ -383,25 +379,3 @@ class Standardize(Module):
 
     def extra_repr(self) -> str:
         return f"n_features={self.n_features}"
-
-
-def build_module(description: Mapping[str, Any]) -> Module:
-    """Rebuild a module from ``{"type": ..., "config": {...}}`` using registered classes only."""
-    if not isinstance(description, Mapping):
-        raise ValueError(
-            f"a module description must be an object, got {type(description).__name__}"
-        )
-    kind = description.get("type")
-    config = description.get("config", {})
-    cls = MODULE_REGISTRY.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ValueError(
-            f"unknown module type {kind!r}; known types are {', '.join(sorted(MODULE_REGISTRY))} "
-            "(a custom module must be decorated with @memograd.nn.register_module)"
-        )
-    if not isinstance(config, Mapping):
-        raise ValueError(f"the config of a {kind} must be an object, got {type(config).__name__}")
-    try:
-        return cls.from_config(config)
-    except TypeError as exc:
-        raise ValueError(f"bad config for {kind}: {exc}") from None

@@ -39,6 +39,7 @@ from memograd.nn.layers import (
     Sequential,
     Standardize,
 )
+from memograd.nn.model_file import ALLOWED_KINDS
 from memograd.nn.module import MODULE_REGISTRY
 
 MAX_DEPTH = 64
@@ -46,8 +47,6 @@ MAX_DIGITS = 19
 MAX_MODULES = 10_000
 MAX_ARRAYS = 100_000
 MAX_DIMENSION = 2**31 - 1
-# Numeric kinds a model may hold: floats, signed and unsigned ints, booleans.
-ALLOWED_KINDS = "fiub"
 
 # name -> (shape, dtype, the header field that decides it)
 Expected = dict[str, tuple[tuple[int, ...], np.dtype, str]]

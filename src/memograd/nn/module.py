@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from memograd.engine.tensor import Tensor, from_numpy
+from memograd.nn.model_file import write_model
 
 # Class name -> class, for rebuilding modules from a saved architecture. Only classes registered
 # here can be loaded: a file names a class, it never supplies code.
@@ -44,6 +45,28 @@ def register_module(cls: type[Module]) -> type[Module]:
         )
     MODULE_REGISTRY[cls.__name__] = cls
     return cls
+
+
+def build_module(description: Mapping[str, Any]) -> Module:
+    """Rebuild a module from ``{"type": ..., "config": {...}}`` using registered classes only."""
+    if not isinstance(description, Mapping):
+        raise ValueError(
+            f"a module description must be an object, got {type(description).__name__}"
+        )
+    kind = description.get("type")
+    config = description.get("config", {})
+    cls = MODULE_REGISTRY.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(
+            f"unknown module type {kind!r}; known types are {', '.join(sorted(MODULE_REGISTRY))} "
+            "(a custom module must be decorated with @memograd.nn.register_module)"
+        )
+    if not isinstance(config, Mapping):
+        raise ValueError(f"the config of a {kind} must be an object, got {type(config).__name__}")
+    try:
+        return cls.from_config(config)
+    except TypeError as exc:
+        raise ValueError(f"bad config for {kind}: {exc}") from None
 
 
 class Module:
@@ -209,9 +232,7 @@ class Module:
 
     def save(self, path: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Write architecture and weights to one .npz file (see :func:`memograd.nn.save`)."""
-        from memograd.nn.serialization import save
-
-        save(self, path, metadata=metadata)
+        write_model(path, self.describe(), self.state_dict(), metadata)
 
     # ---- calling ---------------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ target, so a crash or a full disk never leaves half a model where a whole one wa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import zipfile
@@ -37,26 +36,27 @@ from typing import Any
 
 import numpy as np
 
-from memograd._files import write_atomically
-from memograd.data.arrays import checked_member
-from memograd.data.budget import DEFAULT_BUDGET, OverBudget, check_memory
+from memograd._budget import DATA_MEMORY_BUDGET, BudgetExceeded, check_memory
 from memograd.data.errors import DataError
-from memograd.nn.layers import build_module
+from memograd.data.npy_loader import checked_member
+from memograd.nn.model_file import (
+    FORMAT,
+    HEADER_KEY,
+    STATE_PREFIX,
+    VERSION,
+    non_finite,
+    write_model,
+)
 from memograd.nn.model_header import (
-    ALLOWED_KINDS,
     ModelFileError,
     check_arrays,
     expected_state,
     parse_header,
 )
-from memograd.nn.module import Module
+from memograd.nn.module import Module, build_module
 
 __all__ = ["Checkpoint", "ModelFileError", "load", "load_checkpoint", "save"]
 
-FORMAT = "memograd-model"
-VERSION = 1
-HEADER_KEY = "__memograd__"
-STATE_PREFIX = "state/"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # An .npy entry is its data plus a small header (128 bytes in practice; 64 kB at the most).
 NPY_HEADER_ALLOWANCE = 65_536 + 16
@@ -76,56 +76,22 @@ def save(
 ) -> Path:
     """Write ``model`` (architecture and state) and ``metadata`` (JSON values) to ``path``.
 
-    Returns the path written. ``metadata`` is for what travels with a model: class names,
-    feature names, training settings. A state holding NaN or infinity is refused: such a model
-    cannot predict anything, and :func:`load` would refuse the file.
+    Returns the path written; see :func:`memograd.nn.model_file.write_model` for the format.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save expects a memograd Module, got {type(model).__name__}")
-    path = Path(path)
-    state = model.state_dict()
-    for name, array in state.items():
-        if array.dtype.kind not in ALLOWED_KINDS:
-            raise TypeError(f"state entry {name!r} has dtype {array.dtype}; only numbers are saved")
-        problem = _non_finite(array)
-        if problem:
-            raise ValueError(f"cannot save {path}: state entry {name!r} {problem}")
-    header = {
-        "format": FORMAT,
-        "version": VERSION,
-        "architecture": model.describe(),
-        "arrays": {
-            name: {"shape": list(array.shape), "dtype": array.dtype.str}
-            for name, array in state.items()
-        },
-        "metadata": dict(metadata or {}),
-    }
-    try:
-        text = json.dumps(header, allow_nan=False, sort_keys=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"model architecture or metadata is not plain JSON: {exc}") from None
-    entries = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    entries.update({STATE_PREFIX + name: array for name, array in state.items()})
-    _write_atomically(path, entries)
-    return path
-
-
-def _write_atomically(path: Path, entries: Mapping[str, np.ndarray]) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(2, "directory does not exist", str(directory))
-    write_atomically(path, lambda handle: np.savez_compressed(handle, **entries))
+    return write_model(path, model.describe(), model.state_dict(), metadata)
 
 
 def load(
-    path: str | os.PathLike[str], *, budget: int | None = DEFAULT_BUDGET, force: bool = False
+    path: str | os.PathLike[str], *, budget: int | None = DATA_MEMORY_BUDGET, force: bool = False
 ) -> Module:
     """Rebuild the model saved at ``path``; see :func:`load_checkpoint` for its metadata too."""
     return load_checkpoint(path, budget=budget, force=force).model
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, budget: int | None = DEFAULT_BUDGET, force: bool = False
+    path: str | os.PathLike[str], *, budget: int | None = DATA_MEMORY_BUDGET, force: bool = False
 ) -> Checkpoint:
     """Read, check and rebuild a model file; any problem raises ``ModelFileError`` naming it.
 
@@ -164,7 +130,7 @@ def load_checkpoint(
                 budget=budget,
                 force=force,
             )
-        except OverBudget as exc:
+        except BudgetExceeded as exc:
             raise ModelFileError(str(exc)) from None
         state = _read_state(archive, specs, source)
     try:
@@ -267,7 +233,7 @@ def _read_state(
     state: dict[str, np.ndarray] = {}
     for name in specs:
         array = _read_entry(archive, STATE_PREFIX + name, source)
-        problem = _non_finite(array)
+        problem = non_finite(array)
         if problem:
             raise ModelFileError(
                 f"{source}: weight {name!r} {problem}; a model that diverged in training "
@@ -275,17 +241,6 @@ def _read_state(
             )
         state[name] = array
     return state
-
-
-def _non_finite(array: np.ndarray) -> str | None:
-    if array.dtype.kind != "f":
-        return None
-    bad = ~np.isfinite(array)
-    if not bad.any():
-        return None
-    position = tuple(int(i) for i in np.argwhere(bad)[0])
-    kind = "NaN" if np.isnan(array[position]) else "infinity"
-    return f"holds {kind} at {list(position)} ({int(bad.sum())} non-finite values)"
 
 
 def _check_unpacked_size(

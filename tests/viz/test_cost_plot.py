@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from memograd.explain import cost_table
-from memograd.explain.cost_plot import plot_cost, plot_format
+from memograd.viz.cost_plot import plot_cost, plot_format
 
 
 def test_png_is_written_atomically(tmp_path):

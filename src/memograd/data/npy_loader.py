@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 
-from memograd.data.budget import DEFAULT_BUDGET, check_memory
+from memograd._budget import DATA_MEMORY_BUDGET, check_memory
 from memograd.data.dataset import Dataset, default_feature_names
 from memograd.data.errors import DataError
 from memograd.data.npyformat import NpyHeader, check_data_size, npz_member_header, read_npy_header
@@ -47,13 +47,13 @@ def load_npy(
     path: str | os.PathLike[str],
     target: int | None = None,
     *,
-    budget: int | None = DEFAULT_BUDGET,
+    budget: int | None = DATA_MEMORY_BUDGET,
     force: bool = False,
 ) -> Dataset:
     """A 2-D .npy array; ``target`` is the index of the label column, None for features only.
 
     The header is checked against the file size and the memory budget (see
-    :func:`memograd.data.budget.check_memory`) before the array is read.
+    :func:`memograd._budget.check_memory`) before the array is read.
     """
     source = str(path)
     size = data_file_size(path)
@@ -104,7 +104,7 @@ def load_npz(
     features: str = "X",
     target: str | None = "y",
     *,
-    budget: int | None = DEFAULT_BUDGET,
+    budget: int | None = DATA_MEMORY_BUDGET,
     force: bool = False,
 ) -> Dataset:
     """An .npz archive with a features array (key ``features``) and a target array (``target``).
