@@ -34,7 +34,7 @@ def test_digits_defaults_reach_097_and_save_a_loadable_model(run, tmp_path):
 def test_moons_defaults_reach_099(run, tmp_path):
     result = train_json(run, tmp_path, "--dataset", "moons")
     assert result["test_accuracy"] >= 0.99
-    assert result["sizes"] == [2, 64, 64, 2]
+    assert result["sizes"] == [2, 64, 64, 1]  # two classes: one logistic output unit
 
 
 def test_same_seed_same_model_bytes_and_losses(run, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from memograd.nn.recipes import RECIPES, Recipe
 DATASETS = ("digits", "moons", "circles", "spirals", "blobs")
 ACTIVATIONS = ("relu", "leaky_relu", "gelu", "tanh", "sigmoid")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# The command's activation names -> the estimators' (scikit-learn's) where they differ.
+ESTIMATOR_ACTIVATIONS = {"sigmoid": "logistic"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -113,7 +116,10 @@ def fraction(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sklearn.exceptions import ConvergenceWarning
+
     import memograd as mg
+    from memograd.nn.estimators.scaling import fit_standardized
 
     out = Path(args.out)
     if out.is_dir():
@@ -134,37 +140,35 @@ def run(args: argparse.Namespace) -> int:
     )
     estimator_class = mg.MLPRegressor if regression else mg.MLPClassifier
     estimator = estimator_class(
-        hidden=recipe.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        lr=recipe.lr,
-        epochs=recipe.epochs,
-        batch_size=recipe.batch_size,
-        dropout=recipe.dropout,
-        seed=args.seed,
-        verbose=not args.json,
+        **recipe.estimator_params(),
+        activation=ESTIMATOR_ACTIVATIONS.get(args.activation, args.activation),
+        # The command never set a weight decay, and AdamW without one is Adam.
+        solver="sgd" if args.optimizer == "sgd" else "adam",
+        random_state=args.seed,
+        progress_bar=not args.json,
     )
     started = time.perf_counter()
-    estimator.fit(X_train, y_train, feature_names=dataset.feature_names)
+    with warnings.catch_warnings():  # the recipe's epochs are the plan, not a failure to converge
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        train_accuracy = fit_standardized(estimator, X_train, y_train)
     seconds = time.perf_counter() - started
-    history = estimator.history_
     result: dict[str, Any] = {
         "dataset": args.data or name,
         "task": "regression" if regression else "classification",
         "rows_train": int(len(X_train)),
         "rows_test": int(len(X_test)),
         "features": int(dataset.n_features),
-        "sizes": [int(dataset.n_features), *recipe.hidden, _outputs(estimator, regression)],
+        "sizes": [int(dataset.n_features), *recipe.hidden, int(estimator.n_outputs_)],
         "activation": args.activation,
         "dropout": recipe.dropout,
         "optimizer": args.optimizer,
         "lr": recipe.lr,
         "batch_size": recipe.batch_size,
         "seed": args.seed,
-        "parameters": estimator.model_.num_parameters(),
-        "epochs": history.epochs,
-        "train_loss": history.train_loss,
-        "train_accuracy": history.train_accuracy,
+        "parameters": int(sum(a.size for a in (*estimator.coefs_, *estimator.intercepts_))),
+        "epochs": estimator.n_iter_,
+        "train_loss": estimator.loss_curve_,
+        "train_accuracy": train_accuracy,
         "seconds": seconds,
         "model_path": str(out),
     }
@@ -177,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         result["classes"] = estimator.classes_.tolist()
     estimator.save(
         out,
+        feature_names=list(dataset.feature_names),
         target_name=dataset.target_name,
         dataset=result["dataset"],
         test_accuracy=result["test_accuracy"],
@@ -209,12 +214,6 @@ def _recipe(name: str, args: argparse.Namespace) -> Recipe:
         "batch_size": args.batch_size,
     }
     return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
-
-
-def _outputs(estimator: Any, regression: bool) -> int:
-    if regression:
-        return int(np.prod(estimator.target_shape_, dtype=np.int64))
-    return len(estimator.classes_)
 
 
 def _print_summary(result: dict[str, Any], regression: bool) -> None:

@@ -20,7 +20,6 @@ import numpy as np
 
 from memograd.engine import Tensor, cross_entropy, softmax
 from memograd.nn import functional as F
-from memograd.nn.init import SCHEME_FOR_ACTIVATION, initial_weight
 from memograd.nn.layers import GELU, Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh
 from memograd.nn.module import Module
 
@@ -33,29 +32,25 @@ HIDDEN_LAYERS: dict[str, type[Module] | None] = {
     "leaky_relu": LeakyReLU,
     "gelu": GELU,
 }
-# The names memograd's initialisation gains use for the same activations.
-INIT_NAMES = {
-    "identity": "linear",
-    "logistic": "sigmoid",
-    "tanh": "tanh",
-    "relu": "relu",
-    "leaky_relu": "leaky_relu",
-    "gelu": "gelu",
-}
 
 
 def initial_parameters(
     sizes: Sequence[int], activation: str, dtype: np.dtype, rng: np.random.Generator
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Starting weights by memograd's rule (He for the ReLU family, Xavier otherwise), biases 0."""
-    hidden = INIT_NAMES[activation]
+    """Starting weights and biases by scikit-learn's rule (Glorot & Bengio's uniform).
+
+    Every weight and bias of a layer is drawn from U(-b, b) with
+    ``b = sqrt(factor / (fan_in + fan_out))``, factor 2 for logistic units and 6 otherwise.
+    This is what scikit-learn documents, and on unscaled inputs (the digits' pixel counts
+    0-16) it reaches scikit-learn's accuracy where memograd's own He initialisation falls
+    short by almost a point.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
     coefs, intercepts = [], []
-    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        last = k == len(sizes) - 2
-        scheme = "xavier" if last else SCHEME_FOR_ACTIVATION[hidden]
-        name = "linear" if last else hidden
-        coefs.append(initial_weight(scheme, fan_in, fan_out, rng, name, dtype=dtype))
-        intercepts.append(np.zeros(fan_out, dtype=dtype))
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+        intercepts.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
     return coefs, intercepts
 
 

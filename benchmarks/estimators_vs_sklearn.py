@@ -1,0 +1,137 @@
+"""memograd's MLPClassifier against scikit-learn's, with equal settings, on the bundled digits.
+
+5-fold stratified cross-validation (shuffled, seed 0) of ``MLPClassifier(random_state=fold)``
+with scikit-learn's defaults on both sides: one hidden layer of 100 ReLU units, Adam at 1e-3,
+batches of 200, L2 alpha 1e-4, up to 200 epochs, stopping after 10 epochs without a 1e-4 gain.
+Each fold fits both estimators on the same rows, in alternating order, and times ``fit`` alone;
+the table gives the median fit time with its range over folds, the mean held-out accuracy with
+its standard deviation, and scikit-learn's median time divided by memograd's.
+
+Two cases: the digits as float64 (what both use by default) and as float32 (both train in
+float32 when given float32, scikit-learn's rule, which memograd follows). BLAS runs on one thread
+for both when threadpoolctl is installed (a shared machine's second core makes the timings
+noise), and memograd's allocator setting (``keep_freed_memory``) is on for both, as in
+``memograd bench``.
+
+    python benchmarks/estimators_vs_sklearn.py            # the full run, about a minute
+    python benchmarks/estimators_vs_sklearn.py --quick    # 2 folds of 20 epochs: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+FOLDS = 5
+CASES = ("float64", "float32")
+PEERS = ("memograd", "scikit-learn")
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """One row per (case, peer): per-fold fit seconds, accuracies and epochs, and summaries."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+
+    import memograd as mg
+    from memograd.engine import keep_freed_memory
+
+    keep_freed_memory()
+    X, y = mg.data.load_digits()
+    splits = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(X, y))
+    settings: dict[str, Any] = {"max_iter": 20} if quick else {}
+    if quick:
+        splits = splits[:2]
+    peers = {"memograd": mg.MLPClassifier, "scikit-learn": SklearnMLP}
+    rows = []
+    with _one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # quick runs stop at max_iter
+        for case in CASES:
+            data = X.astype(case)
+            found: dict[str, dict[str, list]] = {p: {"s": [], "acc": [], "ep": []} for p in PEERS}
+            for fold, (train, test) in enumerate(splits):
+                order = PEERS if fold % 2 == 0 else PEERS[::-1]
+                for peer in order:
+                    estimator = peers[peer](random_state=fold, **settings)
+                    started = time.perf_counter()
+                    estimator.fit(data[train], y[train])
+                    found[peer]["s"].append(time.perf_counter() - started)
+                    found[peer]["acc"].append(float(estimator.score(data[test], y[test])))
+                    found[peer]["ep"].append(int(estimator.n_iter_))
+            for peer in PEERS:
+                rows.append(_summary(case, peer, found[peer], quick))
+            mine, theirs = rows[-2], rows[-1]
+            mine["speedup"] = theirs["fit_median_s"] / mine["fit_median_s"]
+            mine["accuracy_within_1_sd"] = (
+                abs(mine["accuracy_mean"] - theirs["accuracy_mean"]) <= theirs["accuracy_sd"]
+            )
+    return rows
+
+
+def _summary(case: str, peer: str, found: dict[str, list], quick: bool) -> dict[str, Any]:
+    seconds, accuracy = found["s"], found["acc"]
+    return {
+        "case": case,
+        "peer": peer,
+        "quick": quick,
+        "folds": len(seconds),
+        "fit_seconds": seconds,
+        "accuracy": accuracy,
+        "epochs": found["ep"],
+        "fit_median_s": statistics.median(seconds),
+        "fit_min_s": min(seconds),
+        "fit_max_s": max(seconds),
+        "accuracy_mean": statistics.fmean(accuracy),
+        "accuracy_sd": statistics.stdev(accuracy) if len(accuracy) > 1 else 0.0,
+        "epochs_median": statistics.median(found["ep"]),
+    }
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ModuleNotFoundError:
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as an aligned text table."""
+    header = (
+        "case     peer          fit s/fold median [min-max]  accuracy mean +- sd  "
+        "epochs  sklearn/memograd"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        speed = f"{row['speedup']:.2f}x" if "speedup" in row else ""
+        lines.append(
+            f"{row['case']:<8} {row['peer']:<13} {row['fit_median_s']:>8.3f} "
+            f"[{row['fit_min_s']:.3f}-{row['fit_max_s']:.3f}]      "
+            f"{row['accuracy_mean']:.4f} +- {row['accuracy_sd']:.4f}   "
+            f"{row['epochs_median']:>6g}  {speed:>8}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 folds of 20 epochs")
+    args = parser.parse_args()
+    rows = run(args.quick)
+    folds = rows[0]["folds"]
+    print(f"MLPClassifier fit on the bundled digits, {folds}-fold stratified CV, equal settings")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
