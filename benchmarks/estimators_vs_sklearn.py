@@ -27,8 +27,6 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 FOLDS = 5
 CASES = ("float64", "float32")
 PEERS = ("memograd", "scikit-learn")
