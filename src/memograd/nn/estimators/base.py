@@ -323,6 +323,12 @@ def expected_failed_checks(estimator: BaseMLP) -> dict[str, str]:
             "dropout draws a mask per row, so a row repeated twice trains with two masks where "
             "a row of weight 2 trains with one"
         )
+    if estimator.solver == "sgd" and estimator.learning_rate == "invscaling":
+        reasons.append(
+            "learning_rate='invscaling' decays with the number of samples seen (t_), and "
+            "repeated rows are more samples than weighted ones (scikit-learn's MLP fails this "
+            "check the same way)"
+        )
     if estimator.dtype is not None and np.dtype(estimator.dtype) == np.float32:
         reasons.append(
             "float32 training: the weighted and the repeated fits agree to float32 rounding "

@@ -103,6 +103,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             dtype=self._input_dtype(),
             reset=reset,
         )
+        if y.dtype.kind not in "biuf":  # scikit-learn's MLP crashes later, in a NumPy ufunc
+            raise ValueError(
+                f"MLPRegressor needs numeric targets, got y of dtype {y.dtype} "
+                f"(first value {y.flat[0]!r})"
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y
