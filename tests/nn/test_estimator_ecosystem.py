@@ -79,7 +79,6 @@ def run_script(on_memograd: bool) -> dict:
     return result
 
 
-@pytest.mark.slow
 def test_a_script_written_for_sklearn_runs_on_memograd_with_only_its_import_changed():
     theirs = run_script(on_memograd=False)
     ours = run_script(on_memograd=True)

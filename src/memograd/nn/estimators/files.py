@@ -137,6 +137,8 @@ def _load_current(cls: type, checkpoint: Any, meta: dict[str, Any]) -> Any:
             setattr(est, name, _unplain(value))
     if is_classifier(est):
         classes = np.asarray(meta["classes"], dtype=_classes_dtype(meta["classes_dtype"]))
+        if _plain(classes) != meta["classes"]:  # e.g. text read as bool: never silently
+            raise ValueError(f"classes {meta['classes']} are not of dtype {classes.dtype}")
         _set_classes(est, classes, meta["label_type"])
     return est
 
