@@ -62,7 +62,7 @@ def fit_stochastic(
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to be "
                 "clipped",
-                stacklevel=4,
+                stacklevel=5,
             )
         batch_size = int(np.clip(est.batch_size, 1, n))
     net = network.build(est.coefs_, est.intercepts_, est.activation, est.dropout, rng).train()
@@ -126,10 +126,10 @@ def fit_stochastic(
                         f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
                         "the optimization hasn't converged yet.",
                         ConvergenceWarning,
-                        stacklevel=4,
+                        stacklevel=5,
                     )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=4)
+        warnings.warn("Training interrupted by user.", stacklevel=5)
     if est.early_stopping:  # the best epoch's weights, not the last one's
         est.coefs_ = est._best_coefs
         est.intercepts_ = est._best_intercepts
