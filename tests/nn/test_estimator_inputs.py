@@ -215,3 +215,29 @@ def test_a_user_who_replaces_coefs_is_heard():
     est = mg.MLPRegressor(**SMALL).fit(X, X[:, 0])
     est.coefs_ = [np.zeros_like(c) for c in est.coefs_]
     np.testing.assert_allclose(est.predict(X), est.intercepts_[-1][0])
+
+
+def test_a_warm_start_that_never_improves_keeps_the_best_weights():
+    # scikit-learn's MLP restores its "best" list, which is the very list the warm start then
+    # trains in place: when the second fit never beats the best score it returns the last
+    # weights instead. memograd restores copies.
+    rng = np.random.default_rng(3)
+    X_easy = rng.normal(size=(200, 4))
+    y_easy = (X_easy[:, 0] > 0).astype(int)
+    X_easy[:, 0] *= 5
+    est = mg.MLPClassifier(
+        hidden_layer_sizes=(8,),
+        early_stopping=True,
+        warm_start=True,
+        random_state=0,
+        max_iter=100,
+        n_iter_no_change=3,
+        learning_rate_init=0.02,
+    ).fit(X_easy, y_easy)
+    best, score = [c.copy() for c in est.coefs_], est.best_validation_score_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(learning_rate_init=5.0, max_iter=3).fit(X_easy, y_easy)
+    assert est.best_validation_score_ == score > max(est.validation_scores_[-3:])
+    for kept, expected in zip(est.coefs_, best, strict=True):
+        np.testing.assert_array_equal(kept, expected)

@@ -131,8 +131,9 @@ def fit_stochastic(
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", stacklevel=5)
     if est.early_stopping:  # the best epoch's weights, not the last one's
-        est.coefs_ = est._best_coefs
-        est.intercepts_ = est._best_intercepts
+        # Copies: a warm start trains coefs_ in place, and must not change the best it keeps.
+        est.coefs_ = [c.copy() for c in est._best_coefs]
+        est.intercepts_ = [b.copy() for b in est._best_intercepts]
     est._optimizer_state = optimizer.state_dict()
 
 
