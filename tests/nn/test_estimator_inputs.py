@@ -8,7 +8,9 @@ and message, warn the same warnings, and set the same fitted attributes.
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -241,3 +243,22 @@ def test_a_warm_start_that_never_improves_keeps_the_best_weights():
     assert est.best_validation_score_ == score > max(est.validation_scores_[-3:])
     for kept, expected in zip(est.coefs_, best, strict=True):
         np.testing.assert_array_equal(kept, expected)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("progress_bar", [True, False])
+def test_progress_bar_draws_on_a_terminal_only_when_asked(monkeypatch, progress_bar):
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mg.MLPClassifier(**{**SMALL, "max_iter": 3}, progress_bar=progress_bar).fit(X, Y)
+    drawn = screen.getvalue()
+    if progress_bar:
+        assert "epoch 3" in drawn and "loss" in drawn
+    else:
+        assert drawn == ""
