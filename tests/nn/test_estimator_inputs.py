@@ -262,3 +262,18 @@ def test_progress_bar_draws_on_a_terminal_only_when_asked(monkeypatch, progress_
         assert "epoch 3" in drawn and "loss" in drawn
     else:
         assert drawn == ""
+
+
+def test_mini_batches_whose_weights_are_all_zero_are_skipped_not_divided_by():
+    # scikit-learn's MLP divides by the batch's weight sum, 0 here, and ends in NaN weights.
+    weights = np.where(np.arange(60) % 2 == 0, 0.0, 1.0)  # every other row has weight 0
+    kwargs = {**SMALL, "batch_size": 1, "shuffle": False, "max_iter": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = mg.MLPClassifier(**kwargs).fit(X, Y, sample_weight=weights)
+        odd_rows = mg.MLPClassifier(**kwargs).fit(X[1::2], Y[1::2])
+    assert set(Y[1::2]) == set(Y)  # the same classes, so the same network
+    for a, b in zip(weighted.coefs_, odd_rows.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)  # exactly the steps of the weighted rows
+    # the epoch's mean loss is over all 60 rows, the skipped ones counting 0
+    np.testing.assert_allclose(weighted.loss_curve_, np.array(odd_rows.loss_curve_) / 2)

@@ -71,39 +71,38 @@ def fit_stochastic(
     decay = optimizer.param_groups[0]  # the weights' group: its weight_decay is the L2 term
     loss = network.Loss(est.out_activation_, Y, dtype)
     weights = [layer.weight.data for layer in layers]
-    order = np.arange(n)
-    batches = -(-n // batch_size)
-    bar = _progress(est.progress_bar, (1 if incremental else est.max_iter) * batches)
+
+    def step(rows: Any) -> float:
+        """One mini-batch: forward, loss, backward, update; returns the loss times its rows."""
+        xb = X[rows]
+        xb = xb.toarray() if sparse.issparse(xb) else xb
+        wb = None if sample_weight is None else sample_weight[rows]
+        weight_sum = xb.shape[0] if wb is None else float(wb.sum())
+        if weight_sum == 0:  # rows of weight 0 only: nothing to learn (and no 0/0)
+            return 0.0
+        decay["weight_decay"] = est.alpha / weight_sum
+        value = loss(net(xb), rows, wb, weight_sum)
+        optimizer.zero_grad()
+        value.backward()
+        batch_loss = loss.report(value.item(), rows, wb)
+        if est.alpha:
+            squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
+            batch_loss += 0.5 * est.alpha * squares / weight_sum
+        optimizer.step()
+        return batch_loss * xb.shape[0]
+
+    starts = range(0, n, batch_size)
+    bar = _progress(est.progress_bar, (1 if incremental else est.max_iter) * len(starts))
     try:
         est.n_iter_ = 0
         with bar:
             for _ in range(est.max_iter):
-                if est.shuffle:
-                    order = rng.permutation(n)
+                order = rng.permutation(n) if est.shuffle else None
                 total = 0.0
-                for start in range(0, n, batch_size):
-                    rows = (
-                        order[start : start + batch_size]
-                        if est.shuffle
-                        else slice(start, start + batch_size)
-                    )
-                    xb = X[rows]
-                    if sparse.issparse(xb):
-                        xb = xb.toarray()
-                    count = xb.shape[0]
-                    wb = None if sample_weight is None else sample_weight[rows]
-                    weight_sum = count if wb is None else float(wb.sum())
-                    decay["weight_decay"] = est.alpha / weight_sum
-                    value = loss(net(xb), rows, wb, weight_sum)
-                    optimizer.zero_grad()
-                    value.backward()
-                    batch_loss = loss.report(value.item(), rows, wb)
-                    if est.alpha:
-                        squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
-                        batch_loss += 0.5 * est.alpha * squares / weight_sum
-                    optimizer.step()
-                    total += batch_loss * count
-                    bar.advance(est.n_iter_ + 1, total / (start + count), None)
+                for start in starts:
+                    end = min(start + batch_size, n)
+                    total += step(slice(start, end) if order is None else order[start:end])
+                    bar.advance(est.n_iter_ + 1, total / end, None)
                 est.n_iter_ += 1
                 est.loss_ = total / n
                 est.t_ += n
