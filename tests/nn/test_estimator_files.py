@@ -15,6 +15,7 @@ import pytest
 import memograd as mg
 from memograd.cli import main
 from memograd.nn import ModelFileError, load_checkpoint, save
+from memograd.nn.estimators.files import FITTED
 
 DATA = Path(__file__).with_name("data")
 RNG = np.random.default_rng(5)
@@ -56,19 +57,7 @@ def test_a_saved_estimator_loads_as_the_same_estimator(case, tmp_path):
     outputs = "predict_proba" if make is mg.MLPClassifier else "predict"
     np.testing.assert_array_equal(getattr(again, outputs)(X), getattr(est, outputs)(X))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
-    for name in (
-        "n_iter_",
-        "t_",
-        "loss_",
-        "best_loss_",
-        "loss_curve_",
-        "validation_scores_",
-        "best_validation_score_",
-        "n_layers_",
-        "n_outputs_",
-        "out_activation_",
-        "n_features_in_",
-    ):
+    for name in (*FITTED, "n_layers_", "n_outputs_", "out_activation_", "n_features_in_"):
         assert hasattr(again, name) == hasattr(est, name), name
         if hasattr(est, name):
             assert getattr(again, name) == getattr(est, name), name

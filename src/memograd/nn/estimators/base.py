@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -157,6 +157,16 @@ class BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     # ---- fitting -----------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit the network to ``X`` (rows of features) and ``y`` (labels or targets)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predictions for the rows of ``X`` (classes, or targets)."""
+        check_is_fitted(self)
+        return self._predict(X)
 
     def _input_dtype(self) -> Any:
         """What ``validate_data`` converts X to: scikit-learn's rule, or the chosen dtype."""

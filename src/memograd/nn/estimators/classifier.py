@@ -72,11 +72,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _validation_targets(self, Y: np.ndarray) -> np.ndarray:
         return self._label_binarizer.inverse_transform(Y)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
-        """Fit the network to ``X`` (rows of features) and ``y`` (labels, or a label matrix)."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
     @available_if(lambda est: est._stochastic_only())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
@@ -91,12 +86,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The predicted class of each row (a 0/1 row per sample for multilabel ``y``)."""
-        check_is_fitted(self)
-        return self._predict(X)
-
     def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
+        """The class of each row (a 0/1 row per label for a multilabel ``y``)."""
         outputs = self._forward(X, check_input=check_input)
         if self.n_outputs_ == 1:
             outputs = outputs.ravel()

@@ -10,7 +10,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from memograd.nn.estimators.base import BaseMLP
 
@@ -31,6 +31,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
+    # scikit-learn reads an estimator's parameters from its __init__ signature, so the regressor
+    # spells them all out again, with ``loss`` first, exactly as scikit-learn's MLPRegressor.
     def __init__(
         self,
         loss="squared_error",
@@ -118,23 +120,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validation_targets(self, Y: np.ndarray) -> np.ndarray:
         return Y
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
-        """Fit the network to ``X`` (rows of features) and ``y`` (one or several targets)."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
     @available_if(lambda est: est._stochastic_only())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing from the current weights and optimizer."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets: shape (n,) for one target, (n, n_outputs) for several."""
-        check_is_fitted(self)
-        return self._predict(X)
-
     def _predict(self, X: Any, check_input: bool = True) -> np.ndarray:
+        """Predicted targets: shape (n,) for one target, (n, n_outputs) for several."""
         outputs = self._forward(X, check_input=check_input)
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
