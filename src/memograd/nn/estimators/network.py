@@ -107,9 +107,10 @@ class Loss:
     """One of scikit-learn's MLP losses on the engine, for an output activation.
 
     ``targets`` are prepared once per fit (class indices for softmax, floats otherwise);
-    ``__call__(raw, rows, weights, weight_sum)`` returns the Tensor whose gradient training
-    follows and ``report(value)`` turns its value into the number scikit-learn reports as
-    ``loss_``. They differ in one case only, the squared error of several outputs:
+    ``__call__(raw, rows, weights, normalizer)`` returns the Tensor whose gradient training
+    follows and ``report(value, rows, weights)`` turns its value into the number scikit-learn
+    reports as ``loss_`` (adding the Poisson deviance's constant part). The gradient and the
+    number differ in one more case, the squared error of several outputs:
     scikit-learn averages over outputs in the number it reports but steps along the gradient of
     the sum, and so does this class, so that training moves exactly as scikit-learn's does.
     """
