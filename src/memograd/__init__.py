@@ -1,7 +1,8 @@
 """memograd: backpropagation is the chain rule plus memoization.
 
 ``import memograd as mg`` needs NumPy alone: plotting, the command line and the
-report load their libraries only when used (``mg.viz`` is imported on first use).
+report load their libraries only when used (``mg.viz`` is imported on first use, and
+``mg.MLPClassifier`` / ``mg.MLPRegressor`` with scikit-learn on first use).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from memograd.engine import (  # noqa: E402
     where,
 )
 from memograd.memo import CacheInfo, memoize  # noqa: E402
-from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
+from memograd.nn import manual_seed  # noqa: E402
 
 __all__ = [
     "BackwardStats",
@@ -94,9 +95,12 @@ engine.display.set_svg_renderer(_draw_svg)
 
 
 def __getattr__(name: str) -> object:
-    """Import ``mg.viz`` (graph drawings, plots, the HTML report) on first use only."""
+    """Import ``mg.viz`` (graph drawings, plots, the HTML report) and the scikit-learn
+    estimators on first use only."""
     if name == "viz":
         import importlib
 
         return importlib.import_module("memograd.viz")
+    if name in nn.ESTIMATORS:
+        return getattr(nn, name)
     raise AttributeError(f"module 'memograd' has no attribute {name!r}")

@@ -36,7 +36,7 @@ def test_digits_defaults_reach_097_and_save_a_loadable_model(run, tmp_path):
 def test_moons_defaults_reach_099(run, tmp_path):
     result = train_json(run, tmp_path, "--dataset", "moons")
     assert result["test_accuracy"] >= 0.99
-    assert result["sizes"] == [2, 64, 64, 2]
+    assert result["sizes"] == [2, 64, 64, 1]  # two classes: one logistic output unit
 
 
 def test_same_seed_same_model_bytes_and_losses(run, tmp_path):
@@ -203,19 +203,19 @@ def _no_training(*args, **kwargs):
 
 
 def test_a_model_past_the_memory_budget_is_refused_before_any_weight(run, tmp_path, monkeypatch):
-    # --hidden 5000000 used to allocate about 4 GB and then exit 1.
+    # --hidden 5000000 used to allocate about 4 GB and then exit 1; 1000000 would take 7 GB.
     from memograd.nn import estimators
 
     monkeypatch.setattr(estimators.MLPClassifier, "fit", _no_training)
     out_file = tmp_path / "m.npz"
     status, out, err = run(
-        "train", "--dataset", "moons", "--hidden", "5000000", "--out", str(out_file)
+        "train", "--dataset", "moons", "--hidden", "1000000", "--out", str(out_file)
     )
     assert status == 2 and out == ""
     (line,) = err.splitlines()
     assert line == (
-        "memograd: error: training the 2-5000000-2 model (25,000,002 parameters) would take "
-        "about 11 GB of memory, over the budget of 1 GB; --force runs it anyway, or use "
+        "memograd: error: training the 2-1000000-1 model (4,000,001 parameters) would take "
+        "about 7 GB of memory, over the budget of 1 GB; --force runs it anyway, or use "
         "smaller --hidden or --batch-size"
     )
     assert not out_file.exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,34 +53,37 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model}: a plain saved network, not a model from 'memograd train' (no "
             "estimator metadata); load it in Python with memograd.nn.load"
         )
-    estimator = kinds[kind].from_checkpoint(checkpoint, args.model)
     target_name = meta.get("target_name")
     if target_name is not None and not isinstance(target_name, str):
         raise ValueError(
             f"{args.model}: metadata field 'target_name' is {target_name!r}; expected a column name"
         )
-    X, y, first_line = _features(args.data, estimator, target_name)
+    estimator = kinds[kind].load(args.model)
+    if estimator.out_activation_ == "logistic" and estimator.n_outputs_ > 1:
+        raise ValueError(
+            f"{args.model}: a multilabel classifier; 'memograd predict' gives one label per row "
+            "(use MLPClassifier.load(path).predict in Python)"
+        )
+    names = meta.get("feature_names")
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) != estimator.n_features_in_
+        or not all(isinstance(name, str) for name in names)
+    ):
+        raise ValueError(
+            f"{args.model}: metadata field 'feature_names' must be {estimator.n_features_in_} "
+            f"column names, one per input of the network, got {names!r}"
+        )
+    X, y, first_line = _features(args.data, estimator.n_features_in_, names, target_name)
     result: dict[str, Any] = {"model": args.model, "data": args.data, "rows": int(len(X))}
-    if isinstance(estimator, MLPClassifier):
-        if y is not None:  # before predicting: a label the model never saw is the file's error
-            check_labels_in_classes(
-                y, estimator.classes_.tolist(), f"{args.data}: target", first_line
-            )
-        probabilities = estimator.predict_proba(X)
-        predictions = estimator.classes_[probabilities.argmax(axis=1)]
-        result.update(
-            classes=estimator.classes_.tolist(),
-            predictions=predictions.tolist(),
-            confidence=probabilities.max(axis=1).tolist(),
-            probabilities=probabilities.tolist(),
-            accuracy=None if y is None else estimator.score(X, y),
-        )
-    else:
-        predictions = estimator.predict(X)
-        result.update(
-            predictions=predictions.tolist(),
-            r2=None if y is None else estimator.score(X, y),
-        )
+    if isinstance(estimator, MLPClassifier) and y is not None:
+        # before predicting: a label the model never saw is the file's error
+        check_labels_in_classes(y, estimator.classes_.tolist(), f"{args.data}: target", first_line)
+    with warnings.catch_warnings():
+        # The columns were matched by name above: an estimator fitted on a DataFrame would
+        # otherwise warn that the array it gets has no column names.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        result.update(_predictions(estimator, X, y))
     if args.json:
         _common.emit_json(result)
     else:
@@ -87,10 +91,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predictions(estimator: Any, X: np.ndarray, y: Any) -> dict[str, Any]:
+    if hasattr(estimator, "classes_"):
+        probabilities = estimator.predict_proba(X)
+        return {
+            "classes": estimator.classes_.tolist(),
+            "predictions": estimator.classes_[probabilities.argmax(axis=1)].tolist(),
+            "confidence": probabilities.max(axis=1).tolist(),
+            "probabilities": probabilities.tolist(),
+            "accuracy": None if y is None else estimator.score(X, y),
+        }
+    return {
+        "predictions": estimator.predict(X).tolist(),
+        "r2": None if y is None else estimator.score(X, y),
+    }
+
+
 def _features(
-    path: str, estimator: Any, target_name: str | None
+    path: str, n_features: int, wanted: list[str] | None, target_name: str | None
 ) -> tuple[np.ndarray, Any, int | None]:
-    """The model's features from ``path``, the targets if present, and the first data line.
+    """The model's features from ``path`` (CSV columns matched by the ``wanted`` names), the
+    targets if present, and the first data line.
 
     The line number (2 for a CSV: line 1 is the header) lets label errors point into the file.
     """
@@ -98,7 +119,6 @@ def _features(
     from memograd.data.loading import AUTO
 
     kind = detect_format(path)
-    wanted = estimator.feature_names_
     if kind == "csv":
         header = _csv_header(path)
         target = target_name if target_name in header else None
@@ -110,12 +130,11 @@ def _features(
     X, names = dataset.X, list(dataset.feature_names)
     if wanted and kind == "csv" and all(name in names for name in wanted):
         X = X[:, [names.index(name) for name in wanted]]
-    elif X.shape[1] != estimator.n_features_:
+    elif X.shape[1] != n_features:
         missing = [n for n in (wanted or []) if n not in names] if kind == "csv" else []
         hint = f"; missing columns: {', '.join(missing[:10])}" if missing else ""
         raise DataError(
-            f"{path}: rows have {X.shape[1]} features, the model expects "
-            f"{estimator.n_features_}{hint}"
+            f"{path}: rows have {X.shape[1]} features, the model expects {n_features}{hint}"
         )
     return X, dataset.y, 2 if kind == "csv" else None
 

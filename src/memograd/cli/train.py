@@ -30,6 +30,8 @@ from memograd.nn.recipes import RECIPES, Recipe
 
 DATASETS = ("digits", "moons", "circles", "spirals", "blobs")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# The command's activation names -> the estimators' (scikit-learn's) where they differ.
+ESTIMATOR_ACTIVATIONS = {"sigmoid": "logistic"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -130,6 +132,7 @@ def fraction(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     import memograd as mg
     from memograd.data.targets import REGRESSION, as_task, describe, task_of
+    from memograd.nn.estimators.scaling import fit_standardized
 
     out = Path(args.out)
     if out.is_dir():
@@ -156,25 +159,21 @@ def run(args: argparse.Namespace) -> int:
     _check_memory(args, dataset, recipe, y_train, len(X_test), regression)
     estimator_class = mg.MLPRegressor if regression else mg.MLPClassifier
     estimator = estimator_class(
-        hidden=recipe.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        lr=recipe.lr,
-        epochs=recipe.epochs,
-        batch_size=recipe.batch_size,
-        dropout=recipe.dropout,
-        seed=args.seed,
-        verbose=not args.json,
+        **recipe.estimator_params(),
+        activation=ESTIMATOR_ACTIVATIONS.get(args.activation, args.activation),
+        # The command never set a weight decay, and AdamW without one is Adam.
+        solver="sgd" if args.optimizer == "sgd" else "adam",
+        random_state=args.seed,
+        progress_bar=not args.json,
     )
     started = time.perf_counter()
     try:
-        estimator.fit(X_train, y_train, feature_names=dataset.feature_names)
+        train_accuracy = fit_standardized(estimator, X_train, y_train)
     except mg.nn.TrainingDivergedError as exc:
         raise ValueError(
             f"{exc}, e.g. --lr {recipe.lr / 100:g}; nothing was saved to {out}"
         ) from None
     seconds = time.perf_counter() - started
-    history = estimator.history_
     result: dict[str, Any] = {
         "dataset": args.data or name,
         "task": task_of(y),
@@ -182,17 +181,17 @@ def run(args: argparse.Namespace) -> int:
         "rows_train": int(len(X_train)),
         "rows_test": int(len(X_test)),
         "features": int(dataset.n_features),
-        "sizes": [int(dataset.n_features), *recipe.hidden, _outputs(estimator, regression)],
+        "sizes": [int(dataset.n_features), *recipe.hidden, int(estimator.n_outputs_)],
         "activation": args.activation,
         "dropout": recipe.dropout,
         "optimizer": args.optimizer,
         "lr": recipe.lr,
         "batch_size": recipe.batch_size,
         "seed": args.seed,
-        "parameters": estimator.model_.num_parameters(),
-        "epochs": history.epochs,
-        "train_loss": history.train_loss,
-        "train_accuracy": history.train_accuracy,
+        "parameters": int(sum(a.size for a in (*estimator.coefs_, *estimator.intercepts_))),
+        "epochs": estimator.n_iter_,
+        "train_loss": estimator.loss_curve_,
+        "train_accuracy": train_accuracy,
         "seconds": seconds,
         "model_path": str(out),
     }
@@ -205,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         result["classes"] = estimator.classes_.tolist()
     estimator.save(
         out,
+        feature_names=list(dataset.feature_names),
         target_name=dataset.target_name,
         dataset=result["dataset"],
         test_accuracy=result["test_accuracy"],
@@ -250,24 +250,26 @@ def _check_memory(
 ) -> None:
     """Refuse, before any weight exists, a model whose training would pass the memory budget.
 
-    Float32 bytes, from the sizes alone: the training rows cast to float32; each parameter
-    with its gradient, Adam's two moments and a temporary (20 per parameter); the largest layer
-    drawn in float64 and cast (12 per weight); the batch's activations and their gradients (16
-    per unit and row); predicting the held-out rows in chunks of up to 4,096 (8 per unit and
-    row of the widest layer). Measured peaks (tracemalloc) were 0.74-0.88x of this.
+    Float32 bytes, from the sizes alone: the training rows validated in float64 and cast to
+    float32 (12 per value); each parameter with its gradient, Adam's two moments and a
+    temporary (20 per parameter); the largest layer drawn in float64 and cast (12 per weight);
+    the batch's activations and their gradients (16 per unit and row); scoring the training rows
+    after each epoch and predicting the held-out rows, in chunks of up to 4,096 (8 per unit and
+    row of the widest layer).
     """
     from memograd._budget import Budget, Estimate, check
 
     if regression:
         outputs = int(np.prod(y_train.shape[1:], dtype=np.int64))
     else:
-        outputs = len(np.unique(y_train))
+        classes = len(np.unique(y_train))
+        outputs = 1 if classes == 2 else classes  # two classes: one logistic unit
     sizes = [int(dataset.n_features), *recipe.hidden, outputs]
     layers = list(zip(sizes, sizes[1:], strict=False))
     parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
-    batch, chunk = min(recipe.batch_size, len(y_train)), min(4096, max(rows_test, 1))
+    batch, chunk = min(recipe.batch_size, len(y_train)), min(4096, max(len(y_train), rows_test))
     needed = (
-        4 * len(y_train) * sizes[0]
+        12 * len(y_train) * sizes[0]
         + 20 * parameters
         + 12 * max(fan_in * fan_out for fan_in, fan_out in layers)
         + 16 * batch * sum(sizes[1:])
@@ -277,12 +279,6 @@ def _check_memory(
     model = "-".join(str(size) for size in sizes)
     estimate = Estimate(f"training the {model} model ({parameters:,} parameters)", needed)
     check(estimate, Budget(force=args.force), instead="use smaller --hidden or --batch-size")
-
-
-def _outputs(estimator: Any, regression: bool) -> int:
-    if regression:
-        return int(np.prod(estimator.target_shape_, dtype=np.int64))
-    return len(estimator.classes_)
 
 
 def _print_summary(result: dict[str, Any], regression: bool) -> None:

@@ -399,6 +399,20 @@ class Tensor:
         out._counter = _shared_counter(self)
         return out
 
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf and return the tensor (PyTorch's method)."""
+        if self.parents:
+            raise RuntimeError(
+                f"requires_grad_: only a leaf's flag can be set, and this tensor is the result of "
+                f"{self.op!r} (use .detach() for a leaf with the same values)"
+            )
+        if requires_grad and not np.issubdtype(self._data.dtype, np.floating):
+            raise TypeError(
+                f"requires_grad_: only floating tensors can require grad, got {self._data.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (the next backward assigns a fresh one)."""
         self.grad = None

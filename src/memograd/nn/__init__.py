@@ -3,13 +3,14 @@
 ``mg.nn.MLP([64, 32, 10])`` builds a network, ``mg.nn.functional.cross_entropy`` scores it,
 ``mg.nn.fit`` trains it (or write the loop: ``opt.zero_grad(); loss.backward(); opt.step()``),
 ``model.save(path)`` / ``mg.nn.load(path)`` keep it. Only NumPy is needed; the progress bar
-uses rich when it is installed and a terminal is attached.
+uses rich when it is installed and a terminal is attached. ``MLPClassifier`` and
+``MLPRegressor`` are scikit-learn estimators: they are imported on first use, with
+scikit-learn (the ``[sklearn]`` extra).
 """
 
 from __future__ import annotations
 
 from memograd.nn import functional
-from memograd.nn.estimators import MLPClassifier, MLPRegressor
 from memograd.nn.layers import (
     GELU,
     MLP,
@@ -62,3 +63,15 @@ __all__ = [
     "register_module",
     "save",
 ]
+
+
+ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+
+
+def __getattr__(name: str) -> object:
+    """Import the scikit-learn estimators (and scikit-learn) on first use only."""
+    if name in ESTIMATORS:
+        from memograd.nn import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'memograd.nn' has no attribute {name!r}")

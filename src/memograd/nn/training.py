@@ -169,7 +169,7 @@ def fit(
                 batch_loss = loss_fn(outputs, yb)
                 value = float(batch_loss.item())
                 if not math.isfinite(value):
-                    raise _diverged(f"the loss of batch {batch} is {value}", epoch, opt)
+                    raise diverged(f"the loss of batch {batch} is {value}", epoch, opt)
                 opt.zero_grad()
                 batch_loss.backward()
                 opt.step()
@@ -208,10 +208,11 @@ def check_finite_parameters(model: Module, epoch: int, optimizer: Optimizer) -> 
     """Raise :class:`TrainingDivergedError` when any weight is inf or NaN after ``epoch``."""
     for name, param in model.named_parameters():
         if not np.isfinite(param.data).all():
-            raise _diverged(f"parameter {name!r} is no longer finite", epoch, optimizer)
+            raise diverged(f"parameter {name!r} is no longer finite", epoch, optimizer)
 
 
-def _diverged(what: str, epoch: int, optimizer: Optimizer) -> TrainingDivergedError:
+def diverged(what: str, epoch: int, optimizer: Optimizer) -> TrainingDivergedError:
+    """The error for a run whose ``what`` stopped being finite in ``epoch``, with the hint."""
     lr = optimizer.param_groups[0]["lr"]
     return TrainingDivergedError(
         f"training diverged in epoch {epoch}: {what}; lower the learning rate (lr={lr:g})"
