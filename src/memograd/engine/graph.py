@@ -212,16 +212,23 @@ def gradients(
     *,
     create_graph: bool = False,
     retain_graph: bool | None = None,
+    report: BackwardStats | None = None,
 ) -> list[Any]:
     """d(root)/d(input) * seed for each of ``inputs``, returned: no ``.grad`` is touched.
 
     The functional form of backward (PyTorch's ``torch.autograd.grad``) that ``mg.grad`` and the
-    other transforms are built on. An input the root does not depend on gets None.
+    other transforms are built on. An input the root does not depend on gets None. ``report``,
+    when given, adds this pass's VJP evaluations and one pass to its counts.
     """
     _check_root(root)
-    report = BackwardStats("sweep")
+    this_pass = BackwardStats("sweep")
     wanted = set(inputs)
-    pairs, visited = _run(root, seed, report, DEFAULT_MAX_PATHS, create_graph, keep=wanted)
+    pairs, visited = _run(root, seed, this_pass, DEFAULT_MAX_PATHS, create_graph, keep=wanted)
+    if report is not None:
+        report.vjp_evaluations += this_pass.vjp_evaluations
+        report.accumulations += this_pass.accumulations
+        report.nodes_visited += this_pass.nodes_visited
+        report.passes += 1
     _free_unless(retain_graph, create_graph, root, visited)
     found = dict(pairs)
     return [found.get(node) for node in inputs]
