@@ -18,14 +18,12 @@ Sizes are checked before anything is built (the Jacobian has n x m entries).
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from memograd.cli import _common
 
 DEFAULT_ARCHS = ("2-2-2-1", "3-4-4-4-1", "64-32-32-10")
 DEFAULT_SHAPES = ((1, 100), (100, 1), (20, 20))
-HIDDEN = 16
 MAX_JACOBIAN_ENTRIES = 10**6
 """Entries of a Jacobian the command builds (both ways) without --force: 1e6 floats, 8 MB each
 way, and about a second of passes."""
@@ -84,41 +82,9 @@ def network_costs(arch_text: str) -> dict[str, Any]:
     return costs.as_dict()
 
 
-def jacobian_costs(n: int, m: int, measure: bool) -> dict[str, Any]:
-    """Jacobian of ``x -> tanh(x A) B``, R^n -> R^m, by jacfwd and jacrev: passes, work, time."""
-    import numpy as np
-
-    import memograd as mg
-
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, HIDDEN)) / np.sqrt(n)
-    b = rng.standard_normal((HIDDEN, m)) / np.sqrt(HIDDEN)
-    x = rng.standard_normal(n)
-
-    def f(v: Any) -> Any:
-        return (v @ a).tanh() @ b
-
-    row: dict[str, Any] = {"inputs": n, "outputs": m}
-    results = {}
-    for name, transform in (("forward", mg.jacfwd), ("reverse", mg.jacrev)):
-        jacobian, stats = transform(f, stats=True)(x)  # also warms up the code paths
-        results[name] = jacobian
-        evaluations = stats.jvp_evaluations if name == "forward" else stats.vjp_evaluations
-        row[name] = {"passes": stats.passes, "evaluations": evaluations}
-        if measure:  # the median of 5 calls: this machine's noise, not one unlucky call
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                transform(f)(x)
-                times.append(time.perf_counter() - started)
-            row[name]["seconds"] = sorted(times)[2]
-    row["agree"] = bool(np.allclose(results["forward"], results["reverse"], rtol=1e-10, atol=1e-12))
-    row["cheaper"] = "forward" if n < m else ("reverse" if m < n else "either")
-    return row
-
-
 def run(args: argparse.Namespace) -> int:
     from memograd._budget import Budget, Estimate, check
+    from memograd.explain.directions import HIDDEN, jacobian_costs
 
     archs = tuple(args.arch or DEFAULT_ARCHS)
     shapes = tuple(args.shape or DEFAULT_SHAPES)
@@ -134,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             instead="ask for fewer inputs or outputs",
         )
     networks = [network_costs(arch) for arch in archs]
-    jacobians = [jacobian_costs(n, m, args.measure) for n, m in shapes]
+    jacobians = [jacobian_costs(n, m, measure=args.measure) for n, m in shapes]
     if args.json:
         _common.emit_json({"networks": networks, "jacobians": jacobians, "hidden": HIDDEN})
         return 0
@@ -144,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(networks: list[dict[str, Any]], jacobians: list[dict[str, Any]], measure: bool) -> None:
     from memograd._numbers import short_count
+    from memograd.explain.directions import HIDDEN
     from memograd.viz.units import format_seconds
 
     print("The gradient of a network's loss (one output) for all its parameters:")

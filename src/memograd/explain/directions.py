@@ -17,6 +17,7 @@ or P forward passes: this module counts both exactly, from the architecture alon
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from memograd.engine import graph
 from memograd.engine.stats import BackwardStats
+from memograd.engine.transforms import jacfwd, jacrev
 from memograd.explain.arch import Architecture, ParamRef, parse_param
 from memograd.explain.gradient import build_value_graph
 from memograd.explain.network import Network
@@ -173,3 +175,36 @@ def engine_forward_gradient(network: Network, ref: ParamRef) -> tuple[float, dic
     report = BackwardStats("forward")
     (tangent,) = graph.forward_sweep([values.loss], {values.node(ref): 1.0}, report)
     return float(tangent or 0.0), report.as_dict()
+
+
+HIDDEN = 16
+"""Hidden units of the function ``jacobian_costs`` differentiates."""
+
+
+def jacobian_costs(n: int, m: int, *, measure: bool = False) -> dict[str, Any]:
+    """Jacobian of ``x -> tanh(x A) B``, R^n -> R^m, by jacfwd and jacrev: passes, work, time."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, HIDDEN)) / np.sqrt(n)
+    b = rng.standard_normal((HIDDEN, m)) / np.sqrt(HIDDEN)
+    x = rng.standard_normal(n)
+
+    def f(v: Any) -> Any:
+        return (v @ a).tanh() @ b
+
+    row: dict[str, Any] = {"inputs": n, "outputs": m}
+    results = {}
+    for name, transform in (("forward", jacfwd), ("reverse", jacrev)):
+        jacobian, stats = transform(f, stats=True)(x)  # also warms up the code paths
+        results[name] = jacobian
+        evaluations = stats.jvp_evaluations if name == "forward" else stats.vjp_evaluations
+        row[name] = {"passes": stats.passes, "evaluations": evaluations}
+        if measure:  # the median of 5 calls: this machine's noise, not one unlucky call
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                transform(f)(x)
+                times.append(time.perf_counter() - started)
+            row[name]["seconds"] = sorted(times)[2]
+    row["agree"] = bool(np.allclose(results["forward"], results["reverse"], rtol=1e-10, atol=1e-12))
+    row["cheaper"] = "forward" if n < m else ("reverse" if m < n else "either")
+    return row
