@@ -7,6 +7,7 @@ ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``
 """
 
 from memograd.engine.allocator import keep_freed_memory
+from memograd.engine.compiler import CompiledStep, TraceError, compile
 from memograd.engine.graph import (
     BACKWARD_STRATEGIES,
     count_edges,
@@ -48,11 +49,14 @@ from memograd.engine.value import Value
 __all__ = [
     "BACKWARD_STRATEGIES",
     "BackwardStats",
+    "CompiledStep",
     "GradcheckError",
     "InPlaceModificationError",
     "Tensor",
+    "TraceError",
     "Value",
     "as_tensor",
+    "compile",
     "concat",
     "count_edges",
     "paths_to_nodes",

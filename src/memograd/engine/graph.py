@@ -87,6 +87,11 @@ DEFAULT_MAX_PATHS = 10**6
 # holding it cannot deadlock; the GIL serialises this pure-Python work anyway.
 _grad_lock = threading.Lock()
 
+# The tracer of a compiled step while one records its first run (engine/compiler/trace.py): a
+# pass of the engine that it did not start itself (a transform, a Value's backward) is refused,
+# since the plan could not replay it.
+_tracer: Any = None
+
 
 # --------------------------------------------------------------------------------------------
 # Gradient mode: ``with no_grad():`` builds no graph.
@@ -299,6 +304,8 @@ def _run(
 ) -> tuple[Pairs | None, Any]:
     """Run the report's strategy: the (node, adjoint) pairs to hand over (None: the scalar sweep
     handed them over itself), and the nodes it visited."""
+    if _tracer is not None:
+        _tracer.engine_pass("a backward pass")
     if create_graph:
         return _sweep(root, seed, report, max_paths, keep=keep, graph=True)
     if report.strategy == "sweep":
@@ -623,6 +630,8 @@ def forward_sweep(
     mode, filled from the other end. An output the seeds do not reach gets None. ``report``
     counts one JVP evaluation per edge that carries a tangent, and one pass.
     """
+    if _tracer is not None:
+        _tracer.engine_pass("a forward-mode pass")
     tangent = dict(seeds)
     jvps = 0
     order = forward_order(outputs)

@@ -78,11 +78,15 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes that broadcasting stretched, so that it has ``shape`` again."""
     if g.shape == shape:
         return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    return g.sum(axis=unbroadcast_axes(g.shape, shape)).reshape(shape)
+
+
+def unbroadcast_axes(g_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``g_shape`` that broadcasting a ``shape`` to it added or stretched."""
+    lead = len(g_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1
     )
-    return g.sum(axis=axes).reshape(shape)
 
 
 def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[int, ...]:

@@ -36,6 +36,9 @@ from memograd.engine.stats import BackwardStats
 
 _new = object.__new__
 _NO_VJPS: tuple = ()
+# The tracer of a compiled step while one records its first run (engine/compiler/trace.py), else
+# None: each hook below costs one global read when nothing is being traced.
+_tracer: Any = None
 
 
 class _VersionCounter:
@@ -50,6 +53,8 @@ class _VersionCounter:
 def _checked_array(array: Any, requires_grad: bool, copy: bool) -> np.ndarray:
     """``array`` as a numeric ndarray (copied when ``copy``), or a TypeError saying why not."""
     if isinstance(array, Tensor):
+        if _tracer is not None:
+            _tracer.exported(array, "copy")
         array = array._data
     data = np.array(array, copy=True) if copy else np.asarray(array)
     if data.dtype == object or not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
@@ -102,6 +107,8 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The ndarray. Assigning (``x.data = a``, ``x.data -= lr * g``) bumps the version."""
+        if _tracer is not None:
+            _tracer.exported(self, "data")
         return self._data
 
     @data.setter
@@ -111,6 +118,8 @@ class Tensor:
                 f"Tensor.data must be a NumPy array, got {type(array).__name__}; "
                 "wrap it with np.asarray first"
             )
+        if _tracer is not None:
+            _tracer.written(self)
         self._data = array
         bump_version(self)
 
@@ -150,14 +159,20 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data array (not a copy)."""
+        if _tracer is not None:
+            _tracer.exported(self, "numpy")
         return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(tensor)`` gives the data (the graph is not part of it)."""
+        if _tracer is not None:
+            _tracer.exported(self, "array")
         data = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return data.copy() if copy else data
 
     def item(self) -> float:
+        if _tracer is not None:
+            _tracer.exported(self, "item")
         if self.data.size != 1:
             raise ValueError(
                 f"item: the tensor has shape {self.data.shape} ({self.data.size} elements); "
@@ -264,8 +279,13 @@ class Tensor:
     # ---- comparisons: boolean tensors that no gradient flows through ----------------------------
 
     def _compare(self, other: Any, compare: Any) -> Tensor:
-        other = other._data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(compare(self._data, other)), False)
+        out = Tensor._wrap(
+            np.asarray(compare(self._data, other._data if isinstance(other, Tensor) else other)),
+            False,
+        )
+        if _tracer is not None:
+            _tracer.compared(compare, self, other, out)
+        return out
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -289,6 +309,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
+        if _tracer is not None:
+            _tracer.exported(self, "bool")
         if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
@@ -439,6 +461,8 @@ class Tensor:
         """
         if isinstance(gradient, str):
             gradient, strategy = None, gradient
+        if _tracer is not None:
+            return _tracer.backward(self, gradient, strategy, stats, create_graph, retain_graph)
         return graph.backward(
             self,
             self._seed(gradient, create_graph),
@@ -569,6 +593,8 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
                 break
     if op.view and _memory_root(data) is _memory_root(parents[0]._data):
         out._counter = _shared_counter(parents[0])  # a view: writes to either reach both
+    if _tracer is not None:
+        _tracer.op(op, parents, params, out)
     return out
 
 
@@ -695,6 +721,8 @@ def _constant(value: Any, like: np.dtype, op_name: str) -> Tensor:
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf holding a copy of ``data`` (``torch.tensor``): later writes to it are not seen."""
+    if _tracer is not None and isinstance(data, Tensor):
+        _tracer.exported(data, "copy")
     array = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True)
     return Tensor._wrap(_checked_array(array, requires_grad, copy=False), requires_grad)
 

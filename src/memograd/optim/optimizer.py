@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.compiler import host_call
 from memograd.engine.tensor import Tensor, bump_version
 
 
@@ -62,6 +63,7 @@ class Optimizer:
         self._check_hyperparameters(full)
         self.param_groups.append(full)
 
+    @host_call  # a compiled step replays it whole
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last backward pass (None, or zeros in place)."""
         for group in self.param_groups:
@@ -71,6 +73,7 @@ class Optimizer:
                 elif param.grad is not None:
                     param.grad[...] = 0
 
+    @host_call  # a compiled step replays it whole, with the gradients its plan computed
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         for group in self.param_groups:

@@ -1,0 +1,345 @@
+"""The compiler's kernels: the rows of a training step as NumPy calls that write into buffers.
+
+The derivative table's functions allocate their results; a plan wants every result written into
+a buffer it planned (``out=``), and an input overwritten in place when nothing reads it later.
+This library does that for the rows a training step spends its time in: ``linear``, ``matmul``,
+``add``, ``relu``, ``cross_entropy``, ``sum`` and the comparisons. Each kernel performs the row's
+own arithmetic, the same NumPy operations on the same operands in the same order, so a replay is
+bitwise equal to the eager step (``tests/compile/test_kernels.py`` checks every one against the
+row's functions); only where the result lands differs. Two places compute the same numbers by an
+equivalent route, chosen because it lets a buffer be reused: the ReLU's VJP masks with
+``out > 0`` instead of ``x > 0`` (the same mask for every x, NaN included, so its input's buffer
+can hold its output), and cross-entropy subtracts the one-hot by ``take``/``put`` at the targets
+instead of subtracting a dense one-hot (``p - 0.0`` is ``p``).
+
+Every other row, and a library row in a case it does not cover (a batched matmul, 1-D logits),
+goes through :func:`fallback_forward` / :func:`fallback_vjp`: the row's own forward and VJP
+functions, called by the plan on a stand-in node (:class:`NodeView`). Their results are
+allocated by the row on every call, and the plan keeps their inputs alive as long as they live,
+since a row may return a view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from memograd.engine import ops
+from memograd.engine.compiler.program import Slot
+
+if TYPE_CHECKING:
+    from memograd.engine.compiler.lower import Lowering
+    from memograd.engine.compiler.trace import OpEvent
+
+add_reduce = np.add.reduce
+max_reduce = np.maximum.reduce
+
+
+class NodeView:
+    """What a row's VJP reads of its node (``parents[i].data``, ``data``, ``_ctx``, ``op``)."""
+
+    __slots__ = ("parents", "data", "_ctx", "op")
+
+    def __init__(self, op: str, ctx: Any, out: Any, *inputs: Any) -> None:
+        self.op = op
+        self._ctx = ctx
+        self.data = out
+        self.parents = tuple(_Held(x) for x in inputs)
+
+
+class _Held:
+    __slots__ = ("data",)
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+
+def _same(a: Slot, b: Slot) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype
+
+
+def _result_dtype(*slots: Slot) -> np.dtype:
+    return np.result_type(*(s.dtype for s in slots))
+
+
+def _transposed(L: Lowering, s: Slot) -> Slot:
+    return L.program.view(s, "{}.T", s.shape[::-1])
+
+
+# --------------------------------------------------------------------------------------------
+# linear and matmul (2-D operands)
+# --------------------------------------------------------------------------------------------
+
+
+class Linear:
+    """``x @ W (+ b)``: one matmul into the output buffer, the bias added in place (as the row)."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return xs[0].kind != "obj" and len(xs[0].shape) == 2 and len(xs[1].shape) == 2
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        P.emit("{0}({1}, {2}, {3})", np.matmul, xs[0], xs[1], out, reads=xs[:2], writes=(out,))
+        if len(xs) == 3:
+            P.emit("{0}({1}, {2}, {1})", np.add, out, xs[2], reads=(out, xs[2]), writes=(out,))
+        return out
+
+    def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
+        P = L.program
+        x, w = L.inputs(ev)[:2]
+        if i == 0:  # dx = g @ W^T
+            out = P.buf(x.shape, _result_dtype(g, w))
+            P.emit(
+                "{0}({1}, {2}, {3})", np.matmul, g, _transposed(L, w), out,
+                reads=(g, w), writes=(out,),
+            )  # fmt: skip
+        elif i == 1:  # dW = x^T @ g
+            out = P.buf(w.shape, _result_dtype(x, g))
+            P.emit(
+                "{0}({1}, {2}, {3})", np.matmul, _transposed(L, x), g, out,
+                reads=(x, g), writes=(out,),
+            )  # fmt: skip
+        else:  # db = g summed over the batch
+            out = P.buf(g.shape[1:], g.dtype)
+            P.emit("{0}({1}, 0, None, {2})", add_reduce, g, out, reads=(g,), writes=(out,))
+        return out
+
+
+class Matmul(Linear):
+    """``x @ y`` for 2-D operands; its VJPs are linear's first two."""
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        return Linear.forward(self, L, ev, xs[:2])
+
+
+# --------------------------------------------------------------------------------------------
+# add, relu, sum, comparisons
+# --------------------------------------------------------------------------------------------
+
+
+class Add:
+    """``x + y`` into a buffer that may be either input's (a bias added in place)."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return True
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        inplace = tuple((x, out) for x in xs if _same(x, out))
+        P.emit(
+            "{0}({1}, {2}, {3})", np.add, xs[0], xs[1], out,
+            reads=tuple(xs), writes=(out,), inplace=inplace,
+        )  # fmt: skip
+        return out
+
+    def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
+        target = L.inputs(ev)[i]
+        if g.shape == target.shape:
+            return g  # the partial is 1: g is handed on as it is
+        axes = ops.unbroadcast_axes(g.shape, target.shape)
+        P = L.program
+        out = P.buf(target.shape, g.dtype)
+        reduced = tuple(n for a, n in enumerate(g.shape) if a not in axes)
+        flat = P.view(out, "{}.reshape(%r)" % (reduced,), reduced)
+        P.emit("{0}({1}, {2}, None, {3})", add_reduce, g, axes, flat, reads=(g,), writes=(flat,))
+        return out
+
+
+class Relu:
+    """``max(x, 0)`` in place over its input; the VJP masks with the output (``out > 0``)."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return True
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        inplace = ((xs[0], out),) if _same(xs[0], out) else ()
+        P.emit(
+            "{0}({1}, 0, {2})", np.maximum, xs[0], out,
+            reads=(xs[0],), writes=(out,), inplace=inplace,
+        )  # fmt: skip
+        return out
+
+    def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
+        P = L.program
+        out = L.output(ev)
+        mask = P.buf(out.shape, np.bool_)
+        P.emit("{0}({1}, 0, {2})", np.greater, out, mask, reads=(out,), writes=(mask,))
+        result = P.buf(g.shape, g.dtype)
+        P.emit(
+            "{0}({1}, {2}, {3})", np.multiply, g, mask, result,
+            reads=(g, mask), writes=(result,), inplace=((g, result),),
+        )  # fmt: skip
+        return result
+
+
+class Sum:
+    """``x.sum(axis, keepdims)`` into a buffer; the VJP is a broadcast view of g (no copy)."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return True
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        axes, keepdims = ev.params
+        out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        P.emit(
+            "{0}({1}, {2}, None, {3}, {4})", add_reduce, xs[0], axes, out, keepdims,
+            reads=(xs[0],), writes=(out,),
+        )  # fmt: skip
+        return out
+
+    def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
+        axes, keepdims = ev.params
+        shape = L.inputs(ev)[0].shape
+        return L.program.view(
+            g, "expand_reduced({}, %r, %r, %r)" % (axes, keepdims, shape), shape, g.dtype
+        )
+
+
+class Compare:
+    """``x > y`` and the other comparisons, into a boolean buffer (no VJP: not differentiable)."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return True
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        ufunc = getattr(np, ev.row.name)
+        P.emit("{0}({1}, {2}, {3})", ufunc, xs[0], xs[1], out, reads=tuple(xs), writes=(out,))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# cross-entropy of (N, C) logits against N integer targets
+# --------------------------------------------------------------------------------------------
+
+
+def check_targets(targets: np.ndarray, classes: int) -> None:
+    """The eager op's check of the targets, run by every replay before the loss is computed."""
+    if targets.dtype != np.intp:
+        raise TypeError(f"cross_entropy: the compiled step's targets changed dtype to {targets.dtype}")
+    unsigned = targets.view(np.uintp)
+    if targets.size and unsigned.max() >= classes:
+        from memograd.engine.tensor import cross_entropy  # the eager op raises its own message
+
+        cross_entropy(np.zeros((targets.shape[0], classes), np.float32), targets)
+
+
+def minus_onehot(probs: np.ndarray, flat_index: np.ndarray, picked: np.ndarray, out: np.ndarray):
+    """``out = probs - onehot``: 1 subtracted at the targets only (``p - 0.0`` is ``p``)."""
+    if out is not probs:
+        np.copyto(out, probs)
+    flat = out.reshape(-1)
+    np.take(flat, flat_index, None, picked)
+    np.subtract(picked, 1, picked)
+    np.put(flat, flat_index, picked)
+
+
+class CrossEntropy:
+    """The row's log-softmax + NLL, every step into a buffer; probabilities kept for the VJP."""
+
+    def applies(self, ev: OpEvent, xs: list[Slot]) -> bool:
+        return len(xs[0].shape) == 2 and ev.params[1] in ("mean", "sum", "none")
+
+    def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
+        P = L.program
+        x = xs[0]
+        n, c = x.shape
+        targets, reduction = ev.params
+        t = L.param_array(ev, targets)
+        P.emit("{0}({1}, {2})", check_targets, t, c, reads=(t,))
+        dtype = ev.out._data.dtype
+        top = P.buf((n, 1), x.dtype)
+        P.emit("{0}({1}, -1, None, {2}, True)", max_reduce, x, top, reads=(x,), writes=(top,))
+        shifted = P.buf(x.shape, x.dtype)
+        P.emit(
+            "{0}({1}, {2}, {3})", np.subtract, x, top, shifted,
+            reads=(x, top), writes=(shifted,), inplace=((x, shifted),),
+        )  # fmt: skip
+        index = P.buf((n,), np.intp)
+        rows = P.slot("const", (n,), np.intp, np.arange(n, dtype=np.intp) * c)
+        P.emit("{0}({1}, {2}, {3})", np.add, rows, t, index, reads=(rows, t), writes=(index,))
+        picked = P.buf((n,), x.dtype)
+        P.emit(
+            "{0}({1}, {2}, None, {3})", np.take, P.view(shifted, "{}.reshape(-1)", (n * c,)),
+            index, picked, reads=(shifted, index), writes=(picked,),
+        )  # fmt: skip
+        e = P.buf(x.shape, x.dtype)
+        P.emit(
+            "{0}({1}, {2})", np.exp, shifted, e,
+            reads=(shifted,), writes=(e,), inplace=((shifted, e),),
+        )  # fmt: skip
+        total = P.buf((n, 1), x.dtype)
+        P.emit("{0}({1}, -1, None, {2}, True)", add_reduce, e, total, reads=(e,), writes=(total,))
+        losses = P.buf((n,), x.dtype)
+        P.emit(
+            "{0}({1}, {2})", np.log, P.view(total, "{}[:, 0]", (n,)), losses,
+            reads=(total,), writes=(losses,),
+        )  # fmt: skip
+        P.emit("{0}({1}, {2}, {1})", np.subtract, losses, picked, reads=(losses, picked), writes=(losses,))
+        if reduction == "none":
+            out = losses
+        else:
+            out = P.buf((), dtype)
+            P.emit("{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,))
+            if reduction == "mean":
+                P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
+        if ev.out.requires_grad:
+            probs = P.buf(x.shape, x.dtype)
+            P.emit(
+                "{0}({1}, {2}, {3})", np.divide, e, total, probs,
+                reads=(e, total), writes=(probs,), inplace=((e, probs),),
+            )  # fmt: skip
+            L.state[id(ev)] = (probs, index, reduction)
+        return out
+
+    def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
+        P = L.program
+        probs, index, reduction = L.state[id(ev)]
+        n = probs.shape[0]
+        result = P.buf(probs.shape, probs.dtype)
+        picked = P.buf((n,), probs.dtype)
+        P.emit(
+            "{0}({1}, {2}, {3}, {4})", minus_onehot, probs, index, picked, result,
+            reads=(probs, index), writes=(picked, result), inplace=((probs, result),),
+        )  # fmt: skip
+        if reduction == "mean":
+            scale = P.buf((), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype)
+            P.emit("{0}({1}, {2}, {3})", np.divide, g, n, scale, reads=(g,), writes=(scale,))
+        elif reduction == "none":
+            scale = P.view(g, "{}.reshape((%d, 1))" % n, (n, 1))
+        else:
+            scale = g
+        P.emit(
+            "{0}({1}, {2}, {1})", np.multiply, result, scale, reads=(result, scale), writes=(result,)
+        )
+        return result
+
+
+# The library, by row (identity): the rows of an MLP training step.
+KERNELS: dict[int, Any] = {
+    id(ops.LINEAR): Linear(),
+    id(ops.MATMUL): Matmul(),
+    id(ops.ADD): Add(),
+    id(ops.RELU): Relu(),
+    id(ops.SUM): Sum(),
+    id(ops.CROSS_ENTROPY): CrossEntropy(),
+}
+
+
+def kernel_for(ev: OpEvent, xs: list[Slot]) -> Any:
+    """The library kernel for this op, or None (the row's own functions are called)."""
+    from memograd.engine.compiler.trace import _Compare
+
+    if isinstance(ev.row, _Compare):
+        return Compare()
+    kernel = KERNELS.get(id(ev.row))
+    if kernel is not None and kernel.applies(ev, xs):
+        return kernel
+    return None
