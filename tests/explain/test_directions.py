@@ -71,3 +71,18 @@ def test_paths_mode_forward_on_the_command_line(capsys):
     assert document["forward_multiplications"] == 5
     assert document["all_parameters"]["forward_multiplications"] == 45
     assert main(["paths", "--arch", "2-2-2-1", "--param", "W1_11", "--mode", "sideways"]) == 2
+
+
+@pytest.mark.parametrize("arch", ["2-2-2-1", "3-4-2-2"])
+def test_unit_outputs_and_output_layer_count_only_real_products(arch):
+    network = build_network(arch, seed=2)
+    sizes = network.arch.sizes
+    for k in range(1, network.arch.depth + 1):
+        for j in range(1, sizes[k] + 1):
+            ref = mg.explain.parse_param(f"O{k}_{j}", network.arch)
+            forward = forward_gradient(network, ref)
+            assert forward.multiplications == forward_multiplication_count(network.arch, ref)
+            e = mg.explain.explain(arch, ref.name, network=network)
+            assert forward.gradient == pytest.approx(e.memo_gradient, rel=1e-12, abs=1e-15)
+    output_weight = mg.explain.parse_param(f"W{network.arch.depth}_1_1", network.arch)
+    assert forward_multiplication_count(network.arch, output_weight) == 1

@@ -79,7 +79,7 @@ def forward_gradient(network: Network, ref: ParamRef) -> ForwardGradient:
         edges = _edges(network, m)
         if m == k + 1:  # only p's own unit carries a tangent: one edge into each unit above
             new = edges[unit, :] * own
-            multiplications += arch.sizes[m]
+            multiplications += arch.sizes[m] if ref.kind != "O" else 0  # × 1 is no product
             for j in range(arch.sizes[m]):
                 target = unit_text(arch, m, j + 1)
                 product = f" = {edges[unit, j]:.4g} × {own:.4g}"
@@ -101,7 +101,10 @@ def forward_gradient(network: Network, ref: ParamRef) -> ForwardGradient:
         tangent = new
     loss_gradient = network.forward.loss_gradient
     gradient = float(np.dot(loss_gradient, tangent))
-    multiplications += arch.sizes[-1]
+    if k < arch.depth:
+        multiplications += arch.sizes[-1]
+    elif ref.kind != "O":  # p in the output layer: one output carries a tangent
+        multiplications += 1
     last = "Σ_j ∂L/∂Ŷ_j × t(Ŷ_j)" + _terms(loss_gradient, tangent)
     steps.append(ForwardStep(f"∂L/∂{symbol}", gradient, last))
     return ForwardGradient(gradient, multiplications, tuple(steps))
@@ -117,17 +120,16 @@ def _terms(factors: np.ndarray, tangents: np.ndarray, most: int = 4) -> str:
 def forward_multiplication_count(arch: Architecture, ref: ParamRef) -> int:
     """Multiplications of :func:`forward_gradient`, from the architecture alone.
 
-    n_(k+1) into the layer above p's unit, Σ_{m=k+2}^{K} n_(m-1) n_m for the full layers, and
-    n_K for ∂L/∂Ŷ: the parameter's own factor is the seed, not a product.
+    n_(k+1) into the layer above p's unit (none for a unit output, whose tangent is the seed 1),
+    Σ_{m=k+2}^{K} n_(m-1) n_m for the full layers, and n_K for ∂L/∂Ŷ; a parameter of the output
+    layer costs one product (∂L/∂Ŷ_j × its own factor), a unit of it none. The same closed form
+    as the explorable page's.
     """
     sizes, k = arch.sizes, ref.layer
     if k == arch.depth:
-        return sizes[-1]
-    return (
-        sizes[k + 1]
-        + sum(sizes[m - 1] * sizes[m] for m in range(k + 2, arch.depth + 1))
-        + (sizes[-1])
-    )
+        return 0 if ref.kind == "O" else 1
+    first = sizes[k + 1] if ref.kind != "O" else 0
+    return first + sum(sizes[m - 1] * sizes[m] for m in range(k + 2, arch.depth + 1)) + sizes[-1]
 
 
 def parameters(arch: Architecture) -> list[ParamRef]:
