@@ -11,8 +11,8 @@ __version__ = "0.1.0"
 
 # The layers of the library, in the order of the notes: memoization (@mg.memoize and Fibonacci
 # three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
-# explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
-# rich are loaded by the functions that draw.
+# explainer, and networks, optimizers and data; mg.save / mg.load on top of them. All of them
+# need NumPy alone: matplotlib and rich are loaded by the functions that draw.
 from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
 from memograd.engine import (  # noqa: E402
     BackwardStats,
@@ -43,6 +43,7 @@ from memograd.engine import (  # noqa: E402
 )
 from memograd.memo import CacheInfo, memoize  # noqa: E402
 from memograd.nn import MLPClassifier, MLPRegressor, manual_seed  # noqa: E402
+from memograd.saving import load, save  # noqa: E402
 
 __all__ = [
     "BackwardStats",
@@ -69,6 +70,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linear",
+    "load",
     "log_softmax",
     "logsumexp",
     "manual_seed",
@@ -76,6 +78,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "save",
     "softmax",
     "stack",
     "tensor",

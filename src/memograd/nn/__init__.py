@@ -8,7 +8,7 @@ uses rich when it is installed and a terminal is attached.
 
 from __future__ import annotations
 
-from memograd.nn import functional
+from memograd.nn import functional, utils
 from memograd.nn.estimators import MLPClassifier, MLPRegressor
 from memograd.nn.layers import (
     GELU,
@@ -62,4 +62,5 @@ __all__ = [
     "predict_outputs",
     "register_module",
     "save",
+    "utils",
 ]
