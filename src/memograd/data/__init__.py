@@ -4,7 +4,8 @@ Everything here needs NumPy alone and works offline. Loaders return a :class:`Da
 unpacks as ``X, y``; every problem with the data raises :class:`DataError` naming the file (or
 array), the row and the column. Every loader reads the target by one rule (:mod:`.targets`:
 text and whole numbers are classes, other numbers regression values) and checks a file's sizes
-against a memory budget before reading it (:func:`.budget.check_memory`).
+against a memory budget before reading it (:func:`.budget.check_memory`). ``TensorDataset`` and
+``DataLoader`` are torch.utils.data's minibatch loop, yielding memograd Tensors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from memograd.data.dataset import Dataset
 from memograd.data.digits import load_digits
 from memograd.data.errors import DataError
 from memograd.data.idx import load_idx, read_idx
+from memograd.data.loader import DataLoader, TensorDataset, default_collate, default_convert
 from memograd.data.loading import detect_format, load_file
 from memograd.data.split import BatchIterator, Standardizer, batches, train_test_split
 from memograd.data.synthetic import blobs, circles, moons, spirals
@@ -24,8 +26,10 @@ from memograd.data.validation import as_class_labels, as_feature_matrix, check_l
 __all__ = [
     "BatchIterator",
     "DataError",
+    "DataLoader",
     "Dataset",
     "Standardizer",
+    "TensorDataset",
     "as_class_labels",
     "as_feature_matrix",
     "batches",
@@ -33,6 +37,8 @@ __all__ = [
     "budget",
     "check_labels_in_classes",
     "circles",
+    "default_collate",
+    "default_convert",
     "detect_format",
     "load_csv",
     "load_digits",

@@ -81,8 +81,7 @@ def _parameters(parameters: Any, name: str) -> list[Any]:
         return [parameters]
     if not isinstance(parameters, Iterable) or isinstance(parameters, str | bytes):
         raise TypeError(
-            f"{name}: expected a parameter or an iterable of them, got "
-            f"{type(parameters).__name__}"
+            f"{name}: expected a parameter or an iterable of them, got {type(parameters).__name__}"
         )
     generator = isinstance(parameters, types.GeneratorType)
     params = list(parameters)
