@@ -378,7 +378,7 @@ def test_a_group_added_after_a_schedule_fails_where_torchs_does_with_a_clear_err
         schedule.step()
         tschedule.step()
         assert schedule.get_last_lr() == pytest.approx(tschedule.get_last_lr(), rel=1e-12)
-    with pytest.raises(ValueError, match="built for 1 parameter groups but the optimizer now has 2"):
+    with pytest.raises(ValueError, match="built for 1 parameter groups but the optimizer now has"):
         schedule.step()
     with pytest.raises(ValueError):
         tschedule.step()

@@ -184,8 +184,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     Tensors and NumPy arrays are stacked along a new first axis into a Tensor; Python floats
     become a float64 Tensor, ints an int64 one (bools a boolean one), NumPy scalars a Tensor
     of their dtype; strings come back as the sequence they came in; dicts, lists and tuples are
-    collated field by field
-    (a tuple sample gives a *list* of batches, as in torch).
+    collated field by field (a tuple sample gives a *list* of batches, as in torch).
     """
     if not isinstance(batch, Sequence) or isinstance(batch, str | bytes) or not batch:
         raise TypeError(f"default_collate expects a non-empty list of samples, got {batch!r:.60}")

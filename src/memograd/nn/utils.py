@@ -38,8 +38,8 @@ def clip_grad_norm_(
 
     ``norm_type`` is any p > 0, ``inf`` (the largest entry) or ``-inf`` and 0 as torch's
     ``vector_norm`` defines them. Returns the total norm before clipping. A NaN or infinite
-    total raises with ``error_if_nonfinite=True``; otherwise every gradient becomes NaN, as in
-    torch. ``foreach`` is accepted for torch's sake (one loop serves every case on a CPU).
+    total raises with ``error_if_nonfinite=True``; otherwise the gradients are scaled by it
+    anyway, as in torch (an infinite norm makes them 0, and NaN where they were infinite). ``foreach`` is accepted for torch's sake (one loop serves every case on a CPU).
     """
     params = _parameters(parameters, "clip_grad_norm_")
     max_norm = _limit(max_norm, "max_norm")
@@ -57,10 +57,11 @@ def clip_grad_norm_(
             "be clipped; pass error_if_nonfinite=False to scale them by it anyway"
         )
     factor = np.minimum(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
-    for grad, owner in grads:
-        grad *= grad.dtype.type(factor)
-        if owner is not None:
-            bump_version(owner)
+    with np.errstate(invalid="ignore"):  # an infinite entry times a factor of 0: NaN, as torch
+        for grad, owner in grads:
+            grad *= grad.dtype.type(factor)
+            if owner is not None:
+                bump_version(owner)
     return from_numpy(np.asarray(total, dtype=dtype))
 
 
