@@ -39,7 +39,8 @@ def clip_grad_norm_(
     ``norm_type`` is any p > 0, ``inf`` (the largest entry) or ``-inf`` and 0 as torch's
     ``vector_norm`` defines them. Returns the total norm before clipping. A NaN or infinite
     total raises with ``error_if_nonfinite=True``; otherwise the gradients are scaled by it
-    anyway, as in torch (an infinite norm makes them 0, and NaN where they were infinite). ``foreach`` is accepted for torch's sake (one loop serves every case on a CPU).
+    anyway, as in torch (an infinite norm makes them 0, and NaN where they were infinite).
+    ``foreach`` is accepted for torch's sake (one loop serves every case on a CPU).
     """
     params = _parameters(parameters, "clip_grad_norm_")
     max_norm = _limit(max_norm, "max_norm")

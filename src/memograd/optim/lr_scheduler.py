@@ -114,7 +114,7 @@ class LRScheduler:
         groups = self.optimizer.param_groups
         _check_group_count(len(values), len(groups), type(self).__name__)
         for group, lr in zip(groups, values, strict=True):
-            group["lr"] = _checked_rate(lr, type(self).__name__, self.last_epoch)
+            group["lr"] = _number(lr, type(self).__name__, self.last_epoch)
         self._last_lr = [group["lr"] for group in groups]
 
     def _warn_if_called_outside_step(self) -> None:
@@ -635,17 +635,19 @@ def _phase(end: float, start_lr: str, end_lr: str, start_m: str, end_m: str) -> 
 
 
 def _factor(value: Any, epoch: int) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise TypeError(f"LambdaLR: lr_lambda({epoch}) returned {value!r}, not a finite number")
+    if not _is_number(value):
+        raise TypeError(f"LambdaLR: lr_lambda({epoch}) returned {value!r:.60}, not a number")
     return value
 
 
-def _checked_rate(lr: Any, name: str, epoch: int) -> Any:
-    if not _is_number(lr) or not math.isfinite(lr) or lr < 0:
-        raise ValueError(
-            f"{name} computed learning rate {lr!r} for epoch {epoch}; a rate must be a finite "
-            "number >= 0"
-        )
+def _number(lr: Any, name: str, epoch: int) -> Any:
+    """A computed rate must be a number; its range is checked when a step uses it.
+
+    (OneCycleLR's last step, which no optimizer step follows, is negative with linear
+    annealing, in torch too: refusing it here would break the habitual loop.)
+    """
+    if not _is_number(lr):
+        raise TypeError(f"{name} computed learning rate {lr!r:.60} for epoch {epoch}, not a number")
     return float(lr) if isinstance(lr, np.integer | np.floating) else lr
 
 

@@ -144,7 +144,13 @@ class Optimizer:
         loss = None if closure is None else closure()
         update = self._update
         state = self.state
-        for group in self.param_groups:
+        for index, group in enumerate(self.param_groups):
+            lr = group["lr"]
+            if not 0 <= lr < math.inf:  # a schedule or a hand may have set it since: NaN too
+                raise ValueError(
+                    f"parameter group {index} has learning rate {lr!r}; a rate must be a finite "
+                    "number >= 0 (use maximize=True to ascend)"
+                )
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
