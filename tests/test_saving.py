@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import memograd as mg
-from memograd.nn import ModelFileError
+from memograd.nn import ModelFileError, npz_archive
 
 
 def round_trip(obj, tmp_path, name="obj.pt"):
@@ -211,10 +211,13 @@ def deep(levels):
         (np.ones(2, complex), TypeError, r"obj has dtype complex128"),
         ({"n": 10**30}, ValueError, r"obj\['n'\] is an integer of 31 digits"),
         ({(1, 2): 3}, TypeError, r"obj has the key \(1, 2\) \(tuple\)"),
-        ({"h": list(range(2_000_000))}, ValueError, r"its header would take .* store long lists"),
+        ({"h": list(range(300))}, ValueError, r"its header would take .* store long lists"),
     ],
 )
-def test_what_cannot_be_saved_is_refused_naming_where_it_is(tmp_path, obj, error, message):
+def test_what_cannot_be_saved_is_refused_naming_where_it_is(
+    tmp_path, monkeypatch, obj, error, message
+):
+    monkeypatch.setattr(npz_archive, "MAX_HEADER_BYTES", 1000)  # what a reader accepts
     with pytest.raises(error, match=message):
         mg.save(obj, tmp_path / "x.pt")
     assert not os.listdir(tmp_path)

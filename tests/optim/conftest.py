@@ -20,7 +20,7 @@ import memograd as mg
 
 SHAPES = ((4, 3), (5,), (2, 2, 2))
 # Largest difference allowed between memograd's and torch's weights, relative to 1 + |w|.
-TOLERANCE = {np.float32: 1e-6, np.float64: 1e-12}
+TOLERANCE = {np.float32: 1e-6, np.float64: 1e-14}
 
 
 def gradient(p: np.ndarray, target: np.ndarray) -> np.ndarray:

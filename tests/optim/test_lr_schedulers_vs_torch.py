@@ -190,13 +190,21 @@ def test_two_schedules_on_one_optimizer_compose_like_torch(twin):
     assert ours.param_groups[0]["lr"] == pytest.approx(0.001 * 0.9**12 * 0.5**4, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
-def test_a_rate_changed_by_hand_is_carried_on_like_torch(name):
+def one_weight(name):
+    """SGD on one weight in each library, and the schedule ``name`` on each."""
     options = {"StepLR": {"step_size": 2}, "ExponentialLR": {"gamma": 0.8}}.get(name, {"T_max": 5})
     ours = optim.SGD([mg.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
     theirs = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    schedule = getattr(lr_scheduler, name)(ours, **options)
-    tschedule = getattr(torch.optim.lr_scheduler, name)(theirs, **options)
+    schedules = (
+        getattr(lr_scheduler, name)(ours, **options),
+        getattr(torch.optim.lr_scheduler, name)(theirs, **options),
+    )
+    return ours, theirs, *schedules
+
+
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_a_rate_changed_by_hand_is_carried_on_like_torch(name):
+    ours, theirs, schedule, tschedule = one_weight(name)
     for epoch in range(8):
         if epoch == 3:
             ours.param_groups[0]["lr"] = theirs.param_groups[0]["lr"] = 0.05
@@ -209,11 +217,7 @@ def test_a_rate_changed_by_hand_is_carried_on_like_torch(name):
 
 @pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
 def test_step_with_an_epoch_uses_the_closed_form_and_warns_like_torch(name):
-    options = {"StepLR": {"step_size": 2}, "ExponentialLR": {"gamma": 0.8}}.get(name, {"T_max": 5})
-    ours = optim.SGD([mg.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
-    theirs = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    schedule = getattr(lr_scheduler, name)(ours, **options)
-    tschedule = getattr(torch.optim.lr_scheduler, name)(theirs, **options)
+    ours, theirs, schedule, tschedule = one_weight(name)
     ours.step()
     theirs.step()
     for epoch in (4, 1, 7):

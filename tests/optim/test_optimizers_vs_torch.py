@@ -327,6 +327,11 @@ def edit(state, change):
             r"the state has 1 parameter groups, this Adam has 2",
         ),
         (
+            lambda p: optim.Adam([p, mg.Tensor(np.ones(2), requires_grad=True)]),
+            edit(saved_adam_state(), lambda s: s["param_groups"][0].update(params=[0, 0])),
+            r"lists parameter 0, which another place in the state lists too",
+        ),
+        (
             lambda p: optim.Adam([p]),
             {"param_groups": []},
             r"expects a dict with 'state' and 'param_groups'",

@@ -236,6 +236,11 @@ class Optimizer:
         for g, (saved, current) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
             group = self._restored_group(saved, current, g)
             for saved_id, param in zip(saved["params"], current["params"], strict=True):
+                if saved_id in by_saved_id:
+                    raise ValueError(
+                        f"parameter group {g} of the state lists parameter {saved_id!r}, which "
+                        "another place in the state lists too"
+                    )
                 by_saved_id[saved_id] = (param, group)
             groups.append(group)
         state: dict[Any, dict[str, Any]] = {}
@@ -256,6 +261,8 @@ class Optimizer:
         name = type(self).__name__
         if not isinstance(saved, Mapping) or "params" not in saved:
             raise ValueError(f"parameter group {g} of the state is not a dict with 'params'")
+        if not isinstance(saved["params"], list | tuple):
+            raise ValueError(f"parameter group {g} of the state: 'params' is not a list")
         if len(saved["params"]) != len(current["params"]):
             raise ValueError(
                 f"parameter group {g} of the state has {len(saved['params'])} parameters, this "
