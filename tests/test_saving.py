@@ -167,6 +167,22 @@ def test_a_model_saved_whole_loads_as_the_model(tmp_path):
     assert isinstance(mg.load(tmp_path / "other.npz"), mg.nn.MLP)
 
 
+def test_a_module_of_ones_own_that_does_not_describe_itself_is_refused_saying_how(tmp_path):
+    class TwoLayer(mg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = mg.nn.Linear(2, 3)
+
+        def forward(self, x):
+            return self.first(x)
+
+    with pytest.raises(TypeError, match="TwoLayer does not describe its architecture.*state_dict"):
+        mg.save(TwoLayer(), tmp_path / "two.pt")
+    assert not os.listdir(tmp_path)
+    state = round_trip(TwoLayer().state_dict(), tmp_path)
+    TwoLayer().load_state_dict(state)
+
+
 def test_the_file_is_written_under_the_name_given(tmp_path):
     mg.save({"a": 1}, tmp_path / "weights.pth")
     assert os.listdir(tmp_path) == ["weights.pth"]

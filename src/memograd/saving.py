@@ -78,7 +78,12 @@ def save(obj: Any, f: str | os.PathLike[str]) -> None:
     """
     path = _path(f, "save")
     if isinstance(obj, Module):
-        serialization.save(obj, path)
+        try:
+            serialization.save(obj, path)
+        except NotImplementedError as exc:  # a module of the user's own, not described
+            raise TypeError(
+                f"mg.save: {exc}; or save model.state_dict() and load it into a model you build"
+            ) from None
         return
     encoder = _Encoder()
     tree = encoder.node(obj, "obj", depth=2)
