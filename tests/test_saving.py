@@ -239,6 +239,28 @@ def test_what_cannot_be_saved_is_refused_naming_where_it_is(
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("leaf", [1, {}, [], np.ones(1)], ids=["int", "dict", "list", "array"])
+@pytest.mark.parametrize("container", ["dict", "list"])
+def test_the_deepest_structure_save_accepts_loads(tmp_path, container, leaf):
+    def nested(levels):
+        value = leaf
+        for _ in range(levels):
+            value = {"k": value} if container == "dict" else [value]
+        return value
+
+    levels = 18  # every structure up to this depth saves; search from here for the limit
+    while True:
+        try:
+            mg.save(nested(levels + 1), tmp_path / "deep.pt")
+        except ValueError as exc:
+            assert "nested too deeply" in str(exc)
+            break
+        levels += 1
+    assert levels >= 19  # a checkpoint is rarely deeper than 6
+    mg.save(nested(levels), tmp_path / "deep.pt")
+    same(mg.load(tmp_path / "deep.pt"), nested(levels))
+
+
 def test_file_objects_are_refused_with_the_reason(tmp_path):
     with pytest.raises(TypeError, match="expected a file path .* got BytesIO"):
         mg.save({}, io.BytesIO())
