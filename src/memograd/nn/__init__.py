@@ -10,7 +10,7 @@ scikit-learn (the ``[sklearn]`` extra).
 
 from __future__ import annotations
 
-from memograd.nn import functional
+from memograd.nn import functional, utils
 from memograd.nn.layers import (
     GELU,
     MLP,
@@ -62,6 +62,7 @@ __all__ = [
     "predict_outputs",
     "register_module",
     "save",
+    "utils",
 ]
 
 

@@ -18,15 +18,12 @@ A model file is data from anywhere, so its header is read as hostile input:
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from memograd.data.errors import one_line
 from memograd.nn.init import SCHEME_FOR_ACTIVATION, SCHEMES
 from memograd.nn.layers import (
     ACTIVATIONS,
@@ -41,44 +38,14 @@ from memograd.nn.layers import (
 )
 from memograd.nn.model_file import ALLOWED_KINDS
 from memograd.nn.module import MODULE_REGISTRY
+from memograd.nn.npz_archive import ModelFileError, shown
 
-MAX_DEPTH = 64
-MAX_DIGITS = 19
 MAX_MODULES = 10_000
 MAX_ARRAYS = 100_000
 MAX_DIMENSION = 2**31 - 1
 
 # name -> (shape, dtype, the header field that decides it)
 Expected = dict[str, tuple[tuple[int, ...], np.dtype, str]]
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing pieces, damaged, foreign, or carries objects."""
-
-
-class _TooManyDigits:
-    """Stands in for an over-long JSON integer until the walk can name its field."""
-
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-
-def parse_header(raw: bytes, source: str) -> dict[str, Any]:
-    """The header object from its UTF-8 bytes; ModelFileError for anything unsafe or malformed."""
-    _check_depth(raw, source)
-    try:
-        header = json.loads(
-            raw.decode("utf-8"),
-            parse_int=_parse_int,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_object_without_duplicates,
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{source}: damaged header (not JSON: {one_line(exc)})") from None
-    _check_values(header, source)
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{source}: damaged header (not a JSON object)")
-    return header
 
 
 def check_arrays(arrays: Mapping[str, Any], source: str) -> dict[str, tuple[tuple, np.dtype]]:
@@ -308,77 +275,3 @@ def _array_dtype(value: Any, at: str, source: str) -> np.dtype:
             f"{source}: header field {at} is {shown(value)}; expected a numeric dtype such as '<f4'"
         )
     return dtype
-
-
-def shown(value: Any) -> str:
-    """A header value for an error message: its repr, cut to 60 characters."""
-    if isinstance(value, _TooManyDigits):
-        return f"a {value.digits}-digit integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _parse_int(text: str) -> int | _TooManyDigits:
-    digits = len(text.lstrip("-"))
-    return int(text) if digits <= MAX_DIGITS else _TooManyDigits(digits)
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
-    return result
-
-
-def _check_values(header: Any, source: str) -> None:
-    """Refuse over-long integers and non-finite floats anywhere, naming their field."""
-    stack: list[tuple[Any, str]] = [(header, "")]
-    while stack:
-        value, at = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, _TooManyDigits):
-            raise ModelFileError(
-                f"{source}: header field {at} is a {value.digits}-digit integer (at most "
-                f"{MAX_DIGITS} digits); refused"
-            )
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ModelFileError(f"{source}: header field {at} is not a finite number")
-
-
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-def _check_depth(raw: bytes, source: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before the recursive JSON decoder sees it.
-
-    Brackets are counted with NumPy over the bytes, with every string's contents blanked out
-    first (same length, so positions still match), so a bracket inside a string never counts.
-    """
-    blank = _STRING.sub(lambda m: b'"' + b" " * (len(m.group()) - 2) + b'"', raw)
-    codes = np.frombuffer(blank, dtype=np.uint8)
-    steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
-    steps -= np.isin(codes, (ord("]"), ord("}")))
-    depth = np.cumsum(steps)
-    if not depth.size or depth.max() <= MAX_DEPTH:
-        return
-    deepest = int(np.argmax(depth))
-    # The top-level key: the last string before the last ':' at depth 1 before that point.
-    colons = np.flatnonzero((codes[:deepest] == ord(":")) & (depth[:deepest] == 1))
-    field = "(the top level)"
-    if colons.size:
-        keys = list(_STRING.finditer(raw, 0, int(colons[-1])))
-        if keys:
-            field = keys[-1].group()[1:-1].decode("utf-8", "replace")
-    raise ModelFileError(
-        f"{source}: header field {field} is nested {int(depth.max())} levels deep (at most "
-        f"{MAX_DEPTH}); refused"
-    )
