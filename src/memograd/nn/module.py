@@ -146,6 +146,9 @@ class Module:
     # Parameter names whose array PyTorch stores transposed (Linear: weight); read by the bridge
     # and by load_state_dict for a TorchLayoutState.
     torch_transposed: tuple[str, ...] = ()
+    # State a loaded dict may lack (it then keeps its value), as PyTorch lets old checkpoints
+    # lack BatchNorm's num_batches_tracked.
+    optional_state: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -438,7 +441,12 @@ class Module:
         if isinstance(state_dict, TorchLayoutState):
             state_dict = self._from_torch_layout(state_dict)
         targets = dict(self._state_items())
-        missing = [n for n in targets if n not in state_dict]
+        optional = {
+            f"{path}.{name}" if path else name
+            for path, module in self.named_modules()
+            for name in module.optional_state
+        }
+        missing = [n for n in targets if n not in state_dict and n not in optional]
         unexpected = [n for n in state_dict if n not in targets]
         problems: list[str] = []
         if strict and missing:

@@ -107,6 +107,8 @@ class BatchNorm1d(Module):
     ``track_running_stats=False`` keeps no running statistics and always uses the batch's.
     """
 
+    optional_state = ("num_batches_tracked",)  # older PyTorch checkpoints lack it
+
     def __init__(
         self,
         num_features: int,
