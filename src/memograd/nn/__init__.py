@@ -24,6 +24,12 @@ from memograd.nn.layers import (
     build_module,
 )
 from memograd.nn.module import Module, register_module
+from memograd.nn.recompute import (
+    CheckpointedSequential,
+    ScheduleRun,
+    checkpoint_sequential,
+    run_schedule,
+)
 from memograd.nn.serialization import Checkpoint, ModelFileError, load, load_checkpoint, save
 from memograd.nn.training import (
     History,
@@ -38,6 +44,7 @@ __all__ = [
     "GELU",
     "MLP",
     "Checkpoint",
+    "CheckpointedSequential",
     "Dropout",
     "History",
     "TrainingDivergedError",
@@ -48,11 +55,13 @@ __all__ = [
     "ModelFileError",
     "Module",
     "ReLU",
+    "ScheduleRun",
     "Sequential",
     "Sigmoid",
     "Standardize",
     "Tanh",
     "build_module",
+    "checkpoint_sequential",
     "evaluate",
     "fit",
     "functional",
@@ -61,5 +70,6 @@ __all__ = [
     "manual_seed",
     "predict_outputs",
     "register_module",
+    "run_schedule",
     "save",
 ]
