@@ -11,7 +11,8 @@ one step per layer) trained on cross-entropy over ``width`` classes. For each pl
   temporaries, the loss, and the parameters' new gradients (``gradient_bytes``, the same for
   every schedule);
 * ``seconds``: the median wall time of the whole step (forward, recomputation, backward) over
-  ``repeats`` runs, measured without tracemalloc (which slows Python down);
+  ``repeats`` runs, measured without tracemalloc (which slows Python down); None when
+  ``repeats`` is 0 (a caller timing the steps its own way);
 * ``same_gradients``: whether every parameter's gradient equals store-all's, bit for bit.
 
 The sizes are estimated first (:func:`chain_estimate`) so a command can refuse them.
@@ -74,9 +75,9 @@ class Measured:
     held_bytes: int
     traced_peak_bytes: int
     gradient_bytes: int
-    seconds: float
-    seconds_min: float
-    seconds_max: float
+    seconds: float | None
+    seconds_min: float | None
+    seconds_max: float | None
     same_gradients: bool
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,16 +138,16 @@ class _Problem:
             held_bytes=held,
             traced_peak_bytes=traced,
             gradient_bytes=sum(p.data.nbytes for p in self.params),
-            seconds=statistics.median(times),
-            seconds_min=min(times),
-            seconds_max=max(times),
+            seconds=statistics.median(times) if times else None,
+            seconds_min=min(times, default=None),
+            seconds_max=max(times, default=None),
             same_gradients=same,
         )
 
 
 def _check(repeats: int) -> None:
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 0:
+        raise ValueError(f"repeats must be an int >= 0, got {repeats!r}")
 
 
 def measure_plans(
