@@ -18,11 +18,28 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from memograd.demo import accumulate, depth, memoization, model, notes_network, speed, summary
+from memograd.demo import (
+    accumulate,
+    depth,
+    memoization,
+    memory,
+    model,
+    notes_network,
+    speed,
+    summary,
+)
 from memograd.demo.output import REPORT_NAME, prepare_output_dir
 from memograd.demo.settings import DemoSettings
 
-SECTIONS: tuple[ModuleType, ...] = (memoization, notes_network, accumulate, depth, model, speed)
+SECTIONS: tuple[ModuleType, ...] = (
+    memoization,
+    notes_network,
+    accumulate,
+    depth,
+    memory,
+    model,
+    speed,
+)
 """Measured in this order. Rendered in it too, with the summary after the last section that
 is not an appendix (``APPENDIX = True``: speed, for the practitioner after the story)."""
 
