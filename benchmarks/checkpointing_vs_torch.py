@@ -15,6 +15,8 @@ Memory, three ways, each the same instrument for every row it fills:
 * ``tracemalloc_peak_MB``: the peak of one step above its start, as tracemalloc sees it (NumPy
   reports its arrays; PyTorch does not, so its rows have none); it includes the parameters'
   gradients, the same for every schedule;
+* ``rss_after_forward_MB``: the resident set's rise over the forward pass, measured as below:
+  what each library's graph keeps (a plan's passes interleave, so its rows have none);
 * ``rss_peak_MB``: the resident set's high-water mark during one step above where it started,
   measured in a fresh process per row (Linux resets the mark through ``/proc/self/clear_refs``)
   for both libraries, with glibc's mmap threshold fixed at 64 kB (``MALLOC_MMAP_THRESHOLD_``) so
@@ -22,8 +24,10 @@ Memory, three ways, each the same instrument for every row it fills:
 
 Times: one training step (forward, recomputation, backward), the rows timed in alternation by
 ``memograd.timing.compare``; ``time_vs_store_all`` is each row's median over its own library's
-store-all. Every memograd row's gradients must equal plain backprop's bit for bit, PyTorch's
-checkpointed ones its plain ones, and PyTorch's memograd's to float32 rounding; the forward
+store-all, ``spread`` the rounds' (max - min) / median. Every memograd row's gradients must
+equal plain backprop's bit for bit and PyTorch's checkpointed ones its plain ones; that the
+twins compute the same function is checked in float64 (in float32 the two BLAS libraries'
+rounding grows through 64 layers to about 1% of the first layer's gradient). The forward
 evaluations are counted by the blocks themselves (a counter in memograd, a forward pre-hook in
 PyTorch).
 """
@@ -234,6 +238,7 @@ def _run(settings: Settings, result: CaseResult) -> None:
         "tracemalloc_peak_MB",
         "rss_peak_MB",
         "time_vs_store_all",
+        "spread",
     )
     plans = [schedule(depth, kind="all")] + [schedule(depth, s, "revolve") for s in size["slots"]]
     measured = measure_plans(plans, width, batch, repeats=0)
@@ -277,6 +282,7 @@ def _run(settings: Settings, result: CaseResult) -> None:
                     "time_vs_store_all": round(
                         timing.timings[label].median / timing.timings[own].median, 2
                     ),
+                    "spread": timing.timings[label].spread,
                 },
             )
         )
