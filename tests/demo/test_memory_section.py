@@ -14,10 +14,10 @@ def test_the_notes_network_stores_every_value_its_backward_pass_reads() -> None:
     rows = stored_activations(build_network("2-2-2-1", seed=0))
     assert [r["symbol"] for r in rows] == ["x_1", "x_2", "O_11", "O_12", "O_21", "O_22", "Ŷ"]
     by_symbol = {r["symbol"]: r["read_by"] for r in rows}
-    assert by_symbol["x_1"] == ["∂L/∂W¹₁₁, ∂L/∂W¹₁₂ (each = its unit's adjoint × this)"]
+    assert by_symbol["x_1"] == ["∂L/∂W¹₁₁, ∂L/∂W¹₁₂ (each: its unit's ∂L/∂O × slope × this)"]
     assert by_symbol["O_11"][0] == "its own slope σ′(z) = O(1 − O)"
     assert "W²₁₁" in by_symbol["O_11"][1] and "W²₁₂" in by_symbol["O_11"][1]
-    assert by_symbol["O_21"][1] == "∂L/∂W³₁₁ (each = its unit's adjoint × this)"
+    assert by_symbol["O_21"][1] == "∂L/∂W³₁₁ (each: its unit's ∂L/∂O × slope × this)"
     assert by_symbol["Ŷ"] == ["∂L/∂Ŷ = 2(Ŷ − y)"]
 
 
@@ -45,5 +45,8 @@ def test_the_quick_reports_counts_and_measurements(quick_run) -> None:
     ]
     held = [p["measured"]["held_bytes"] for p in plans]
     assert held == sorted(held, reverse=True)
+    for p in plans:  # the states, and the linear's output inside each recorded layer
+        count = p["peak_stored"] + p["peak_recorded"]
+        assert p["measured"]["held_bytes"] == count * measured["state_bytes"], p["kind"]
     page = quick_run.report.read_text(encoding="utf-8")
     assert HEADING in page and "Memory against recomputation" in page

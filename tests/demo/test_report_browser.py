@@ -40,7 +40,7 @@ def test_every_section_heading_is_present(page):
     shown = [h.text for h in page.driver.find_elements(By.CSS_SELECTOR, "section > h2")]
     expected = headings()
     assert shown == expected
-    assert expected[-2].startswith("6. Summary") and expected[-1].startswith("Appendix A. Speed")
+    assert expected[-2].startswith("7. Summary") and expected[-1].startswith("Appendix A. Speed")
     toc = [a.text for a in page.driver.find_elements(By.CSS_SELECTOR, "nav a")]
     assert toc == expected
 
@@ -74,7 +74,7 @@ def test_on_a_phone_nothing_overflows_paired_figures_stack_and_fractions_are_tex
     pairs = "return [...document.querySelectorAll('.pair')].map((p) => [...p.children].map("
     pairs += "(c) => Math.round(c.getBoundingClientRect().top)));"
     side_by_side = driver.execute_script(pairs)
-    assert len(side_by_side) == 3  # the two call trees, calls and time, loss and accuracy
+    assert len(side_by_side) == 4  # call trees, calls and time, memory and work, loss and accuracy
     assert all(first == second for first, second in side_by_side)
     page.set_width(390)
     overflow, culprits = page.horizontal_overflow()

@@ -20,9 +20,11 @@ def test_checkpoint_plots_are_two_labelled_svgs_with_unique_ids() -> None:
     for svg in (memory, work):
         assert svg.startswith("<svg")
         root = ET.fromstring(svg)
-        texts.append(" ".join("".join(t.itertext()) for t in root.iter("{*}text")))
+        texts.append(
+            " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+        )
     assert "Memory against depth" in texts[0] and "states held at once (log scale)" in texts[0]
     assert "Memory against recomputation" in texts[1] and "n = 8" in texts[1]
-    assert "forward evaluations per step" in texts[1]
+    assert "forward evaluations per layer (log)" in texts[1]
     ids = re.findall(r'id="([^"]+)"', memory) + re.findall(r'id="([^"]+)"', work)
     assert len(ids) == len(set(ids))

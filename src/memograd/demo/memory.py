@@ -52,7 +52,9 @@ def stored_activations(network: Any) -> list[dict[str, Any]]:
                     unicode_symbol(param_text(arch, ParamRef("W", k + 1, unit, source=j)))
                     for unit in range(1, arch.sizes[k + 1] + 1)
                 ]
-                reads.append(f"∂L/∂{', ∂L/∂'.join(weights)} (each = its unit's adjoint × this)")
+                reads.append(
+                    f"∂L/∂{', ∂L/∂'.join(weights)} (each: its unit's ∂L/∂O × slope × this)"
+                )
             rows.append(
                 {
                     "symbol": unit_text(arch, k, j),
@@ -140,8 +142,9 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
             for row in activations
         ],
         f"Every value of the forward pass (seed {data['seed']}) and the backward computations "
-        "that read it. A weight's gradient is the adjoint of the unit it feeds times the value "
-        "at its other end, and a sigmoid's slope is computed from its own output.",
+        "that read it. A weight's gradient is the stored adjoint ∂L/∂O of the unit it feeds, "
+        "times that unit's slope, times the value at the weight's other end; a sigmoid's slope "
+        "is computed from its own output.",
         numeric=[False, True, False],
     )
     section.paragraph(
@@ -182,8 +185,15 @@ def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any])
         "layer: it wins where memory is scarcest.",
     )
     section.table(
-        ["layers", "store-all: held", "sqrt: held", "sqrt: evaluations", "revolve: slots",
-         "revolve: held", "revolve: evaluations"],  # fmt: skip
+        [
+            "layers",
+            "store-all: held",
+            "sqrt: held",
+            "sqrt: evaluations",
+            "revolve: slots",
+            "revolve: held",
+            "revolve: evaluations",
+        ],  # fmt: skip
         [
             [
                 f"{row['depth']:,}",
@@ -214,13 +224,14 @@ def _measured(section: html.Section, measured: dict[str, Any]) -> None:
     same = all(p["measured"]["same_gradients"] for p in plans)
     section.subheading("The same plans, run")
     section.paragraph(
-        f"Each plan run by ",
+        "Each plan run by ",
         html.code("mg.nn.run_schedule"),
         f" on a chain of {measured['depth']} layers Linear({measured['width']}, "
         f"{measured['width']}) → ReLU with a batch of {measured['batch']} (one state is "
         f"{state:,} bytes of float32), the engine's memory counted from the live graph after "
-        "every action. Each layer recorded keeps two arrays (the linear's output and the "
-        "ReLU's), so a plan holds about twice its states' bytes at its peak. "
+        "every action. A recorded layer keeps its input and output states and one array more, "
+        "the linear's output that the ReLU's slope reads, so at its peak a plan holds its "
+        "states plus one array per recorded layer. "
         + (
             "Every plan's gradients are plain backprop's, bit for bit."
             if same
@@ -228,13 +239,18 @@ def _measured(section: html.Section, measured: dict[str, Any]) -> None:
         ),
     )
     section.table(
-        ["plan", "evaluations (counted)", "states held (plan)", "engine held (measured)",
-         "gradients"],  # fmt: skip
+        [
+            "plan",
+            "evaluations (counted)",
+            "states held (plan)",
+            "engine held (measured)",
+            "gradients",
+        ],  # fmt: skip
         [
             [
                 _kind(p),
                 f"{p['measured']['forward_evaluations']:,}",
-                f"{p['peak_stored']:,} × {state:,} B",
+                f"({p['peak_stored']:,} + {p['peak_recorded']:,}) × {state:,} B",
                 f"{p['measured']['held_bytes']:,} B",
                 "identical" if p["measured"]["same_gradients"] else "different",
             ]

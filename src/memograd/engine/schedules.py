@@ -87,7 +87,7 @@ class Plan:
     @classmethod
     def from_actions(cls, kind: str, n: int, slots: int, actions: list[Action]) -> Plan:
         """A plan from its actions, checked and counted by :func:`count_plan`."""
-        actions = tuple(Action(str(verb), int(arg)) for verb, arg in actions)
+        actions = tuple(a if type(a) is Action else Action(str(a[0]), int(a[1])) for a in actions)
         return cls(kind, n, slots, actions, count_plan(n, actions))
 
     def to_dict(self, *, actions: bool = False) -> dict[str, object]:
