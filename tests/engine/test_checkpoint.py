@@ -278,3 +278,15 @@ def test_bad_functions_are_one_clear_line() -> None:
         mg.checkpoint(3, x)
     with pytest.raises(TypeError, match="rngs must be numpy Generators"):
         mg.checkpoint(lambda h: h * 2, x, rngs=[3])
+
+
+def test_what_is_not_supported_says_so_in_one_line() -> None:
+    x = mg.Tensor(np.ones(3), requires_grad=True)
+    out = mg.checkpoint(lambda h: h.sin(), x)
+    with pytest.raises(TypeError, match="graph-valued tangents") as info:
+        mg.engine.graph.forward_sweep([out], {x: mg.Tensor(np.ones(3), requires_grad=True)})
+    assert "\n" not in str(info.value)
+    W = mg.Tensor(np.ones((3, 3)), requires_grad=True)  # float64, the input float32
+    x32 = mg.Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="one dtype, got float32, float64"):
+        mg.checkpoint(lambda h: h @ W, x32).sum().backward(create_graph=True)

@@ -146,14 +146,6 @@ def _measure(args: argparse.Namespace, plans: list[Any]) -> list[Any]:
     return measure_plans(plans, args.width, args.batch, repeats=args.repeats)
 
 
-def _label(plan: Any) -> str:
-    if plan.kind == "all":
-        return "store-all"
-    if plan.kind == "sqrt":
-        return f"sqrt ({plan.slots + 1} segments)"
-    return f"revolve ({plan.slots} slots)"
-
-
 def _document(args: argparse.Namespace, plans: list[Any], measured: list[Any] | None) -> Any:
     rows = []
     for k, plan in enumerate(plans):
@@ -197,7 +189,7 @@ def _print(args: argparse.Namespace, plans: list[Any], measured: list[Any] | Non
     for k, plan in enumerate(plans):
         c = plan.counts
         cells = [
-            _label(plan),
+            plan.label,
             f"{c.forward_evaluations:,}",
             f"+{c.extra_evaluations:,} ({c.forward_evaluations / plan.n:.2f}x)",
             f"{c.peak_slots:,}",

@@ -114,14 +114,6 @@ def measure(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, {}
 
 
-def _kind(plan: dict[str, Any]) -> str:
-    if plan["kind"] == "all":
-        return "store-all"
-    if plan["kind"] == "sqrt":
-        return f"sqrt ({plan['slots'] + 1} segments)"
-    return f"revolve ({plan['slots']} slots)"
-
-
 def render(section: html.Section, data: dict[str, Any], objects: dict[str, Any]) -> None:
     activations = data["activations"]
     section.paragraph(
@@ -248,7 +240,7 @@ def _measured(section: html.Section, measured: dict[str, Any]) -> None:
         ],  # fmt: skip
         [
             [
-                _kind(p),
+                p["label"],
                 f"{p['measured']['forward_evaluations']:,}",
                 f"({p['peak_stored']:,} + {p['peak_recorded']:,}) × {state:,} B",
                 f"{p['measured']['held_bytes']:,} B",

@@ -214,13 +214,7 @@ class Segment:
         return [a for a in self.args if isinstance(a, np.ndarray)]
 
     def fresh_inputs(self) -> list[Tensor]:
-        """The inputs as new leaves sharing their arrays (and version counters)."""
-        leaves = []
-        for t in self.inputs:
-            leaf = t.detach()
-            leaf.requires_grad = t.requires_grad
-            leaves.append(leaf)
-        return leaves
+        return fresh_leaves(self.inputs)
 
     def rerun(self, inputs: Sequence[Tensor]) -> Tensor:
         """``fn`` once more on ``inputs`` with the forward pass's randomness, recording its
@@ -400,11 +394,7 @@ def checkpoint(
     originals = [inputs[k] for k in positions]
     generators = candidate_generators(fn, inputs, rngs)
     before = RandomReplay.states(generators)
-    fresh = []
-    for t in originals:
-        leaf = t.detach()
-        leaf.requires_grad = t.requires_grad
-        fresh.append(leaf)
+    fresh = fresh_leaves(originals)
     args = list(inputs)
     for k, leaf in zip(positions, fresh, strict=True):
         args[k] = leaf
@@ -427,6 +417,17 @@ def checkpoint(
             node._counter = tensor._shared_counter(t)
             break
     return node
+
+
+def fresh_leaves(tensors: Sequence[Tensor]) -> list[Tensor]:
+    """Each tensor as a new leaf sharing its array and version counter, requiring grad as it
+    does: what a segment's function runs on, so that the walk and the rerun stop there."""
+    leaves = []
+    for t in tensors:
+        leaf = t.detach()
+        leaf.requires_grad = t.requires_grad
+        leaves.append(leaf)
+    return leaves
 
 
 def _parameters_read(out: Tensor, fresh: set[int]) -> list[Tensor]:

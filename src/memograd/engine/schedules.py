@@ -90,9 +90,19 @@ class Plan:
         actions = tuple(a if type(a) is Action else Action(str(a[0]), int(a[1])) for a in actions)
         return cls(kind, n, slots, actions, count_plan(n, actions))
 
+    @property
+    def label(self) -> str:
+        """How a table names it: ``store-all``, ``sqrt (8 segments)``, ``revolve (4 slots)``."""
+        if self.kind == "all":
+            return "store-all"
+        if self.kind == "sqrt":
+            return f"sqrt ({self.slots + 1} segments)"
+        return f"{self.kind} ({self.slots} slots)"
+
     def to_dict(self, *, actions: bool = False) -> dict[str, object]:
         document: dict[str, object] = {
             "kind": self.kind,
+            "label": self.label,
             "n": self.n,
             "slots": self.slots,
             **asdict(self.counts),
