@@ -17,6 +17,7 @@ from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
 from memograd.engine import (  # noqa: E402
     BackwardStats,
     InPlaceModificationError,
+    RecomputationError,
     Tensor,
     Value,
     as_tensor,
@@ -51,6 +52,7 @@ __all__ = [
     "InPlaceModificationError",
     "MLPClassifier",
     "MLPRegressor",
+    "RecomputationError",
     "Tensor",
     "Value",
     "__version__",

@@ -125,3 +125,22 @@ def test_bad_arguments_are_one_clear_line(call, error, message) -> None:  # noqa
     with pytest.raises(error) as info:
         call(model)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+class HiddenNoise(mg.nn.Module):
+    """Draws from a Generator that is not its attribute, so no schedule can replay it."""
+
+    def __init__(self, holder: dict) -> None:
+        super().__init__()
+        object.__setattr__(self, "holder", holder)
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        return x * (self.holder["rng"].random(x.shape) > 0.5)
+
+
+def test_a_step_whose_rerun_differs_is_refused_not_differentiated() -> None:
+    holder = {"rng": np.random.default_rng(0)}
+    model = Sequential(Linear(4, 4, rng=0), HiddenNoise(holder), Linear(4, 4, rng=1))
+    plan = mg.checkpoint.schedule(3, 1, "revolve")
+    with pytest.raises(mg.RecomputationError, match="step 2 \\(HiddenNoise\\) gave a different"):
+        run_schedule(plan, model, np.ones((8, 4), np.float32), lambda out: out.sum())

@@ -10,12 +10,15 @@ revolve, or one of your own) on the modules of a ``Sequential``, one module a st
 snapshots, restores, records and backpropagates exactly as the plan says, and counts what it
 did. Its gradients are plain backprop's, bit for bit: the same arrays go through the same ops,
 and every step's randomness (dropout) is replayed from the state it had on the first forward
-pass. So a plan is tested by running it: the gradients it produces, the forward evaluations it
-made, and the memory the engine held (``mg.engine.graph_memory``), checked against its counts.
+pass; a step that still gives another output when run again (its fingerprint, a hash of
+evenly spaced entries, changed) is refused. So a plan is tested by running it: the gradients it
+produces, the forward evaluations it made, and the memory the engine held
+(``mg.engine.graph_memory``), checked against its counts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,6 +119,21 @@ class ScheduleRun:
     seconds: float
 
 
+FINGERPRINT_ENTRIES = 4096
+"""Entries of a step's output hashed to recognise it when the step runs again."""
+
+
+def _fingerprint(array: np.ndarray) -> bytes:
+    """A digest of up to FINGERPRINT_ENTRIES evenly spaced entries, the shape and the dtype:
+    cheap next to the step, and changed by anything that changes a fair share of the output
+    (a different dropout mask changes about p of it)."""
+    flat = array.reshape(-1)
+    sample = np.ascontiguousarray(flat[:: max(1, flat.size // FINGERPRINT_ENTRIES)])
+    digest = hashlib.blake2b(sample.tobytes(), digest_size=16)
+    digest.update(repr((array.shape, array.dtype.str)).encode())
+    return digest.digest()
+
+
 class _Randomness:
     """Each step's random stream: the Generators' states before its first evaluation."""
 
@@ -203,14 +221,26 @@ class _Execution:
         self.adjoint: np.ndarray | None = None
         self.loss = float("nan")
         self.evaluations = 0
+        self.fingerprints: list[bytes] = []  # fingerprints[i - 1]: step i's first output
 
     def run(self, x: Tensor, count: int) -> Tensor:
+        """Steps position+1 .. position+count from ``x``, each with its first run's randomness;
+        a step whose output differs from its first run's is refused, not differentiated."""
         assert self.position is not None
         for i in range(self.position + 1, self.position + count + 1):
             self.randomness.before(i)
             x = self.steps[i - 1](x)
             self.randomness.after(i)
             self.evaluations += 1
+            fingerprint = _fingerprint(x._data)
+            if i > len(self.fingerprints):
+                self.fingerprints.append(fingerprint)
+            elif fingerprint != self.fingerprints[i - 1]:
+                raise RecomputationError(
+                    f"run_schedule: step {i} ({type(self.steps[i - 1]).__name__}) gave a "
+                    "different output when run again; it depends on something that changed, or "
+                    "draws from a numpy Generator that is not an attribute of a module"
+                )
         self.position += count
         return x
 
