@@ -55,10 +55,11 @@ from memograd.nn.checkpoint_costs import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = {"depth": 64, "width": 512, "batch": 256, "slots": (4, 8, 16), "rss": True}
+FULL = {"depth": 64, "width": 512, "batch": 256, "slots": (4, 8, 16), "rss": True, "torch_ck": True}
 # The quick run's network is too small for the resident set to say anything (a fresh process
-# and one library's first checkpoint weigh more), so it skips those subprocesses.
-QUICK = {"depth": 12, "width": 32, "batch": 16, "slots": (2, 4), "rss": False}
+# and one library's first checkpoint weigh more), so it skips those subprocesses; and it skips
+# PyTorch's checkpoint_sequential, whose first call imports torch's compiler (5 s and more).
+QUICK = {"depth": 12, "width": 32, "batch": 16, "slots": (2, 4), "rss": False, "torch_ck": False}
 MB = 1e6
 MMAP_THRESHOLD = 65536
 
@@ -246,7 +247,14 @@ def _run(settings: Settings, result: CaseResult) -> None:
     problems = [f"memograd {_label(m)} != plain backprop" for m in measured if not m.same_gradients]
     steps = _memograd_steps(depth, width, batch, segments, size["slots"])
     try:
-        torch_rows = _torch_steps(depth, width, batch, segments, problems)
+        torch_rows = _torch_steps(
+            depth, width, batch, segments if size["torch_ck"] else None, problems
+        )
+        if not size["torch_ck"]:
+            result.skip_peer(
+                "torch checkpoint_sequential",
+                "the quick run skips it: its first call imports torch's compiler, 5 s or more",
+            )
     except ModuleNotFoundError as exc:
         result.skip_peer("torch", f"{exc.name} is not installed")
         torch_rows = {}
@@ -346,8 +354,9 @@ def _memograd_steps(
 
 
 def _torch_steps(
-    depth: int, width: int, batch: int, segments: int, problems: list[str]
+    depth: int, width: int, batch: int, segments: int | None, problems: list[str]
 ) -> dict[str, _Steps]:
+    """PyTorch's store-all step and, unless ``segments`` is None, its checkpoint_sequential."""
     model, torch, reference, calls = torch_chain(depth, width)
     X, y = chain_batch(width, batch)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -355,12 +364,13 @@ def _torch_steps(
         "torch store-all": _Steps(lambda: torch_step(torch, model, Xt, yt, None), calls),
     }
     plain = [p.grad.numpy().copy() for p in model.parameters()]
-    rows["torch checkpoint_sequential"] = _Steps(
-        lambda: torch_step(torch, model, Xt, yt, segments), calls
-    )
-    checkpointed = [p.grad.numpy() for p in model.parameters()]
-    if not all(np.array_equal(a, b) for a, b in zip(plain, checkpointed, strict=True)):
-        problems.append("torch checkpoint_sequential != torch store-all")
+    if segments is not None:
+        rows["torch checkpoint_sequential"] = _Steps(
+            lambda: torch_step(torch, model, Xt, yt, segments), calls
+        )
+        checkpointed = [p.grad.numpy() for p in model.parameters()]
+        if not all(np.array_equal(a, b) for a, b in zip(plain, checkpointed, strict=True)):
+            problems.append("torch checkpoint_sequential != torch store-all")
     if not _same_function(depth, width, batch):
         problems.append("torch's gradients != memograd's")
     return rows
