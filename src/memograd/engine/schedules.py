@@ -136,59 +136,64 @@ def count_plan(n: int, actions: tuple[Action, ...] | list[Action]) -> PlanCounts
     evaluations = peak_slots = peak_recorded = peak_stored = 0
     for index, action in enumerate(actions):
         verb, arg = action
-        where = f"plan action {index} ({verb} {arg})"
         if verb in ("advance", "record", "backward"):
             if arg < 1:
-                raise ValueError(f"{where}: the number of steps must be >= 1")
+                raise _invalid(index, action, "the number of steps must be >= 1")
         elif verb in ("snapshot", "restore", "free"):
             if arg < 0:
-                raise ValueError(f"{where}: slot numbers start at 0")
+                raise _invalid(index, action, "slot numbers start at 0")
         else:
-            raise ValueError(f"{where}: unknown verb; expected one of {', '.join(VERBS)}")
+            raise _invalid(index, action, f"unknown verb; expected one of {', '.join(VERBS)}")
         if verb == "advance":
             if position is None or recording is not None:
-                raise ValueError(f"{where}: there is no current state to advance (restore one)")
+                raise _invalid(index, action, "there is no current state to advance (restore one)")
             if position + arg >= front:
-                raise ValueError(
-                    f"{where}: advancing from x_{position} to x_{position + arg} reaches the "
-                    f"reversal front x_{front}; record the last steps instead"
+                raise _invalid(
+                    index,
+                    action,
+                    f"advancing from x_{position} to x_{position + arg} reaches the "
+                    f"reversal front x_{front}; record the last steps instead",
                 )
             position += arg
             evaluations += arg
         elif verb == "snapshot":
             if position is None:
-                raise ValueError(f"{where}: there is no current state to keep")
+                raise _invalid(index, action, "there is no current state to keep")
             if arg in slots:
-                raise ValueError(f"{where}: slot {arg} already holds x_{slots[arg]}; free it first")
+                raise _invalid(
+                    index, action, f"slot {arg} already holds x_{slots[arg]}; free it first"
+                )
             slots[arg] = position
             held[position] += 1
         elif verb == "restore":
             if arg not in slots:
-                raise ValueError(f"{where}: slot {arg} is empty")
+                raise _invalid(index, action, f"slot {arg} is empty")
             if recording is not None:
-                raise ValueError(f"{where}: steps are recorded; run their backward pass first")
+                raise _invalid(index, action, "steps are recorded; run their backward pass first")
             position = slots[arg]
         elif verb == "free":
             if arg not in slots:
-                raise ValueError(f"{where}: slot {arg} is empty")
+                raise _invalid(index, action, f"slot {arg} is empty")
             kept = slots.pop(arg)
             held[kept] -= 1
             if not held[kept]:
                 del held[kept]
         elif verb == "record":
             if position is None or recording is not None:
-                raise ValueError(f"{where}: there is no current state to record from")
+                raise _invalid(index, action, "there is no current state to record from")
             if position + arg != front:
-                raise ValueError(
-                    f"{where}: a recording from x_{position} must end at the reversal front "
-                    f"x_{front}, not x_{position + arg}"
+                raise _invalid(
+                    index,
+                    action,
+                    f"a recording from x_{position} must end at the reversal front "
+                    f"x_{front}, not x_{position + arg}",
                 )
             recording = (position, position + arg)
             position += arg
             evaluations += arg
         else:  # backward
             if recording is None or recording[1] - recording[0] != arg:
-                raise ValueError(f"{where}: the recorded steps do not match")
+                raise _invalid(index, action, "the recorded steps do not match")
             front = recording[0]
             recording = None
             position = None
@@ -212,6 +217,11 @@ def count_plan(n: int, actions: tuple[Action, ...] | list[Action]) -> PlanCounts
         peak_stored=peak_stored,
         actions=len(actions),
     )
+
+
+def _invalid(index: int, action: Action, message: str) -> ValueError:
+    """The error for an invalid action, naming it (built only when raised)."""
+    return ValueError(f"plan action {index} ({action[0]} {action[1]}): {message}")
 
 
 # --------------------------------------------------------------------------------------------
