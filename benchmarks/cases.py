@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks import (
     backward_strategies,
+    checkpointing_vs_torch,
     fibonacci_strategies,
     memoize_vs_functools,
     mlp_step_vs_peers,
@@ -37,6 +38,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     fibonacci_strategies,
     backward_strategies,
     training_vs_torch,
+    checkpointing_vs_torch,
 )
 CASES: tuple[Case, ...] = tuple(case for family in FAMILIES for case in family.CASES)
 CASE_NAMES: tuple[str, ...] = tuple(case.name for case in CASES)

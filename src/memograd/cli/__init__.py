@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "modes": "memograd.cli.modes",
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
+    "checkpoint": "memograd.cli.checkpoint",
 }
 
 

@@ -4,6 +4,8 @@
 ``ops``: every Tensor op's forward and VJPs side by side. ``value``/``tensor``: the two front
 ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``BackwardStats``.
 ``allocator``: the opt-in ``keep_freed_memory()`` for large-batch training loops.
+``recompute``: ``checkpoint``, store or recompute; ``schedules``: the plans for a chain;
+``memory``: ``graph_memory``, the arrays a graph keeps alive, counted.
 """
 
 from memograd.engine.allocator import keep_freed_memory
@@ -15,6 +17,9 @@ from memograd.engine.graph import (
     paths_to_nodes,
     reverse_topological_order,
 )
+from memograd.engine.memory import GraphMemory, graph_memory
+from memograd.engine.recompute import RecomputationError, checkpoint
+from memograd.engine.schedules import Plan, schedule
 from memograd.engine.stats import BackwardStats
 from memograd.engine.tensor import (
     InPlaceModificationError,
@@ -49,10 +54,14 @@ __all__ = [
     "BACKWARD_STRATEGIES",
     "BackwardStats",
     "GradcheckError",
+    "GraphMemory",
     "InPlaceModificationError",
+    "Plan",
+    "RecomputationError",
     "Tensor",
     "Value",
     "as_tensor",
+    "checkpoint",
     "concat",
     "count_edges",
     "paths_to_nodes",
@@ -60,6 +69,7 @@ __all__ = [
     "from_numpy",
     "grad",
     "gradcheck",
+    "graph_memory",
     "hessian",
     "hvp",
     "jacfwd",
@@ -72,6 +82,7 @@ __all__ = [
     "logsumexp",
     "no_grad",
     "reverse_topological_order",
+    "schedule",
     "softmax",
     "stack",
     "tensor",

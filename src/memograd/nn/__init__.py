@@ -42,6 +42,12 @@ from memograd.nn.loss_modules import (
 from memograd.nn.module import Module, build_module, register_module
 from memograd.nn.normalization import BatchNorm1d, LayerNorm
 from memograd.nn.parameter import Parameter
+from memograd.nn.recompute import (
+    CheckpointedSequential,
+    ScheduleRun,
+    checkpoint_sequential,
+    run_schedule,
+)
 from memograd.nn.serialization import Checkpoint, ModelFileError, load, load_checkpoint, save
 from memograd.nn.training import (
     History,
@@ -59,6 +65,7 @@ __all__ = [
     "BatchNorm1d",
     "Checkpoint",
     "CrossEntropyLoss",
+    "CheckpointedSequential",
     "Dropout",
     "Embedding",
     "Flatten",
@@ -78,6 +85,7 @@ __all__ = [
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ScheduleRun",
     "Sequential",
     "Sigmoid",
     "Softmax",
@@ -85,6 +93,7 @@ __all__ = [
     "Tanh",
     "TrainingDivergedError",
     "build_module",
+    "checkpoint_sequential",
     "evaluate",
     "fit",
     "from_torch",
@@ -94,6 +103,7 @@ __all__ = [
     "manual_seed",
     "predict_outputs",
     "register_module",
+    "run_schedule",
     "save",
     "to_torch",
     "utils",
