@@ -114,7 +114,9 @@ class StoredMemo:
             key = key_digest(self.prefix, user_key, self.options.typed)
         except UnkeyableError as error:
             raise TypeError(
-                describe_unkeyable(error, "the key function's result", self.describe.name)
+                describe_unkeyable(
+                    error, f"the key function's result{error.path}", self.describe.name
+                )
             ) from None
         return self._read(key)
 
@@ -412,7 +414,7 @@ class StoredMemo:
                 encode(value, self.options.typed)
             except UnkeyableError as error:
                 raise TypeError(
-                    describe_unkeyable(error, f"argument '{name}'", self.describe.name)
+                    describe_unkeyable(error, f"argument '{name}{error.path}'", self.describe.name)
                 ) from None
 
     # -- statistics --------------------------------------------------------------------------

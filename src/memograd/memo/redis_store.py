@@ -7,7 +7,8 @@ under one hash tag, ``<prefix>:{<function>}:...``:
 * ``e:<key>`` the record (a string; with ``ttl``, Redis expires it itself);
 * ``l:<key>`` the lease while a process computes the key (``SET NX PX``, renewed while it
   computes), then, if the computation raised, a short-lived failure record for its waiters;
-* ``lru`` a sorted set of keys by last use (server time, ms), which ``maxsize`` evicts from;
+* ``lru`` a sorted set of keys by last use (the server's clock in microseconds, made strictly
+  increasing), which ``maxsize`` evicts from;
   ``exp`` keys by expiry; ``meta`` when each was stored, its size and code version;
   ``stats`` hits and misses.
 
@@ -30,6 +31,13 @@ from memograd.memo.store import FunctionSummary, Outcome, Store, StoreError
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function tick()
+  -- the use order: microseconds of the server's clock, strictly increasing per function
+  local stamp = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+  if last and tonumber(last) >= stamp then stamp = tonumber(last) + 1 end
+  return stamp
+end
 """
 _DROP = """
 local function drop(member)
@@ -56,7 +64,7 @@ else
   redis.call('SET', KEYS[6], ARGV[3])
   redis.call('ZREM', KEYS[2], ARGV[2])
 end
-redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('ZADD', KEYS[1], tick(), ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[2], now .. ' ' .. string.len(ARGV[3]) .. ' ' .. ARGV[7])
 if ARGV[4] ~= '' and redis.call('GET', KEYS[7]) == ARGV[4] then redis.call('DEL', KEYS[7]) end
 prune(now)
@@ -114,7 +122,7 @@ return 0
 _TOUCH = (
     _NOW
     + """
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', 'GT', now, ARGV[i]) end
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', 'GT', tick(), ARGV[i]) end
 redis.call('HINCRBY', KEYS[4], 'hits', ARGV[2])
 return 1
 """
@@ -164,6 +172,7 @@ for _, value in ipairs(redis.call('HVALS', KEYS[3])) do
   if not seen[version] then seen[version] = true versions = versions + 1 end
 end
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+if newest then newest = math.floor(tonumber(newest) / 1000) end
 return {redis.call('ZCARD', KEYS[1]), bytes,
         tonumber(redis.call('HGET', KEYS[4], 'hits') or '0'),
         tonumber(redis.call('HGET', KEYS[4], 'misses') or '0'),
@@ -356,6 +365,8 @@ class RedisStore(Store):
 
     def put(self, function: str, key: bytes, version: str, record: bytes, token: str | None,
             now: float, ttl: float | None, maxsize: int | None) -> None:  # fmt: skip
+        if self._pending:  # the hits first: eviction follows the latest use
+            self.flush()
         base, lru, exp, meta, stats = self._keys(function)
         member = key.hex()
         ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))

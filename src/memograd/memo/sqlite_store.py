@@ -303,13 +303,12 @@ class SQLiteStore(Store):
         return row[0]
 
     def _write_hits(self, pending: dict[tuple[str, bytes], int], wait: bool) -> bool:
-        stamp = self._stamp()
         per_function: dict[str, int] = {}
         for (function, _), count in pending.items():
             per_function[function] = per_function.get(function, 0) + count
 
         def work(connection: sqlite3.Connection) -> None:
-            self._apply_hits(connection, pending, per_function, stamp)
+            self._apply_hits(connection, pending, per_function, self._stamp)
 
         try:
             self._write("count hits", work, wait=wait)
@@ -321,10 +320,10 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _apply_hits(connection: sqlite3.Connection, pending: dict[tuple[str, bytes], int],
-                    per_function: dict[str, int], stamp: float) -> None:  # fmt: skip
+                    per_function: dict[str, int], stamp: Any) -> None:  # fmt: skip
         connection.executemany(
             "UPDATE entries SET hits = hits + ?, accessed = max(accessed, ?) WHERE key = ?",
-            [(count, stamp, key) for (_, key), count in pending.items()],
+            [(count, stamp(), key) for (_, key), count in pending.items()],
         )
         connection.executemany(
             "UPDATE functions SET hits = hits + ? WHERE function = ?",
@@ -385,7 +384,6 @@ class SQLiteStore(Store):
 
     def put(self, function: str, key: bytes, version: str, record: bytes, token: str | None,
             now: float, ttl: float | None, maxsize: int | None) -> None:  # fmt: skip
-        stamp = self._stamp()
         with self._pending_lock:
             pending, self._pending, self._pending_hits = self._pending, {}, 0
         per_function: dict[str, int] = {}
@@ -394,7 +392,8 @@ class SQLiteStore(Store):
         expires = None if ttl is None else now + ttl
 
         def store(connection: sqlite3.Connection) -> None:
-            self._apply_hits(connection, pending, per_function, stamp)
+            self._apply_hits(connection, pending, per_function, self._stamp)
+            stamp = self._stamp()
             connection.execute(
                 _PUT, (key, function, version, record, len(record), stamp, stamp, expires)
             )

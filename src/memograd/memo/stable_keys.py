@@ -236,9 +236,8 @@ def _array(array: np.ndarray, typed: bool, depth: int) -> bytes:
     return head + b"#" + hashlib.sha256(memoryview(array).cast("B")).digest()
 
 
-def describe_unkeyable(error: UnkeyableError, where: str, name: str) -> str:
-    """The message naming the argument (``where`` such as ``argument 'x'``) that cannot be keyed."""
-    what = f"{where}{error.path}"
+def describe_unkeyable(error: UnkeyableError, what: str, name: str) -> str:
+    """The message naming what cannot be keyed (``what``, such as ``argument 'x[1]'``)."""
     reason = f" ({error.reason})" if error.reason else ""
     return (
         f"memoize: cannot key {what} of {name}() for a store shared across processes: "

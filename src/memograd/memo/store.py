@@ -97,8 +97,8 @@ class Store:
     def touch(self, function: str, key: bytes) -> None:
         """Count a hit on ``key``: in memory, written back every so many hits or seconds."""
         with self._pending_lock:
-            slot = (function, key)
-            self._pending[slot] = self._pending.get(slot, 0) + 1
+            slot = (function, key)  # moved to the end: the batch is in order of last use
+            self._pending[slot] = self._pending.pop(slot, 0) + 1
             self._pending_hits += 1
             due = (
                 self._pending_hits >= FLUSH_EVERY_HITS
