@@ -9,7 +9,7 @@ Modes:
 - ``stampede``: wait for the ``go`` file, then ``threads`` threads call ``square`` on every key,
   each in its own shuffled order; check every result.
 - ``hold``: compute ``slow(key)``, which sleeps ``seconds`` (the test SIGKILLs it meanwhile).
-- ``take``: call ``slow(key)``; report the value and whether this process computed it.
+- ``take``: note ``asking``, call ``slow(key)``, report the value.
 - ``writer``: store ``big(i)`` for i = 0, 1, ... (arrays of ``size`` float64), writing
   ``done i`` to the side file after each returns (the test SIGKILLs it at some point).
 - ``verify``: call ``big(i)`` for i < ``count``; report which were recomputed, and any wrong.
@@ -46,7 +46,7 @@ STORE = _store()
 def _note(line: str) -> None:
     fd = os.open(SIDE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, (line + "\n").encode())
+        os.write(fd, f"{line} {time.time():.3f}\n".encode())
     finally:
         os.close(fd)
 
@@ -108,9 +108,8 @@ def stampede() -> dict:
 
 
 def take() -> dict:
-    before = time.time()
-    value = slow(CONFIG["key"])
-    return {"value": value, "waited": time.time() - before}
+    _note(f"asking {CONFIG['key']} {os.getpid()}")
+    return {"value": slow(CONFIG["key"])}
 
 
 def writer() -> dict:

@@ -205,6 +205,8 @@ class SQLiteStore(Store):
             self._prepare(connection)
         except sqlite3.Error as error:
             raise self._error(error, "open") from None
+        except StoreError:
+            raise
         except OSError as error:
             raise StoreError(f"cannot open the store {self.path}: {error.strerror}") from None
         local.connection = connection
@@ -212,32 +214,30 @@ class SQLiteStore(Store):
         return connection
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
-        """Check the file is a memograd store (or an empty file to make one); WAL; the tables."""
-        application, version = (
-            connection.execute("PRAGMA application_id").fetchone()[0],
-            connection.execute("PRAGMA user_version").fetchone()[0],
-        )
-        if application == APPLICATION_ID and version == SCHEMA_VERSION:
+        """Check the file is a memograd store (or an empty file to make one); WAL; the tables.
+
+        Several processes may meet a new file at once: the one that gets the write lock first
+        makes the tables, the others find them made when they get it.
+        """
+        connection.execute("BEGIN")
+        try:
+            found = self._format(connection)
+        finally:
+            connection.execute("COMMIT")
+        if found == (APPLICATION_ID, SCHEMA_VERSION):
             if not self.read_only:
                 connection.execute("PRAGMA synchronous = NORMAL")
             return
-        if application == APPLICATION_ID:
-            raise StoreError(
-                f"{self.path} is a memograd store of format {version}; this memograd reads "
-                f"format {SCHEMA_VERSION}: use another file, or clear it with a matching memograd"
-            )
-        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if application != 0 or tables:
-            raise StoreError(
-                f"{self.path} is a SQLite database of another program, not a memograd store"
-            )
+        self._refuse(found)
         if self.read_only:
             raise StoreError(f"no memograd store at {self.path} (an empty database)")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("BEGIN IMMEDIATE")
         try:
-            if connection.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            found = self._format(connection)
+            if found != (APPLICATION_ID, SCHEMA_VERSION):
+                self._refuse(found)
                 for statement in _SCHEMA:
                     connection.execute(statement)
                 connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -246,6 +246,29 @@ class SQLiteStore(Store):
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _format(connection: sqlite3.Connection) -> tuple[int, int] | tuple[int, int, int]:
+        """(application id, schema version), with the number of tables when it is not ours."""
+        application = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if application == APPLICATION_ID and version == SCHEMA_VERSION:
+            return application, version
+        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return application, version, tables
+
+    def _refuse(self, found: tuple[int, ...]) -> None:
+        """A file that is not an empty database nor a memograd store of this format: refuse."""
+        application, version, tables = found
+        if application == APPLICATION_ID:
+            raise StoreError(
+                f"{self.path} is a memograd store of format {version}; this memograd reads "
+                f"format {SCHEMA_VERSION}: use another file, or clear it with a matching memograd"
+            )
+        if application != 0 or tables:
+            raise StoreError(
+                f"{self.path} is a SQLite database of another program, not a memograd store"
+            )
 
     def _error(self, error: sqlite3.Error, doing: str) -> StoreError:
         text = str(error)
