@@ -24,7 +24,7 @@ redis_server_module = _load("redis_server")
 
 @pytest.fixture(scope="session")
 def redis_server():
-    """A redis-server on a free 127.0.0.1 port for the session; skipped with the reason if absent."""
+    """A redis-server on a free 127.0.0.1 port for the session; skipped, saying why, if absent."""
     server, reason = redis_server_module.start_or_skip_reason()
     if server is None:
         pytest.skip(reason)

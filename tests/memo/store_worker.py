@@ -91,9 +91,7 @@ def stampede() -> dict:
                 with lock:
                     errors.append(f"{type(error).__name__}: {error}")
                 continue
-            ok = (
-                value[0] == k and value[1] == k * k and np.array_equal(value[2], np.full(3, k))
-            )
+            ok = value[0] == k and value[1] == k * k and np.array_equal(value[2], np.full(3, k))
             with lock:
                 calls[0] += 1
                 if not ok:

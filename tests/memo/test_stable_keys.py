@@ -134,6 +134,7 @@ def test_unkeyable_values_are_refused_with_their_path():
         deep = [deep]
     with pytest.raises(UnkeyableError, match="nested deeper"):
         encode(deep, False)
+
     class Tagged(np.ndarray):
         pass
 
@@ -144,9 +145,11 @@ def test_unkeyable_values_are_refused_with_their_path():
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+        ),
         max_leaves=20,
     )
 )

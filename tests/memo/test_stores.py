@@ -323,7 +323,9 @@ def test_cache_clear_and_cache_info_cover_every_process(make_store):
     for k in (1, 2, 3, 1):
         a(k)
     b(2)
-    assert a.cache_info() == b.cache_info() == mg.CacheInfo(hits=2, misses=3, maxsize=None, currsize=3)
+    assert (
+        a.cache_info() == b.cache_info() == mg.CacheInfo(hits=2, misses=3, maxsize=None, currsize=3)
+    )
     b.cache_clear()
     assert a.cache_info() == mg.CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)
     a(1)

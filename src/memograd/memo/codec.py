@@ -160,7 +160,9 @@ def _encode(value: Any, out: list[bytes], depth: int) -> None:
                     _encode(index, out, depth + 1)
                 _encode(item, out, depth + 1)
             except Unstorable as error:
-                raise Unstorable(f"[{index!r}]{error.path}", error.type_name, error.reason) from None
+                raise Unstorable(
+                    f"[{index!r}]{error.path}", error.type_name, error.reason
+                ) from None
     elif kind is np.ndarray:
         out += (b"a", *_npy(value))
     elif isinstance(value, np.generic) and type(value).__module__ == "numpy":
@@ -269,7 +271,11 @@ def _read_npy(data: memoryview, copy: bool = True) -> np.ndarray:
     if parsed is None:
         stream = io.BytesIO(header_bytes)
         np.lib.format.read_magic(stream)
-        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        read = (
+            np.lib.format.read_array_header_1_0
+            if major == 1
+            else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read(stream)
         if dtype.hasobject:
             raise CorruptRecord("an array of object dtype")

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
-
 ON_STORE_ERROR = ("compute", "raise")
 SERIALIZERS = ("safe", "pickle")
 
@@ -94,9 +93,13 @@ def validated_options(
         raise TypeError(f"memoize: timer must be a function returning seconds, got {timer!r}")
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise TypeError(f"memoize: timeout must be a number of seconds or None, got {timeout!r}")
+            raise TypeError(
+                f"memoize: timeout must be a number of seconds or None, got {timeout!r}"
+            )
         if not math.isfinite(timeout) or timeout < 0:
-            raise ValueError(f"memoize: timeout must be a finite number of seconds >= 0, got {timeout!r}")
+            raise ValueError(
+                f"memoize: timeout must be a finite number of seconds >= 0, got {timeout!r}"
+            )
         timeout = float(timeout)
     if store is None:
         for name, value in (("version", version), ("serializer", serializer),

@@ -242,7 +242,9 @@ class StoredMemo:
         self._put(key, token, payload)
         return value, payload
 
-    async def _across_processes_async(self, key: bytes, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    async def _across_processes_async(
+        self, key: bytes, args: tuple, kwargs: dict
+    ) -> tuple[Any, Any]:
         import asyncio
 
         token = _new_token()
@@ -326,7 +328,9 @@ class StoredMemo:
         if isinstance(error, Exception):
             kind = type(error)
             text = " ".join(str(error).split())[:2000]
-            description = f"{kind.__module__}.{kind.__qualname__}: {text}" if text else kind.__qualname__
+            description = (
+                f"{kind.__module__}.{kind.__qualname__}: {text}" if text else kind.__qualname__
+            )
         self._settle_quietly(key, token, description)
 
     def _settle_quietly(self, key: bytes, token: str, failure: str | None) -> None:

@@ -207,15 +207,17 @@ class RedisStore(Store):
     ) -> None:
         super().__init__()
         if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError(
-                f"RedisStore: expected a URL such as redis://host:6379/0, got {url!r}"
-            )
+            raise ValueError(f"RedisStore: expected a URL such as redis://host:6379/0, got {url!r}")
         if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError(f"RedisStore: prefix must be a non-empty name without braces, got {prefix!r}")
+            raise ValueError(
+                f"RedisStore: prefix must be a non-empty name without braces, got {prefix!r}"
+            )
         for name, value in (("lease", lease), ("socket_timeout", socket_timeout),
                             ("connect_timeout", connect_timeout)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
-                raise ValueError(f"RedisStore: {name} must be a number of seconds > 0, got {value!r}")
+                raise ValueError(
+                    f"RedisStore: {name} must be a number of seconds > 0, got {value!r}"
+                )
         self.url = url
         self.prefix = prefix
         self.lease = float(lease)
@@ -267,10 +269,17 @@ class RedisStore(Store):
                 )
                 self._scripts = {
                     name: client.register_script(source)
-                    for name, source in (("put", _PUT), ("acquire", _ACQUIRE), ("renew", _RENEW),
-                                         ("settle", _SETTLE), ("discard", _DISCARD),
-                                         ("touch", _TOUCH), ("statistics", _STATISTICS),
-                                         ("clear", _CLEAR), ("summary", _SUMMARY))  # fmt: skip
+                    for name, source in (
+                        ("put", _PUT),
+                        ("acquire", _ACQUIRE),
+                        ("renew", _RENEW),
+                        ("settle", _SETTLE),
+                        ("discard", _DISCARD),
+                        ("touch", _TOUCH),
+                        ("statistics", _STATISTICS),
+                        ("clear", _CLEAR),
+                        ("summary", _SUMMARY),
+                    )  # fmt: skip
                 }
                 self._client = client
         return self._client
@@ -287,7 +296,10 @@ class RedisStore(Store):
         """The StoreError for a redis-py error (anything else is returned as it is)."""
         import redis
 
-        if isinstance(error, redis.exceptions.ResponseError) and str(error).startswith("OOM"):
+        text = str(error)
+        if isinstance(error, redis.exceptions.ResponseError) and (
+            text.startswith("OOM") or "> 'maxmemory'" in text
+        ):
             return StoreError(
                 f"the Redis store {self.describe()} is full ({error}): nothing was written; "
                 "raise its maxmemory, pass maxsize= to memoize, or clear the store"
@@ -370,7 +382,15 @@ class RedisStore(Store):
         base, lru, exp, meta, stats = self._keys(function)
         member = key.hex()
         ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))
-        keys = [lru, exp, meta, stats, self._functions_key(), f"{base}e:{member}", f"{base}l:{member}"]
+        keys = [
+            lru,
+            exp,
+            meta,
+            stats,
+            self._functions_key(),
+            f"{base}e:{member}",
+            f"{base}l:{member}",
+        ]
         args = [base, member, record, token or "", ttl_ms, -1 if maxsize is None else maxsize,
                 version, function]  # fmt: skip
         self._run("store a value", lambda client: self._scripts["put"](keys=keys, args=args))

@@ -20,6 +20,7 @@ running process is reported (StoreError) rather than written into unseen.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -190,7 +191,9 @@ class SQLiteStore(Store):
         if not exists and (not self.create or self.read_only):
             raise StoreError(f"no memograd store at {self.path}")
         if not self.path.parent.is_dir():
-            raise StoreError(f"cannot create the store {self.path}: no directory {self.path.parent}")
+            raise StoreError(
+                f"cannot create the store {self.path}: no directory {self.path.parent}"
+            )
         try:
             if self.read_only:
                 uri = f"{self.path.as_uri()}?mode=ro"
@@ -284,6 +287,15 @@ class SQLiteStore(Store):
             )
         if "not a database" in text:
             return StoreError(f"{self.path} is not a SQLite database ({text})")
+        if "disk I/O error" in text:
+            try:
+                free = f"{shutil.disk_usage(self.path.parent).free:,} bytes free on its disk"
+            except OSError:
+                free = "its disk cannot be asked how full it is"
+            return StoreError(
+                f"the store {self.path} could not {doing} ({text}; {free}): a full disk or a "
+                "file size limit (ulimit -f) fails this way; the transaction was rolled back"
+            )
         return StoreError(f"the store {self.path} failed to {doing}: {text}")
 
     def _stamp(self) -> float:
@@ -562,7 +574,9 @@ def _positive(name: str, value: Any, zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"SQLiteStore: {name} must be a number of seconds, got {value!r}")
     if not (value >= 0 if zero else value > 0) or value != value or value == float("inf"):
-        raise ValueError(f"SQLiteStore: {name} must be a finite number of seconds > 0, got {value!r}")
+        raise ValueError(
+            f"SQLiteStore: {name} must be a finite number of seconds > 0, got {value!r}"
+        )
     return float(value)
 
 

@@ -275,8 +275,8 @@ def _code_text(fn: Callable[..., Any]) -> bytes:
         code = getattr(inspect.unwrap(fn), "__code__", None)
         if code is None:
             return f"no source: {function_identity(fn)}".encode()
-        python = "%d.%d" % sys.version_info[:2]
-        return f"python {python}: ".encode() + _code_contents(code)
+        major, minor = sys.version_info[:2]
+        return f"python {major}.{minor}: ".encode() + _code_contents(code)
     lines = textwrap.dedent(source).splitlines()
     return "\n".join(line.rstrip() for line in lines).strip().encode("utf-8", "surrogatepass")
 
