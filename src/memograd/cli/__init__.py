@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "explore": "memograd.cli.explore",
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
+    "cache": "memograd.cli.cache",
 }
 
 
