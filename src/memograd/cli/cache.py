@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         chosen = [s for s in summaries if function is None or s.function == function]
         if args.json:
-            _common.emit_json({"store": store.describe(), "functions": [s.as_dict() for s in chosen]})
+            _common.emit_json(
+                {"store": store.describe(), "functions": [s.as_dict() for s in chosen]}
+            )
         else:
             _print_functions(store.describe(), chosen)
         return 0
@@ -93,9 +95,7 @@ def _open(spec: str, writable: bool) -> Any:
         except ValueError as error:
             raise UsageError(f"memograd cache: {error}") from None
     if "://" in spec:
-        raise UsageError(
-            f"memograd cache: expected a SQLite file or a redis:// URL, got {spec!r}"
-        )
+        raise UsageError(f"memograd cache: expected a SQLite file or a redis:// URL, got {spec!r}")
     from memograd.memo.sqlite_store import SQLiteStore
 
     return SQLiteStore(spec, create=False, read_only=not writable)
