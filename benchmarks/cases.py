@@ -15,6 +15,7 @@ from typing import Any
 from benchmarks import (
     backward_strategies,
     fibonacci_strategies,
+    memoize_stores,
     memoize_vs_functools,
     mlp_step_vs_peers,
     training_vs_torch,
@@ -34,6 +35,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     mlp_step_vs_peers,
     value_vs_micrograd,
     memoize_vs_functools,
+    memoize_stores,
     fibonacci_strategies,
     backward_strategies,
     training_vs_torch,

@@ -226,6 +226,7 @@ class RedisStore(Store):
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
         self._client_lock = threading.Lock()
+        self._local = threading.local()  # each thread's connection for hits
 
     def __repr__(self) -> str:
         return f"RedisStore({self.describe()!r})"
@@ -320,11 +321,31 @@ class RedisStore(Store):
     # -- the hot path ------------------------------------------------------------------------
 
     def get(self, function: str, key: bytes, now: float) -> bytes | None:
-        client = self._client or self._redis()
+        """One ``GET`` on this thread's own connection.
+
+        The hit is sent on a connection of redis-py's that the thread keeps (``send_command``,
+        ``read_response``): the client's general command path (pool, retries, events, metrics)
+        costs more than the round trip on loopback. Any failure drops the connection; the next
+        call makes a new one.
+        """
+        local = self._local
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = self._dedicated_connection()
         try:
-            return client.get(f"{self.prefix}:{{{function}}}:e:{key.hex()}")
+            connection.send_command("GET", f"{self.prefix}:{{{function}}}:e:{key.hex()}")
+            return connection.read_response()
         except Exception as error:  # noqa: BLE001 - sorted out by _failure
+            local.connection = None
+            try:
+                connection.disconnect()
+            except Exception:  # noqa: BLE001 - it is being dropped either way
+                pass
             raise self._failure(error, "read") from None
+
+    def _dedicated_connection(self) -> Any:
+        pool = self._redis().connection_pool
+        return pool.connection_class(**pool.connection_kwargs)
 
     def _write_hits(self, pending: dict[tuple[str, bytes], int], wait: bool) -> bool:
         grouped: dict[str, tuple[int, list[str]]] = {}
@@ -500,6 +521,7 @@ class RedisStore(Store):
     def _after_fork(self) -> None:
         super()._after_fork()
         self._client_lock = threading.Lock()  # redis-py's pool reconnects in the child itself
+        self._local = threading.local()  # the parent's sockets are not this process's
 
 
 def _rebuild(url: str, options: dict[str, Any]) -> RedisStore:

@@ -566,7 +566,10 @@ class SQLiteStore(Store):
 
     def _after_fork(self) -> None:
         super()._after_fork()
-        self._local = threading.local()  # the parent's connections must not be used here
+        # The parent's connections must be neither used nor closed here (closing one could
+        # checkpoint the parent's WAL from the child): kept unreachable for the child's life.
+        self._inherited = self._local
+        self._local = threading.local()
         self._stamp_lock = threading.Lock()
 
 
