@@ -158,6 +158,26 @@ def memoize(
       key (key it by identity, holding the array, or by a version its owner bumps on every
       change: docs/guide.md shows both).
       On a method it gets the arguments after ``self``: the cache is already per instance.
+    - ``timeout``: seconds a call waits for another thread's (or, with a store, process's)
+      computation of the same arguments before it raises TimeoutError (None: as long as it
+      takes).
+    - ``store``: keep the results outside the process, shared by every process and run: a path
+      (one SQLite file, ``mg.memo.SQLiteStore``), a ``redis://`` URL or ``mg.memo.RedisStore``
+      (a Redis server shared by machines). Keys are stable across processes and machines (a
+      canonical encoding of the arguments, hashed with SHA-256, with the function's module and
+      qualified name); each key is computed once across all processes (a lease, taken over when
+      its holder dies); ``maxsize``, ``ttl``, ``typed``, ``key`` and ``async def`` work inside
+      the store, and ``cache_info()``/``cache_clear()`` count and clear for every process. Not
+      on methods (the store cannot key the instance). docs/guide.md, section 10, shows it.
+    - ``version``: the label of the function's code in the store; by default a digest of its
+      source, so editing the function makes its old entries misses. A string pins it.
+    - ``serializer``: ``"safe"`` (default) stores plain data only (None, bool, numbers, str,
+      bytes, tuples, lists, dicts, NumPy arrays as .npy, Tensors), without pickle, and refuses
+      other results with a TypeError; ``"pickle"`` stores anything picklable, and can run code
+      when read: use it only with a store nobody else can write to.
+    - ``on_store_error``: ``"compute"`` (default) computes without the store when it fails
+      (deleted, locked, unreachable, full), with one StoreWarning per store and process;
+      ``"raise"`` raises the StoreError.
 
     Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
     and an omitted default do not make a new entry. Each argument is hashed once per call.
