@@ -215,58 +215,73 @@ class StoredMemo:
     def _across_processes(self, key: bytes, args: tuple, kwargs: dict) -> tuple[Any, Any]:
         """(value, payload to share or None): read the key, wait for it, or compute it."""
         token = _new_token()
-        deadline = None if self.options.timeout is None else time.monotonic() + self.options.timeout
-        seen: str | None = None
-        pause = FIRST_PAUSE
-        while True:
-            outcome = self._claim(key, token, seen)
-            if outcome is None:  # the store failed: compute without it
-                return self._checked(self.fn(*args, **kwargs)), None
-            kind, found = outcome
-            if kind == "acquired":
-                break
-            if kind == "value":
-                self.store.touch(self.identity, key)
-                return found, None
-            seen = found
-            pause = self._pause(deadline, pause, found)
-            time.sleep(pause)
-        _RENEWER.hold(self.store, self.identity, key, token)
+        claims = self._claims(key, token)
+        try:
+            while True:
+                time.sleep(next(claims))
+        except StopIteration as stop:
+            outcome = stop.value
+        if outcome is None:  # the store failed: compute without it
+            return self._checked(self.fn(*args, **kwargs)), None
+        if outcome[0] == "value":
+            return outcome[1], None
         try:
             value = self._checked(self.fn(*args, **kwargs))
-            payload = self._payload(value)
         except BaseException as error:
             self._give_up(key, token, error)
             raise
-        _RENEWER.drop(token)
-        self._put(key, token, payload)
-        return value, payload
+        return self._keep(key, token, value)
 
     async def _across_processes_async(
         self, key: bytes, args: tuple, kwargs: dict
     ) -> tuple[Any, Any]:
+        """``_across_processes`` for an ``async def``: waits by ``asyncio.sleep``."""
         import asyncio
 
         token = _new_token()
+        claims = self._claims(key, token)
+        try:
+            while True:
+                await asyncio.sleep(next(claims))
+        except StopIteration as stop:
+            outcome = stop.value
+        if outcome is None:
+            return await self.fn(*args, **kwargs), None
+        if outcome[0] == "value":
+            return outcome[1], None
+        try:
+            value = await self.fn(*args, **kwargs)
+        except BaseException as error:
+            self._give_up(key, token, error)
+            raise
+        return self._keep(key, token, value)
+
+    def _claims(self, key: bytes, token: str) -> Any:
+        """Ask for the key's lease until there is an answer; yield how long to sleep between.
+
+        Returns (through StopIteration) ``("acquired", None)``, with the lease held and renewed
+        from here on; ``("value", value)``, another process's result, counted as a hit; or
+        None when the store failed. Raises ComputationFailed or TimeoutError.
+        """
         deadline = None if self.options.timeout is None else time.monotonic() + self.options.timeout
         seen: str | None = None
         pause = FIRST_PAUSE
         while True:
             outcome = self._claim(key, token, seen)
-            if outcome is None:
-                return await self.fn(*args, **kwargs), None
-            kind, found = outcome
-            if kind == "acquired":
+            if outcome is None or outcome[0] != "held":
                 break
-            if kind == "value":
-                self.store.touch(self.identity, key)
-                return found, None
-            seen = found
-            pause = self._pause(deadline, pause, found)
-            await asyncio.sleep(pause)
-        _RENEWER.hold(self.store, self.identity, key, token)
+            seen = outcome[1]
+            pause = self._pause(deadline, pause, seen)
+            yield pause
+        if outcome is not None and outcome[0] == "value":
+            self.store.touch(self.identity, key)
+        elif outcome is not None:
+            _RENEWER.hold(self.store, self.identity, key, token)
+        return outcome
+
+    def _keep(self, key: bytes, token: str, value: Any) -> tuple[Any, bytes]:
+        """Store a computed value and release the lease; (value, its payload)."""
         try:
-            value = await self.fn(*args, **kwargs)
             payload = self._payload(value)
         except BaseException as error:
             self._give_up(key, token, error)
