@@ -19,6 +19,7 @@ time is its cache's own cost. Four cases:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import shutil
@@ -26,8 +27,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -143,13 +143,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def redis_server() -> Iterator[str | None]:
-    """A redis-server on a free loopback port for the case's duration, or None without one."""
+_SERVER: dict[str, str | None] = {}
+
+
+def redis_server() -> str | None:
+    """The URL of a redis-server on a free loopback port, started once per run and stopped at
+    exit; None without the binary."""
+    if "url" in _SERVER:
+        return _SERVER["url"]
     binary = shutil.which("redis-server")
     if binary is None:
-        yield None
-        return
+        _SERVER["url"] = None
+        return None
     folder = tempfile.mkdtemp(prefix="memograd-bench-redis-")
     port = _free_port()
     process = subprocess.Popen(
@@ -169,21 +174,24 @@ def redis_server() -> Iterator[str | None]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
+
+    def stop() -> None:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.02)
+    _SERVER["url"] = f"redis://127.0.0.1:{port}/0"
+    return _SERVER["url"]
 
 
 def _run_redis_hit(settings: Settings, result: CaseResult) -> None:
@@ -193,53 +201,54 @@ def _run_redis_hit(settings: Settings, result: CaseResult) -> None:
         result.status = "skipped"
         result.verdict = f"redis-py not installed ({exc.name}): pip install 'memograd[redis]'"
         return
-    with redis_server() as url:
-        if url is None:
-            result.status = "skipped"
-            result.verdict = "no redis-server binary (Debian: apt-get install redis-server)"
-            return
-        ours = memoize(store=RedisStore(url))(scale)
-        ours(SMALL, FACTOR)
-        memo = ours.__memo__
-        key = memo.lookup(SMALL, FACTOR)[0]
-        entry = f"{memo.store.prefix}:{{{memo.identity}}}:e:{key.hex()}"
-        client = redis.Redis.from_url(url)
-        record = client.get(entry)
-        pool = client.connection_pool
-        connection = pool.connection_class(**pool.connection_kwargs)
+    url = redis_server()
+    if url is None:
+        result.status = "skipped"
+        result.verdict = "no redis-server binary (Debian: apt-get install redis-server)"
+        return
+    ours = memoize(store=RedisStore(url))(scale)
+    ours(SMALL, FACTOR)
+    memo = ours.__memo__
+    key = memo.lookup(SMALL, FACTOR)[0]
+    entry = f"{memo.store.prefix}:{{{memo.identity}}}:e:{key.hex()}"
+    client = redis.Redis.from_url(url)
+    record = client.get(entry)
+    pool = client.connection_pool
+    connection = pool.connection_class(**pool.connection_kwargs)
 
-        def raw_get() -> bytes:
-            connection.send_command("GET", entry)
-            return connection.read_response()
+    def raw_get() -> bytes:
+        connection.send_command("GET", entry)
+        return connection.read_response()
 
-        steps = {
-            "mg.memoize Redis": lambda: ours(SMALL, FACTOR),
-            "redis-py GET": lambda: client.get(entry),
-            "GET on a kept connection": raw_get,
-        }
-        _checked("mg.memoize Redis", steps["mg.memoize Redis"](), scale(SMALL, FACTOR))
-        for name in ("redis-py GET", "GET on a kept connection"):
-            if steps[name]() != record:
-                raise AssertionError(f"{name} did not return the stored record")
-        comparison = compare(steps, settings.plan(), "mg.memoize Redis")
-        notes = {
-            "mg.memoize Redis": "key, one GET on the thread's kept connection, checksum, decode",
-            "redis-py GET": f"client.get of the same {len(record)}-byte entry, bytes only",
-            "GET on a kept connection": "the floor: send_command + read_response, bytes only",
-        }
-        _rows(result, comparison, notes, "mg.memoize Redis")
-        ratio = comparison.ratio("redis-py GET")
-        floor = comparison.ratio("GET on a kept connection")
-        result.met = ratio <= REDIS_RATIO_TARGET
-        result.verdict = (
-            f"a hit costs {ratio:.2f}x a bare redis-py GET round trip on loopback "
-            f"({floor:.2f}x a GET on a kept connection, the round trip's floor)"
-        )
+    steps = {
+        "mg.memoize Redis": lambda: ours(SMALL, FACTOR),
+        "redis-py GET": lambda: client.get(entry),
+        "GET on a kept connection": raw_get,
+    }
+    _checked("mg.memoize Redis", steps["mg.memoize Redis"](), scale(SMALL, FACTOR))
+    for name in ("redis-py GET", "GET on a kept connection"):
+        if steps[name]() != record:
+            raise AssertionError(f"{name} did not return the stored record")
+    comparison = compare(steps, settings.plan(), "mg.memoize Redis")
+    notes = {
+        "mg.memoize Redis": "key, one GET on the thread's kept connection, checksum, decode",
+        "redis-py GET": f"client.get of the same {len(record)}-byte entry, bytes only",
+        "GET on a kept connection": "the floor: send_command + read_response, bytes only",
+    }
+    _rows(result, comparison, notes, "mg.memoize Redis")
+    ratio = comparison.ratio("redis-py GET")
+    floor = comparison.ratio("GET on a kept connection")
+    result.met = ratio <= REDIS_RATIO_TARGET
+    result.verdict = (
+        f"a hit costs {ratio:.2f}x a bare redis-py GET round trip on loopback "
+        f"({floor:.2f}x a GET on a kept connection, the round trip's floor)"
+    )
 
 
 def _run_miss(settings: Settings, result: CaseResult) -> None:
     counter = itertools.count()
-    with tempfile.TemporaryDirectory(prefix="memograd-bench-") as folder, redis_server() as url:
+    url = redis_server()
+    with tempfile.TemporaryDirectory(prefix="memograd-bench-") as folder:
         directory = Path(folder)
         steps: dict[str, Callable] = {"bare call": lambda: scale(SMALL, next(counter))}
         ours = memoize(store=SQLiteStore(directory / "memograd.db"))(scale)
