@@ -170,7 +170,7 @@ def redis_server() -> str | None:
             "no",
             "--dir",
             folder,
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

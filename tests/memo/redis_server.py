@@ -56,7 +56,7 @@ class RedisServer:
                     "warning",
                     "--databases",
                     "16",
-                ],  # fmt: skip
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

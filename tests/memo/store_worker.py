@@ -128,6 +128,11 @@ def verify() -> dict:
 
 if __name__ == "__main__":
     mode = CONFIG["mode"]
-    result = {"stampede": stampede, "hold": lambda: {"value": slow(CONFIG["key"])}, "take": take,
-              "writer": writer, "verify": verify}[mode]()  # fmt: skip
+    result = {
+        "stampede": stampede,
+        "hold": lambda: {"value": slow(CONFIG["key"])},
+        "take": take,
+        "writer": writer,
+        "verify": verify,
+    }[mode]()
     print(json.dumps(result), flush=True)

@@ -57,8 +57,15 @@ def wait_for(predicate, seconds: float = 60.0) -> None:
 def test_eight_processes_of_eight_threads_compute_each_key_once(store_spec, tmp_path):
     side, go = tmp_path / "side", tmp_path / "go"
     keys = list(range(24))
-    config = {"mode": "stampede", "store": store_spec, "side": str(side), "go": str(go),
-              "keys": keys, "threads": 8, "seconds": 0.02}  # fmt: skip
+    config = {
+        "mode": "stampede",
+        "store": store_spec,
+        "side": str(side),
+        "go": str(go),
+        "keys": keys,
+        "threads": 8,
+        "seconds": 0.02,
+    }
     processes = [start(config) for _ in range(8)]
     time.sleep(1.0)  # most have imported memograd by now; the others join late, which is fine
     go.touch()
@@ -102,8 +109,14 @@ def test_a_writer_killed_at_any_moment_leaves_a_consistent_store(store_spec, tmp
     for attempt, delay in enumerate((0.0, 0.07, 0.23)):
         side = tmp_path / f"side{attempt}"
         # lease 0.5 s: the verifier takes over the key the killed writer was computing
-        config = {"mode": "writer", "store": store_spec, "side": str(side), "size": size,
-                  "count": 10_000, "lease": 0.5}  # fmt: skip
+        config = {
+            "mode": "writer",
+            "store": store_spec,
+            "side": str(side),
+            "size": size,
+            "count": 10_000,
+            "lease": 0.5,
+        }
         writer = start(config)
         wait_for(lambda side=side: any(line[0] == "done" for line in side_lines(side)))
         time.sleep(delay)

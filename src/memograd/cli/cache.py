@@ -151,8 +151,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
         lines.append(f"  on disk:   {readable_bytes(summary['bytes_on_disk'])} (with its -wal)")
         lines.append(f"  computing: {summary['computing_now']:,} calls right now")
     else:
-        lines.append(f"  server:    Redis {summary['server_version']}, "
-                     f"{readable_bytes(summary['server_memory_bytes'] or 0)} used")  # fmt: skip
+        lines.append(
+            f"  server:    Redis {summary['server_version']}, "
+            f"{readable_bytes(summary['server_memory_bytes'] or 0)} used"
+        )
     print("\n".join(lines))
 
 

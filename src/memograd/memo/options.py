@@ -102,8 +102,11 @@ def validated_options(
             )
         timeout = float(timeout)
     if store is None:
-        for name, value in (("version", version), ("serializer", serializer),
-                            ("on_store_error", on_store_error)):  # fmt: skip
+        for name, value in (
+            ("version", version),
+            ("serializer", serializer),
+            ("on_store_error", on_store_error),
+        ):
             if value is not None:
                 raise TypeError(
                     f"memoize: {name}= applies to a store shared across processes; pass store= "

@@ -224,7 +224,7 @@ class StoredMemo:
         if outcome is None:  # the store failed: compute without it
             return self._checked(self.fn(*args, **kwargs)), None
         if outcome[0] == "value":
-            return outcome[1], None
+            return outcome[1]
         try:
             value = self._checked(self.fn(*args, **kwargs))
         except BaseException as error:
@@ -248,7 +248,7 @@ class StoredMemo:
         if outcome is None:
             return await self.fn(*args, **kwargs), None
         if outcome[0] == "value":
-            return outcome[1], None
+            return outcome[1]
         try:
             value = await self.fn(*args, **kwargs)
         except BaseException as error:
@@ -260,8 +260,8 @@ class StoredMemo:
         """Ask for the key's lease until there is an answer; yield how long to sleep between.
 
         Returns (through StopIteration) ``("acquired", None)``, with the lease held and renewed
-        from here on; ``("value", value)``, another process's result, counted as a hit; or
-        None when the store failed. Raises ComputationFailed or TimeoutError.
+        from here on; ``("value", (value, payload))``, another process's result, counted as a
+        hit; or None when the store failed. Raises ComputationFailed or TimeoutError.
         """
         deadline = None if self.options.timeout is None else time.monotonic() + self.options.timeout
         seen: str | None = None
@@ -291,7 +291,7 @@ class StoredMemo:
         return value, payload
 
     def _claim(self, key: bytes, token: str, seen: str | None) -> tuple[str, Any] | None:
-        """The store's answer for the key, a decoded value for a record; None if it failed.
+        """The store's answer for the key, (value, payload) for a record; None if it failed.
 
         A "failed" answer raises :class:`ComputationFailed` here; a corrupt record has been
         removed, and the key is asked for again.
@@ -311,9 +311,9 @@ class StoredMemo:
                 )
             if kind != "value":
                 return kind, found
-            value = self._decode(key, found)
-            if value is not MISSING:
-                return kind, value
+            decoded = self._decoded(key, found)
+            if decoded is not None:
+                return kind, decoded
 
     def _pause(self, deadline: float | None, pause: float, holder: str) -> float:
         """How long to sleep before looking again; TimeoutError once ``timeout`` has passed."""
@@ -329,9 +329,15 @@ class StoredMemo:
         options = self.options
         try:
             self.store.put(
-                self.identity, key, self.version, record, token, self.clock(),
-                options.ttl, options.maxsize,
-            )  # fmt: skip
+                self.identity,
+                key,
+                self.version,
+                record,
+                token,
+                self.clock(),
+                options.ttl,
+                options.maxsize,
+            )
         except StoreError as error:
             self._settle_quietly(key, token, None)
             self._fault(error)
@@ -381,11 +387,16 @@ class StoredMemo:
 
     def _decode(self, key: bytes, record: bytes) -> Any:
         """The value in ``record``, or MISSING (another code version; or corrupt: removed)."""
+        decoded = self._decoded(key, record)
+        return MISSING if decoded is None else decoded[0]
+
+    def _decoded(self, key: bytes, record: bytes) -> tuple[Any, memoryview] | None:
+        """(value, payload) of ``record``, or None (another code version; or corrupt: removed)."""
         try:
             payload = codec.unpack(key, self.head, record)
-            return codec.loads(payload, self.options.serializer)
+            return codec.loads(payload, self.options.serializer), payload
         except LookupError:
-            return MISSING
+            return None
         except codec.CorruptRecord as error:
             self._warn(
                 "corrupt",
@@ -396,7 +407,7 @@ class StoredMemo:
                 self.store.discard(self.identity, key, record)
             except StoreError as store_error:
                 self._fault(store_error)
-            return MISSING
+            return None
 
     # -- faults ------------------------------------------------------------------------------
 

@@ -212,8 +212,11 @@ class RedisStore(Store):
             raise ValueError(
                 f"RedisStore: prefix must be a non-empty name without braces, got {prefix!r}"
             )
-        for name, value in (("lease", lease), ("socket_timeout", socket_timeout),
-                            ("connect_timeout", connect_timeout)):  # fmt: skip
+        for name, value in (
+            ("lease", lease),
+            ("socket_timeout", socket_timeout),
+            ("connect_timeout", connect_timeout),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
                 raise ValueError(
                     f"RedisStore: {name} must be a number of seconds > 0, got {value!r}"
@@ -280,7 +283,7 @@ class RedisStore(Store):
                         ("statistics", _STATISTICS),
                         ("clear", _CLEAR),
                         ("summary", _SUMMARY),
-                    )  # fmt: skip
+                    )
                 }
                 self._client = client
         return self._client
@@ -358,8 +361,9 @@ class RedisStore(Store):
             pipe = client.pipeline(transaction=False)
             for function, (hits, members) in grouped.items():
                 base, lru, exp, meta, stats = self._keys(function)
-                self._scripts["touch"](keys=[lru, exp, meta, stats], args=[base, hits, *members],
-                                       client=pipe)  # fmt: skip
+                self._scripts["touch"](
+                    keys=[lru, exp, meta, stats], args=[base, hits, *members], client=pipe
+                )
             pipe.execute()
 
         self._run("count hits", send)
@@ -367,8 +371,9 @@ class RedisStore(Store):
 
     # -- leases ------------------------------------------------------------------------------
 
-    def acquire(self, function: str, key: bytes, head: bytes, token: str, seen: str | None,
-                now: float) -> Outcome:  # fmt: skip
+    def acquire(
+        self, function: str, key: bytes, head: bytes, token: str, seen: str | None, now: float
+    ) -> Outcome:
         base, _, _, _, stats = self._keys(function)
         member = key.hex()
         lease_ms = max(1, int(self.lease * 1000))
@@ -396,8 +401,17 @@ class RedisStore(Store):
             )
         )
 
-    def put(self, function: str, key: bytes, version: str, record: bytes, token: str | None,
-            now: float, ttl: float | None, maxsize: int | None) -> None:  # fmt: skip
+    def put(
+        self,
+        function: str,
+        key: bytes,
+        version: str,
+        record: bytes,
+        token: str | None,
+        now: float,
+        ttl: float | None,
+        maxsize: int | None,
+    ) -> None:
         if self._pending:  # the hits first: eviction follows the latest use
             self.flush()
         base, lru, exp, meta, stats = self._keys(function)
@@ -412,8 +426,16 @@ class RedisStore(Store):
             f"{base}e:{member}",
             f"{base}l:{member}",
         ]
-        args = [base, member, record, token or "", ttl_ms, -1 if maxsize is None else maxsize,
-                version, function]  # fmt: skip
+        args = [
+            base,
+            member,
+            record,
+            token or "",
+            ttl_ms,
+            -1 if maxsize is None else maxsize,
+            version,
+            function,
+        ]
         self._run("store a value", lambda client: self._scripts["put"](keys=keys, args=args))
 
     def _settle(self, function: str, key: bytes, token: str, failure: str, doing: str) -> None:

@@ -354,8 +354,12 @@ class SQLiteStore(Store):
         return True
 
     @staticmethod
-    def _apply_hits(connection: sqlite3.Connection, pending: dict[tuple[str, bytes], int],
-                    per_function: dict[str, int], stamp: Any) -> None:  # fmt: skip
+    def _apply_hits(
+        connection: sqlite3.Connection,
+        pending: dict[tuple[str, bytes], int],
+        per_function: dict[str, int],
+        stamp: Any,
+    ) -> None:
         connection.executemany(
             "UPDATE entries SET hits = hits + ?, accessed = max(accessed, ?) WHERE key = ?",
             [(count, stamp(), key) for (_, key), count in pending.items()],
@@ -367,8 +371,9 @@ class SQLiteStore(Store):
 
     # -- leases ------------------------------------------------------------------------------
 
-    def acquire(self, function: str, key: bytes, head: bytes, token: str, seen: str | None,
-                now: float) -> Outcome:  # fmt: skip
+    def acquire(
+        self, function: str, key: bytes, head: bytes, token: str, seen: str | None, now: float
+    ) -> Outcome:
         connection = self._connection()
         try:
             found = self._look(connection, key, head, seen, now)
@@ -392,8 +397,9 @@ class SQLiteStore(Store):
         return self._write("take a lease", take)
 
     @staticmethod
-    def _look(connection: sqlite3.Connection, key: bytes, head: bytes, seen: str | None,
-              now: float) -> Outcome | None:  # fmt: skip
+    def _look(
+        connection: sqlite3.Connection, key: bytes, head: bytes, seen: str | None, now: float
+    ) -> Outcome | None:
         row = connection.execute(_GET, (key,)).fetchone()
         if row is not None and (row[1] is None or row[1] > now) and row[0].startswith(head):
             return ("value", row[0])
@@ -417,8 +423,17 @@ class SQLiteStore(Store):
 
         return self._write("renew a lease", extend)
 
-    def put(self, function: str, key: bytes, version: str, record: bytes, token: str | None,
-            now: float, ttl: float | None, maxsize: int | None) -> None:  # fmt: skip
+    def put(
+        self,
+        function: str,
+        key: bytes,
+        version: str,
+        record: bytes,
+        token: str | None,
+        now: float,
+        ttl: float | None,
+        maxsize: int | None,
+    ) -> None:
         with self._pending_lock:
             pending, self._pending, self._pending_hits = self._pending, {}, 0
         per_function: dict[str, int] = {}

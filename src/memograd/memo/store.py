@@ -134,8 +134,9 @@ class Store:
 
     # -- leases ------------------------------------------------------------------------------
 
-    def acquire(self, function: str, key: bytes, head: bytes, token: str, seen: str | None,
-                now: float) -> Outcome:  # fmt: skip
+    def acquire(
+        self, function: str, key: bytes, head: bytes, token: str, seen: str | None, now: float
+    ) -> Outcome:
         """Take the lease on ``key`` unless a value or a live lease is there; see ``Outcome``.
 
         ``seen`` is the holder the caller has been waiting for: a failure left by that holder
@@ -147,8 +148,17 @@ class Store:
         """Extend the lease ``token`` holds; False if it is not held any more."""
         raise NotImplementedError
 
-    def put(self, function: str, key: bytes, version: str, record: bytes, token: str | None,
-            now: float, ttl: float | None, maxsize: int | None) -> None:  # fmt: skip
+    def put(
+        self,
+        function: str,
+        key: bytes,
+        version: str,
+        record: bytes,
+        token: str | None,
+        now: float,
+        ttl: float | None,
+        maxsize: int | None,
+    ) -> None:
         """Store ``record``, release the lease, evict what ``ttl`` and ``maxsize`` say."""
         raise NotImplementedError
 

@@ -165,13 +165,16 @@ class Template:
         if options.store is not None and options.maxsize != 0:  # a persistent.StoredMemo
             from memograd.memo.persistent import MISSING
 
-            return self._finish(memo, {
-                **_CONSTANTS,
-                "_mg_MISSING": MISSING,
-                "_mg_lookup": memo.lookup if options.key is None else memo.lookup_key,
-                "_mg_fill": memo.fill_async if self.is_async else memo.fill,
-                "_mg_key": options.key,
-            })  # fmt: skip
+            return self._finish(
+                memo,
+                {
+                    **_CONSTANTS,
+                    "_mg_MISSING": MISSING,
+                    "_mg_lookup": memo.lookup if options.key is None else memo.lookup_key,
+                    "_mg_fill": memo.fill_async if self.is_async else memo.fill,
+                    "_mg_key": options.key,
+                },
+            )
         namespace = {
             **_CONSTANTS,
             "_mg_memo": memo,
