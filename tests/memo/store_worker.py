@@ -13,6 +13,7 @@ Modes:
 - ``writer``: store ``big(i)`` for i = 0, 1, ... (arrays of ``size`` float64), writing
   ``done i`` to the side file after each returns (the test SIGKILLs it at some point).
 - ``verify``: call ``big(i)`` for i < ``count``; report which were recomputed, and any wrong.
+- ``statistics``: report ``square.cache_info()``, as the store counts it over every process.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def verify() -> dict:
 if __name__ == "__main__":
     mode = CONFIG["mode"]
     result = {
+        "statistics": lambda: square.cache_info()._asdict(),
         "stampede": stampede,
         "hold": lambda: {"value": slow(CONFIG["key"])},
         "take": take,
