@@ -212,6 +212,8 @@ def _reset_after_fork() -> None:
 
 
 def _flush_at_exit() -> None:
+    """The hits counted since the last batch, waiting for a busy store as any write does (so
+    that processes ending together all count theirs)."""
     for store in list(_LIVE_STORES):
         try:
             store.flush(wait=True)
