@@ -5,6 +5,9 @@ stdout as one JSON line. Every real computation appends a line to a side file (`
 with O_APPEND so that lines of concurrent processes never mix: the tests count computations
 there, not in the cache's own statistics.
 
+The functions read the process's CONFIG (a module-level dict, which differs by mode), so their
+code label is pinned with ``version=``: every process reads and writes the same entries.
+
 Modes:
 - ``stampede``: wait for the ``go`` file, then ``threads`` threads call ``square`` on every key,
   each in its own shuffled order; check every result.
@@ -52,14 +55,14 @@ def _note(line: str) -> None:
         os.close(fd)
 
 
-@mg.memoize(store=STORE, on_store_error="raise")
+@mg.memoize(store=STORE, on_store_error="raise", version="worker")
 def square(k):
     _note(f"computed {k} {os.getpid()}")
     time.sleep(CONFIG.get("seconds", 0.0))
     return (k, k * k, np.full(3, k, dtype=np.int64))
 
 
-@mg.memoize(store=STORE, on_store_error="raise")
+@mg.memoize(store=STORE, on_store_error="raise", version="worker")
 def slow(k):
     _note(f"start {k} {os.getpid()}")
     time.sleep(CONFIG.get("seconds", 0.0))
@@ -67,7 +70,7 @@ def slow(k):
     return k * 1000 + 7
 
 
-@mg.memoize(store=STORE, on_store_error="raise")
+@mg.memoize(store=STORE, on_store_error="raise", version="worker")
 def big(i):
     _note(f"computed {i}")
     return np.full(CONFIG["size"], float(i))

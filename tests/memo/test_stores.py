@@ -172,7 +172,7 @@ def test_exceptions_are_never_stored(make_store):
             raise outcome
         return outcome
 
-    f = memoize(store=make_store())(counting(flaky))
+    f = memoize(store=make_store(), version=1)(counting(flaky))  # closes over an iterator
     with pytest.raises(ValueError, match="first"):
         f()
     assert f() == 42 and f() == 42 and len(f.runs) == 2
@@ -188,7 +188,7 @@ def test_threads_share_one_computation_and_its_exception(make_store):
             raise KeyError(k)
         return k
 
-    f = memoize(store=make_store())(counting(slow))
+    f = memoize(store=make_store(), version=1)(counting(slow))  # closes over events
     results: list = []
 
     def call(k):
@@ -258,8 +258,8 @@ def test_a_computing_process_keeps_its_lease_past_its_duration(make_store):
         release.wait(5)
         return k
 
-    slow = memoize(store=store)(counting(work))
-    other = memoize(store=store)(counting(work))  # "another process"
+    slow = memoize(store=store, version=1)(counting(work))  # work closes over an event
+    other = memoize(store=store, version=1)(counting(work))  # "another process"
     first = threading.Thread(target=slow, args=(1,))
     first.start()
     time.sleep(0.1)
@@ -305,14 +305,14 @@ def test_async_def_shares_one_computation(make_store):
         await asyncio.sleep(0.05)
         return {"k": k}
 
-    f = memoize(store=store)(fetch)
+    f = memoize(store=store, version=1)(fetch)  # fetch closes over the list it appends to
 
     async def main():
         return await asyncio.gather(*(f(k) for k in (1, 1, 2, 1, 2)))
 
     assert asyncio.run(main()) == [{"k": 1}, {"k": 1}, {"k": 2}, {"k": 1}, {"k": 2}]
     assert sorted(runs) == [1, 2]
-    again = memoize(store=store)(fetch)
+    again = memoize(store=store, version=1)(fetch)
     assert asyncio.run(again(1)) == {"k": 1} and sorted(runs) == [1, 2]
 
 
@@ -444,3 +444,42 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_closures_of_one_factory_keep_their_own_entries(make_store):
+    store = make_store()
+
+    def times(factor):
+        def scaled_by(x):
+            return x * factor
+
+        return memoize(store=store)(scaled_by)
+
+    double, triple = times(2), times(3)
+    assert (double(5), triple(5), double(5)) == (10, 15, 10)  # same name and source, not entries
+
+    lock = threading.Lock()
+
+    def guarded(x):
+        with lock:
+            return x
+
+    with pytest.raises(TypeError, match=r"uses 'lock' from an enclosing function.*version="):
+        memoize(store=store)(guarded)(1)
+    assert memoize(store=store, version="1")(guarded)(1) == 1
+
+
+STEPS = 10
+
+
+def walk(n):
+    return n * STEPS
+
+
+def test_a_changed_module_constant_makes_old_entries_misses(make_store, monkeypatch):
+    store = make_store()
+    before = memoize(store=store)(counting(walk))
+    assert before(1) == 10
+    monkeypatch.setattr(sys.modules[__name__], "STEPS", 20)  # edited between two runs
+    after = memoize(store=store)(counting(walk))
+    assert after(1) == 20 and len(after.runs) == 1

@@ -170,7 +170,8 @@ def memoize(
       the store, and ``cache_info()``/``cache_clear()`` count and clear for every process. Not
       on methods (the store cannot key the instance). docs/guide.md, section 10, shows it.
     - ``version``: the label of the function's code in the store; by default a digest of its
-      source, so editing the function makes its old entries misses. A string pins it.
+      source and of the data and functions it names (module constants, enclosing variables),
+      so editing any of them makes its old entries misses. A string pins it.
     - ``serializer``: ``"safe"`` (default) stores plain data only (None, bool, numbers, str,
       bytes, tuples, lists, dicts, NumPy arrays as .npy, Tensors), without pickle, and refuses
       other results with a TypeError; ``"pickle"`` stores anything picklable, and can run code

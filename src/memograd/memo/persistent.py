@@ -89,8 +89,7 @@ class StoredMemo:
         self.store: Store = options.store
         self.identity = function_identity(fn)
         self.prefix = key_prefix(self.identity)
-        self.version = fingerprint(fn, options.key, options.version)
-        self.head = codec.header(options.serializer, self.version)
+        self.version = self.head = None  # the code's label, taken at the first call
         self.clock = time.time if options.timer is time.monotonic else options.timer
         self.raise_errors = options.on_store_error == "raise"
         self.lock = threading.Lock()
@@ -99,8 +98,18 @@ class StoredMemo:
 
     # -- the wrapper's entry points ----------------------------------------------------------
 
+    def label(self) -> bytes:
+        """The start of this code's records: the fingerprint, taken at the first call (when
+        the names the function uses are all defined)."""
+        if self.head is None:
+            self.version = fingerprint(self.fn, self.options.key, self.options.version)
+            self.head = codec.header(self.options.serializer, self.version)
+        return self.head
+
     def lookup(self, *args: Any, **kwargs: Any) -> tuple[bytes | None, Any]:
         """(key, value) for a call; value is MISSING on a miss, key None if the store is off."""
+        if self.head is None:
+            self.label()
         try:
             key = call_digest(self.prefix, args, kwargs, self.options.typed)
         except UnkeyableError:
@@ -110,6 +119,8 @@ class StoredMemo:
 
     def lookup_key(self, user_key: Any) -> tuple[bytes | None, Any]:
         """The same for the result of a ``key=`` function."""
+        if self.head is None:
+            self.label()
         try:
             key = key_digest(self.prefix, user_key, self.options.typed)
         except UnkeyableError as error:
@@ -451,6 +462,7 @@ class StoredMemo:
 
     def cache_info(self):  # noqa: ANN201 - functools' signature, "()"
         """Hits, misses and entries of this function in the store, over every process."""
+        self.label()
         hits, misses, currsize = self.store.statistics(self.identity, self.version, self.clock())
         maxsize = self.options.maxsize
         return CacheInfo(hits=hits, misses=misses, maxsize=maxsize, currsize=currsize)

@@ -29,6 +29,7 @@ import pathlib
 import struct
 import sys
 import textwrap
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -252,11 +253,20 @@ def describe_unkeyable(error: UnkeyableError, what: str, name: str) -> str:
 def fingerprint(fn: Callable[..., Any], key: Callable[..., Any] | None, version: Any) -> str:
     """What labels the entries of this code of ``fn``: editing it makes its old entries misses.
 
-    ``version`` given: ``"v:<version>"``, as pinned by hand. Otherwise a digest of the source
-    text of ``fn`` and of its ``key=`` function (a new key function maps arguments to entries
-    differently), its decorator lines included (a decorator can change the result), with
-    indentation and trailing blanks ignored. Without source (a function made by ``exec``), the
-    code objects' own contents, which hold only within one Python version.
+    ``version`` given: ``"v:<version>"``, as pinned by hand. Otherwise a digest of, for ``fn``
+    and its ``key=`` function (a new key function maps arguments to entries differently):
+
+    * the source text, decorator lines included (a decorator can change the result), with
+      indentation and trailing blanks ignored; without source (a function made by ``exec``),
+      the code objects' own contents, which hold only within one Python version;
+    * the variables it takes from an enclosing function (two closures of one factory must not
+      share entries): data by its canonical encoding, functions by their source. A variable
+      holding anything else is refused (TypeError), since its value cannot be told apart;
+    * the module-level names it uses: data (a constant such as ``N_STEPS = 1000``) by its
+      encoding, functions by their source, classes and modules by name; other objects are not
+      seen (``version=`` is the way to say they changed).
+
+    Taken at the first call, when the module's later definitions exist too.
     """
     if version is not None:
         return f"v:{version}"
@@ -265,7 +275,61 @@ def fingerprint(fn: Callable[..., Any], key: Callable[..., Any] | None, version:
         if part is not None:
             digest.update(_code_text(part))
             digest.update(b"\x00")
+            digest.update(_surroundings(part))
+            digest.update(b"\x00")
     return "src:" + digest.hexdigest()[:32]
+
+
+def _surroundings(fn: Callable[..., Any]) -> bytes:
+    """The closure's variables and the module-level names the code uses, as bytes."""
+    inner = inspect.unwrap(fn)
+    code = getattr(inner, "__code__", None)
+    if code is None:
+        return b""
+    parts = []
+    for name, cell in zip(code.co_freevars, inner.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # not bound yet: the decorated function's own name, say
+            continue
+        try:
+            parts.append(b"c" + _text(name) + _named_value(value))
+        except UnkeyableError as error:
+            raise TypeError(
+                f"memoize: {function_identity(fn)}() uses {name!r} from an enclosing function, "
+                f"a {error.type_name} whose content a store cannot fingerprint, so calls of "
+                "two such closures could share entries; pass it as an argument, or pass "
+                "version= (a label you change whenever it changes)"
+            ) from None
+    module = getattr(inner, "__globals__", {})
+    for name in sorted(_names(code)):
+        if name in module:
+            try:
+                parts.append(b"g" + _text(name) + _named_value(module[name]))
+            except UnkeyableError:
+                continue  # an object: not seen (documented: version= says it changed)
+    return b"".join(parts)
+
+
+def _names(code: Any) -> set[str]:
+    """Every global name the code (and the functions and comprehensions inside it) uses."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _names(constant)
+    return names
+
+
+def _named_value(value: Any) -> bytes:
+    if isinstance(value, types.ModuleType):
+        return b"m" + _text(value.__name__)
+    if isinstance(value, type):
+        return b"k" + _text(f"{value.__module__}:{value.__qualname__}")
+    if isinstance(value, types.FunctionType) or hasattr(value, "__wrapped__"):
+        return b"f" + _text(function_identity(value)) + _code_text(value)
+    if callable(value) and not isinstance(value, np.ndarray | np.generic):
+        return b"k" + _text(function_identity(value))  # a builtin or a callable object: by name
+    return encode(value, True)
 
 
 def _code_text(fn: Callable[..., Any]) -> bytes:
