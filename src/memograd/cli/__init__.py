@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
     "checkpoint": "memograd.cli.checkpoint",
+    "cache": "memograd.cli.cache",
 }
 
 
