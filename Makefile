@@ -28,8 +28,10 @@ $(VENV)/.bench: $(VENV)/.test
 demo: $(VENV)/.cli
 	$(BIN)/memograd demo
 
+# Both cores (pytest-xdist); a test still running after 5 minutes fails with its stack
+# (pytest-timeout) instead of holding the run.
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --timeout 300
 
 # The benchmark is benchmarks/run.py, a folder of the repository (not installed with memograd).
 # Options go in BENCH_ARGS: make bench BENCH_ARGS="--quick", BENCH_ARGS="--only mlp --threads 1".

@@ -14,7 +14,9 @@ from typing import Any
 
 from benchmarks import (
     backward_strategies,
+    checkpointing_vs_torch,
     fibonacci_strategies,
+    memoize_stores,
     memoize_vs_functools,
     mlp_step_vs_peers,
     training_vs_torch,
@@ -34,9 +36,11 @@ FAMILIES: tuple[ModuleType, ...] = (
     mlp_step_vs_peers,
     value_vs_micrograd,
     memoize_vs_functools,
+    memoize_stores,
     fibonacci_strategies,
     backward_strategies,
     training_vs_torch,
+    checkpointing_vs_torch,
 )
 CASES: tuple[Case, ...] = tuple(case for family in FAMILIES for case in family.CASES)
 CASE_NAMES: tuple[str, ...] = tuple(case.name for case in CASES)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 # The layers of the library, in the order of the notes: memoization (@mg.memoize and Fibonacci
 # three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
-# explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
-# rich are loaded by the functions that draw.
+# explainer, and networks, optimizers and data; mg.save / mg.load on top of them. All of them
+# need NumPy alone: matplotlib and rich are loaded by the functions that draw.
 from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
 from memograd._version import __version__
 from memograd.engine import (  # noqa: E402
     BackwardStats,
     InPlaceModificationError,
+    RecomputationError,
     Tensor,
     Value,
     as_tensor,
+    checkpoint,
     compile,
     concat,
     cross_entropy,
@@ -43,6 +45,7 @@ from memograd.engine import (  # noqa: E402
 )
 from memograd.memo import CacheInfo, memoize  # noqa: E402
 from memograd.nn import manual_seed  # noqa: E402
+from memograd.saving import load, save  # noqa: E402
 
 __all__ = [
     "BackwardStats",
@@ -50,10 +53,12 @@ __all__ = [
     "InPlaceModificationError",
     "MLPClassifier",
     "MLPRegressor",
+    "RecomputationError",
     "Tensor",
     "Value",
     "__version__",
     "as_tensor",
+    "checkpoint",
     "compile",
     "concat",
     "cross_entropy",
@@ -70,6 +75,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linear",
+    "load",
     "log_softmax",
     "logsumexp",
     "manual_seed",
@@ -77,6 +83,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "save",
     "softmax",
     "stack",
     "tensor",

@@ -20,19 +20,20 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "memograd"
 # so only the layers above all of them (demo, cli) may use it.
 ROOT = "memograd"
 UTILITIES = {"_files", "_budget", "_numbers", "_version", "seeding"}
-LIBRARY = {"memo", "fibonacci", "engine", "data", "optim", "nn", "explain", "viz", "timing"}
+LIBRARY = {"engine", "memo", "fibonacci", "data", "optim", "nn", "explain", "viz", "timing"}
 ALLOWED: dict[str, set[str]] = {
     "_files": set(),
     "_budget": set(),
     "_numbers": set(),
     "_version": set(),
     "seeding": set(),
-    "memo": set(),
-    "fibonacci": {"memo"},
     "engine": set(),
+    "memo": {"engine"},
+    "fibonacci": {"memo"},
     "data": {"engine"},
     "optim": {"engine"},
     "nn": {"engine", "data", "optim"},
+    "saving": {"engine", "data", "nn"},
     "explain": {"engine", "fibonacci"},
     "timing": {"engine"},
     "viz": {"engine", "explain", "nn", "data", "fibonacci"},

@@ -78,7 +78,7 @@ def test_on_a_phone_nothing_overflows_paired_figures_stack_and_fractions_are_tex
     pairs = "return [...document.querySelectorAll('.pair')].map((p) => [...p.children].map("
     pairs += "(c) => Math.round(c.getBoundingClientRect().top)));"
     side_by_side = driver.execute_script(pairs)
-    assert len(side_by_side) == 3  # the two call trees, calls and time, loss and accuracy
+    assert len(side_by_side) == 4  # call trees, calls and time, memory and work, loss and accuracy
     assert all(first == second for first, second in side_by_side)
     page.set_width(390)
     overflow, culprits = page.horizontal_overflow()

@@ -71,3 +71,40 @@ def test_paths_mode_forward_on_the_command_line(capsys):
     assert document["forward_multiplications"] == 5
     assert document["all_parameters"]["forward_multiplications"] == 45
     assert main(["paths", "--arch", "2-2-2-1", "--param", "W1_11", "--mode", "sideways"]) == 2
+
+
+@pytest.mark.parametrize("arch", ["2-2-2-1", "3-4-2-2"])
+def test_unit_outputs_and_output_layer_count_only_real_products(arch):
+    network = build_network(arch, seed=2)
+    sizes = network.arch.sizes
+    for k in range(1, network.arch.depth + 1):
+        for j in range(1, sizes[k] + 1):
+            ref = mg.explain.parse_param(f"O{k}_{j}", network.arch)
+            forward = forward_gradient(network, ref)
+            assert forward.multiplications == forward_multiplication_count(network.arch, ref)
+            e = mg.explain.explain(arch, ref.name, network=network)
+            assert forward.gradient == pytest.approx(e.memo_gradient, rel=1e-12, abs=1e-15)
+    output_weight = mg.explain.parse_param(f"W{network.arch.depth}_1_1", network.arch)
+    assert forward_multiplication_count(network.arch, output_weight) == 1
+
+
+@pytest.mark.parametrize("text", ["1-1", "2-2-2-1", "3-1-4-1-5", "5-2", "1-6-1-3-2"])
+def test_the_closed_form_for_every_parameter_adds_up_each_parameters_own_count(text):
+    from memograd.explain.directions import parameters
+
+    arch = parse_arch(text)
+    refs = parameters(arch)
+    costs = all_parameter_costs(arch)
+    assert costs.parameters == len(refs)
+    assert costs.forward_multiplications == sum(
+        forward_multiplication_count(arch, ref) for ref in refs
+    )
+
+
+def test_every_parameters_cost_of_a_huge_network_comes_from_its_architecture_alone():
+    # 10^10 weights and 4,400 layers: counted without listing a parameter (a list would never end)
+    huge = all_parameter_costs(parse_arch("100000-100000-1"))
+    assert huge.parameters == 100000 * 100000 + 100000 + 100000 + 1
+    assert huge.forward_multiplications == (100000 * 100000 + 100000) * (1 + 1) + 100001
+    deep = all_parameter_costs(parse_arch("-".join(["10"] * 4400 + ["1"])))
+    assert deep.parameters == 4399 * 110 + 11

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "modes": "memograd.cli.modes",
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
+    "checkpoint": "memograd.cli.checkpoint",
+    "cache": "memograd.cli.cache",
 }
 
 

@@ -24,6 +24,7 @@ from memograd.demo import (
     depth,
     directions,
     memoization,
+    memory,
     model,
     notes_network,
     speed,
@@ -38,6 +39,7 @@ SECTIONS: tuple[ModuleType, ...] = (
     accumulate,
     depth,
     directions,
+    memory,
     model,
     speed,
 )

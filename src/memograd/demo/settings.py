@@ -26,14 +26,19 @@ class DemoSettings:
     cost_max_depth: int = 10
     naive_path_budget: int = 20_000
     timing_repeats: int = 3
-    # 4. The digits model: the full run trains with `memograd train`'s digits recipe.
+    # 5. What memoization costs: plans for these depths, trade-off curves at a few, and one
+    # chain (depth, width, batch) run under every plan.
+    checkpoint_depths: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512, 1024)
+    checkpoint_curve_depths: tuple[int, ...] = (8, 64, 1024)
+    checkpoint_measured: tuple[int, int, int] = (32, 128, 64)
+    # 6. The digits model: the full run trains with `memograd train`'s digits recipe.
     hidden: tuple[int, ...] = (64,)
     dropout: float = 0.0
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 1e-3
     misclassified_shown: int = 8
-    # 5. Speed: one training step of this MLP at this batch size.
+    # Appendix. Speed: one training step of this MLP at this batch size.
     speed_sizes: tuple[int, ...] = (64, 256, 256, 10)
     speed_batch: int = 32
     speed_rounds: int = 9
@@ -55,6 +60,7 @@ class DemoSettings:
                 epochs=20,
                 speed_rounds=9,
                 speed_batch_seconds=0.05,
+                checkpoint_measured=(16, 32, 16),
             )
         return cls(
             seed=seed,

@@ -4,6 +4,8 @@
 ``ops``: every Tensor op's forward and VJPs side by side. ``value``/``tensor``: the two front
 ends. ``functional``: ``grad``, ``value_and_grad``, ``gradcheck``. ``stats``: ``BackwardStats``.
 ``allocator``: the opt-in ``keep_freed_memory()`` for large-batch training loops.
+``recompute``: ``checkpoint``, store or recompute; ``schedules``: the plans for a chain;
+``memory``: ``graph_memory``, the arrays a graph keeps alive, counted.
 """
 
 from memograd.engine.allocator import keep_freed_memory
@@ -16,6 +18,9 @@ from memograd.engine.graph import (
     paths_to_nodes,
     reverse_topological_order,
 )
+from memograd.engine.memory import GraphMemory, graph_memory
+from memograd.engine.recompute import RecomputationError, checkpoint
+from memograd.engine.schedules import Plan, schedule
 from memograd.engine.stats import BackwardStats
 from memograd.engine.tensor import (
     InPlaceModificationError,
@@ -51,11 +56,15 @@ __all__ = [
     "BackwardStats",
     "CompiledStep",
     "GradcheckError",
+    "GraphMemory",
     "InPlaceModificationError",
+    "Plan",
+    "RecomputationError",
     "Tensor",
     "TraceError",
     "Value",
     "as_tensor",
+    "checkpoint",
     "compile",
     "concat",
     "count_edges",
@@ -64,6 +73,7 @@ __all__ = [
     "from_numpy",
     "grad",
     "gradcheck",
+    "graph_memory",
     "hessian",
     "hvp",
     "jacfwd",
@@ -76,6 +86,7 @@ __all__ = [
     "logsumexp",
     "no_grad",
     "reverse_topological_order",
+    "schedule",
     "softmax",
     "stack",
     "tensor",

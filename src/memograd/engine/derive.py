@@ -40,6 +40,8 @@ def _is_plain(a: Any) -> bool:
 
 def data(a: Any) -> Any:
     """The raw number or array behind a graph value (a constant: nothing flows through it)."""
+    if type(a) is np.ndarray:  # the common case, in every ordinary backward pass
+        return a
     return a if _is_plain(a) else a.data
 
 
@@ -171,9 +173,9 @@ def _loads(used: set[str], arity: int, need: set[str]) -> list[str]:
     lines = []
     for i, name in enumerate(_INPUTS[:arity]):
         if name in used or name in need:
-            lines.append(f"    {name} = n.parents[{i}].data")
+            lines.append(f"    {name} = n.parents[{i}]._data")
     if "out" in used or "out" in need:
-        lines.append("    out = n.data")
+        lines.append("    out = n._data")
     if "p" in used:
         lines.append("    p = n._ctx")
     return lines

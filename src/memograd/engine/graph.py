@@ -330,26 +330,26 @@ def _free_unless(retain_graph: bool | None, create_graph: bool, root: Node, visi
 
 
 class _Holder:
-    """An input seen by a rule that runs on graph values: ``.data`` is the Tensor itself."""
+    """An input seen by a rule that runs on graph values: ``._data`` is the Tensor itself."""
 
-    __slots__ = ("data",)
+    __slots__ = ("_data",)
 
     def __init__(self, value: Any) -> None:
-        self.data = value
+        self._data = value
 
 
 class _AsGraph:
     """A node as its rules see it with ``create_graph``: inputs and output as graph values.
 
-    The table's rules read ``n.parents[i].data``, ``n.data`` and ``n._ctx``; handing them this
+    The table's rules read ``n.parents[i]._data``, ``n._data`` and ``n._ctx``; handing them this
     view instead of the node makes them compute with Tensors, so their arithmetic is recorded
     and can be differentiated again.
     """
 
-    __slots__ = ("data", "parents", "_ctx", "op")
+    __slots__ = ("_data", "parents", "_ctx", "op")
 
     def __init__(self, node: Any) -> None:
-        self.data = node
+        self._data = node
         self.parents = tuple(_Holder(p) for p in node.parents)
         self._ctx = node._ctx
         self.op = node.op

@@ -6,7 +6,8 @@ Read it like PyTorch's ``derivatives.yaml``. A row is an :class:`Op`:
   and the op's non-differentiable parameters (an axis, a shape, an index); ``ctx`` is whatever the
   rules need beyond the inputs and the output (often just ``params``).
 * ``vjps[i](g, node)``: reverse mode. Given ``g = dL/dout``, the contribution to ``dL/dinput_i``.
-  ``node.parents[i].data`` is the input, ``node.data`` the output, ``node._ctx`` the context.
+  ``node.parents[i]._data`` is the input, ``node._data`` the output, ``node._ctx`` the context
+  (the field behind ``Tensor.data``, read without the property's call: a rule runs per node).
 * ``jvp(node, tangents)``: forward mode. Given the inputs' tangents ``dinput_i/dx`` (None where an
   input carries none), the output's tangent ``dout/dx``.
 
@@ -54,7 +55,7 @@ from memograd.engine.derive import (
 
 Array = np.ndarray
 OUTPUT = -1
-"""In an op's ``saves``: the rules read the op's own output (``node.data``)."""
+"""In an op's ``saves``: the rules read the op's own output (``node._data``)."""
 
 
 class Op(NamedTuple):
@@ -326,8 +327,8 @@ def _clip_mask(x: Any, bounds: tuple[float | None, float | None]) -> Array:
 CLIP = Op(
     "clip",
     lambda x, p: (np.clip(x, p[0], p[1]), p),
-    (lambda g, n: g * _clip_mask(n.parents[0].data, n._ctx),),
-    lambda n, t: t[0] * _clip_mask(n.parents[0].data, n._ctx),
+    (lambda g, n: g * _clip_mask(n.parents[0]._data, n._ctx),),
+    lambda n, t: t[0] * _clip_mask(n.parents[0]._data, n._ctx),
     (0,),
 )
 
@@ -371,7 +372,7 @@ def _as_matrices(g: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
 
 
 def _matmul_dx(g: Any, n: Any) -> Any:  # dx = g @ y^T
-    x, y = n.parents[0].data, n.parents[1].data
+    x, y = n.parents[0]._data, n.parents[1]._data
     if x.ndim == 2 and y.ndim == 2:
         return g @ y.T
     g, x2, y2 = _as_matrices(g, x, y)
@@ -379,7 +380,7 @@ def _matmul_dx(g: Any, n: Any) -> Any:  # dx = g @ y^T
 
 
 def _matmul_dy(g: Any, n: Any) -> Any:  # dy = x^T @ g
-    x, y = n.parents[0].data, n.parents[1].data
+    x, y = n.parents[0]._data, n.parents[1]._data
     if x.ndim == 2 and y.ndim == 2:
         return x.T @ g
     g, x2, y2 = _as_matrices(g, x, y)
@@ -387,7 +388,7 @@ def _matmul_dy(g: Any, n: Any) -> Any:  # dy = x^T @ g
 
 
 def _matmul_jvp(n: Any, t: tuple[Any, Any]) -> Any:  # d(x @ y) = dx @ y + x @ dy
-    x, y = n.parents[0].data, n.parents[1].data
+    x, y = n.parents[0]._data, n.parents[1]._data
     terms = [t[0] @ y if t[0] is not None else None, x @ t[1] if t[1] is not None else None]
     terms = [term for term in terms if term is not None]
     return terms[0] if len(terms) == 1 else terms[0] + terms[1]
@@ -404,7 +405,7 @@ MATMUL = Op("matmul", _matmul_forward, (_matmul_dx, _matmul_dy), _matmul_jvp, (0
 SUM = Op(
     "sum",
     lambda x, p: (np.asarray(x.sum(axis=p[0], keepdims=p[1])), p),
-    (lambda g, n: _expand_reduced(g, n._ctx[0], n._ctx[1], n.parents[0].data.shape),),
+    (lambda g, n: _expand_reduced(g, n._ctx[0], n._ctx[1], n.parents[0]._data.shape),),
     lambda n, t: t[0].sum(axis=n._ctx[0], keepdims=n._ctx[1]),
 )
 
@@ -415,7 +416,7 @@ def _mean_forward(x: Array, p: Any) -> tuple[Array, Any]:
 
 
 def _mean_vjp(g: Any, n: Any) -> Any:
-    shape = n.parents[0].data.shape
+    shape = n.parents[0]._data.shape
     axes, keepdims = n._ctx
     count = math.prod(shape[a] for a in axes)
     return _expand_reduced(g / count, axes, keepdims, shape)
@@ -433,15 +434,15 @@ MEAN = Op(
 # full reductions do), so the VJP stays a true subgradient and sums to g.
 def _extreme_weights(n: Any) -> Array:
     """1/count at each extreme entry, 0 elsewhere: a constant of the input's shape."""
-    x = data(n.parents[0].data)
+    x = data(n.parents[0]._data)
     axes, keepdims = n._ctx
-    mask = x == _expand_reduced(data(n.data), axes, keepdims, x.shape)
+    mask = x == _expand_reduced(data(n._data), axes, keepdims, x.shape)
     return mask / mask.sum(axis=axes, keepdims=True).astype(x.dtype)
 
 
 def _extreme_vjp(g: Any, n: Any) -> Any:
     axes, keepdims = n._ctx
-    return _expand_reduced(g, axes, keepdims, n.parents[0].data.shape) * _extreme_weights(n)
+    return _expand_reduced(g, axes, keepdims, n.parents[0]._data.shape) * _extreme_weights(n)
 
 
 def _extreme_jvp(n: Any, t: tuple[Any]) -> Any:
@@ -472,14 +473,14 @@ def _logsumexp_forward(x: Array, p: Any) -> tuple[Array, Any]:
 
 
 def _logsumexp_softmax(n: Any) -> Any:
-    x = n.parents[0].data
+    x = n.parents[0]._data
     axes, keepdims = n._ctx
-    return exp(x - _expand_reduced(n.data, axes, keepdims, x.shape))
+    return exp(x - _expand_reduced(n._data, axes, keepdims, x.shape))
 
 
 def _logsumexp_vjp(g: Any, n: Any) -> Any:
     axes, keepdims = n._ctx
-    shape = n.parents[0].data.shape
+    shape = n.parents[0]._data.shape
     return _expand_reduced(g, axes, keepdims, shape) * _logsumexp_softmax(n)
 
 
@@ -503,7 +504,7 @@ def _softmax_forward(x: Array, axis: int) -> tuple[Array, int]:
 
 
 def _softmax_rule(v: Any, n: Any) -> Any:  # the Jacobian is symmetric: one formula, both modes
-    s = n.data
+    s = n._data
     return s * (v - (v * s).sum(axis=n._ctx, keepdims=True))
 
 
@@ -521,8 +522,8 @@ def _log_softmax_forward(x: Array, axis: int) -> tuple[Array, int]:
 LOG_SOFTMAX = Op(
     "log_softmax",
     _log_softmax_forward,
-    (lambda g, n: g - exp(n.data) * g.sum(axis=n._ctx, keepdims=True),),
-    lambda n, t: t[0] - (t[0] * exp(n.data)).sum(axis=n._ctx, keepdims=True),
+    (lambda g, n: g - exp(n._data) * g.sum(axis=n._ctx, keepdims=True),),
+    lambda n, t: t[0] - (t[0] * exp(n._data)).sum(axis=n._ctx, keepdims=True),
     (OUTPUT,),
 )
 
@@ -534,7 +535,7 @@ LOG_SOFTMAX = Op(
 RESHAPE = Op(
     "reshape",
     lambda x, shape: (x.reshape(shape), shape),
-    (lambda g, n: g.reshape(n.parents[0].data.shape),),
+    (lambda g, n: g.reshape(n.parents[0]._data.shape),),
     lambda n, t: t[0].reshape(n._ctx),
     view=True,
 )
@@ -552,7 +553,7 @@ TRANSPOSE = Op(
 BROADCAST_TO = Op(
     "broadcast_to",
     lambda x, shape: (np.broadcast_to(x, shape), shape),
-    (lambda g, n: unbroadcast(g, n.parents[0].data.shape),),
+    (lambda g, n: unbroadcast(g, n.parents[0]._data.shape),),
     lambda n, t: broadcast_to(t[0], n._ctx),
     view=True,
 )
@@ -568,7 +569,7 @@ def _is_basic_index(idx: Any) -> bool:
 GETITEM = Op(
     "getitem",
     lambda x, idx: (x[idx], (idx, _is_basic_index(idx))),
-    (lambda g, n: scatter_add(g, n.parents[0].data.shape, *n._ctx),),
+    (lambda g, n: scatter_add(g, n.parents[0]._data.shape, *n._ctx),),
     lambda n, t: t[0][n._ctx[0]],
     view=True,
 )
@@ -607,7 +608,7 @@ def _concat_vjp(i: int) -> Callable[[Any, Any], Any]:
 def _join_jvp(new_axis: bool) -> Callable[[Any, tuple[Any, ...]], Any]:
     def jvp(n: Any, t: tuple[Any, ...]) -> Any:  # the inputs' tangents joined the same way
         axis = n._ctx if new_axis else n._ctx[0]
-        parts = [_tangent_or_zeros(ti, p.data) for ti, p in zip(t, n.parents, strict=True)]
+        parts = [_tangent_or_zeros(ti, p._data) for ti, p in zip(t, n.parents, strict=True)]
         return _join(parts, axis, new_axis)
 
     return jvp
@@ -640,17 +641,17 @@ def stack_op(arity: int) -> Op:
 
 # where(cond, x, y): dx = g where cond, dy = g where not cond (cond is a parameter, not an input)
 def _where_jvp(n: Any, t: tuple[Any, Any]) -> Any:
-    x, y = n.parents[0].data, n.parents[1].data
+    x, y = n.parents[0]._data, n.parents[1]._data
     tx, ty = (_tangent_or_zeros(ti, v) for ti, v in zip(t, (x, y), strict=True))
-    return broadcast_to(where(n._ctx, tx, ty), n.data.shape)
+    return broadcast_to(where(n._ctx, tx, ty), n._data.shape)
 
 
 WHERE = Op(
     "where",
     lambda x, y, cond: (np.where(cond, x, y), cond),
     (
-        lambda g, n: unbroadcast(where(n._ctx, g, 0.0), n.parents[0].data.shape),
-        lambda g, n: unbroadcast(where(n._ctx, 0.0, g), n.parents[1].data.shape),
+        lambda g, n: unbroadcast(where(n._ctx, g, 0.0), n.parents[0]._data.shape),
+        lambda g, n: unbroadcast(where(n._ctx, 0.0, g), n.parents[1]._data.shape),
     ),
     _where_jvp,
 )
@@ -672,11 +673,11 @@ def _linear_forward(x: Array, w: Array, *rest: Any) -> tuple[Array, None]:
 
 
 def _linear_dx(g: Any, n: Any) -> Any:  # dx = g @ W^T
-    return g @ n.parents[1].data.T
+    return g @ n.parents[1]._data.T
 
 
 def _linear_dw(g: Any, n: Any) -> Any:  # dW = x^T @ g, over every leading axis of x
-    x = n.parents[0].data
+    x = n.parents[0]._data
     if x.ndim == 2:
         return x.T @ g
     return x.reshape((-1, x.shape[-1])).T @ g.reshape((-1, g.shape[-1]))
@@ -687,14 +688,14 @@ def _linear_db(g: Any, n: Any) -> Any:  # db = g summed over every leading axis
 
 
 def _linear_jvp(n: Any, t: tuple[Any, ...]) -> Any:  # d(x W + b) = dx W + x dW + db
-    x, w = n.parents[0].data, n.parents[1].data
+    x, w = n.parents[0]._data, n.parents[1]._data
     terms = []
     if t[0] is not None:
         terms.append(t[0] @ w)
     if t[1] is not None:
         terms.append(x @ t[1])
     if len(t) == 3 and t[2] is not None:
-        terms.append(broadcast_to(t[2], n.data.shape))
+        terms.append(broadcast_to(t[2], n._data.shape))
     total = terms[0]
     for term in terms[1:]:
         total = total + term
@@ -725,20 +726,23 @@ def _cross_entropy_forward(logits: Array, p: Any) -> tuple[Array, Any]:
 
 
 def _softmax_minus_onehot(n: Any) -> Any:
-    """d loss_row / d logits: the saved probabilities, or rebuilt as a graph for create_graph."""
-    x = n.parents[0].data
+    """d loss_row / d logits = softmax - onehot: from the saved probabilities in an ordinary
+    pass (a copy, 1 subtracted at each target), rebuilt as a graph for create_graph."""
+    x = n.parents[0]._data
     targets, _, probs = n._ctx
+    at = targets if x.ndim == 1 else (np.arange(x.shape[0]), targets)
+    if isinstance(x, np.ndarray):
+        grad = probs.copy()  # probs is kept intact: backward may run more than once
+        grad[at] -= 1
+        return grad
     onehot = np.zeros(x.shape, dtype=x.dtype)
-    if x.ndim == 1:
-        onehot[targets] = 1
-    else:
-        onehot[np.arange(x.shape[0]), targets] = 1
-    return (probs if isinstance(x, np.ndarray) else softmax_of(x, -1)) - onehot
+    onehot[at] = 1
+    return softmax_of(x, -1) - onehot
 
 
 def _cross_entropy_scale(v: Any, n: Any) -> Any:
     """Undo the reduction: v is per batch (mean, sum) or per row (none)."""
-    x = n.parents[0].data
+    x = n.parents[0]._data
     reduction = n._ctx[1]
     if reduction == "mean" and x.ndim == 2:
         return v / x.shape[0]

@@ -121,7 +121,10 @@ class Tensor:
         if _tracer is not None:
             _tracer.written(self)
         self._data = array
-        bump_version(self)
+        counter = self._counter  # bump_version, inlined: an optimizer step passes here per param
+        if counter is None:
+            counter = self._counter = _VersionCounter()
+        counter.count += 1
 
     @property
     def op(self) -> str:
@@ -508,9 +511,25 @@ class Tensor:
         return self._vjps
 
     def _check_saved(self) -> None:
-        """Called by the backward strategies before this node's VJPs run."""
-        if self._row.saves:
-            check_saved_versions(self)
+        """Raise if an array this node's op saved was written in place since the op ran.
+
+        Called by the backward strategies before this node's VJPs run.
+        """
+        saved = self._saved_versions
+        parents = self.parents
+        for k, position in enumerate(self._row.saves):
+            counter = (self if position < 0 else parents[position])._counter
+            now = 0 if counter is None else counter.count
+            then = 0 if saved is None else saved[k]
+            if now != then:
+                what = "the output" if position == ops.OUTPUT else f"input {position}"
+                shape = _saved_tensor(self, position)._data.shape
+                raise InPlaceModificationError(
+                    f"backward: {what} of {self.op!r} (shape {shape}) was modified in place after "
+                    f"{self.op!r} saved it for the backward pass (version {now}, saved at {then}), "
+                    "so its gradient would be wrong; run the forward pass again after the change, "
+                    "or change a copy (Tensor(t.data) copies)"
+                )
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
@@ -523,7 +542,7 @@ class Tensor:
         """
         owners: set[int] = set()
         for node, adjoint in pairs:
-            data = node.data
+            data = node._data
             if adjoint.dtype != data.dtype:
                 adjoint = adjoint.astype(data.dtype)
             owner = adjoint if adjoint.base is None else adjoint.base
@@ -583,14 +602,18 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     else:
         data, ctx = op.forward(*[p._data for p in parents], params)
     out = _new(Tensor)
-    _build(out, data)
-    if grad_mode.enabled:
+    records = False
+    if grad_mode.enabled:  # the op joins the graph when some parent requires grad
         for p in parents:
             if p.requires_grad:
-                _build(out, data, op, parents, ctx, True)
-                if op.saves:
-                    _record_versions(out)
+                records = True
                 break
+    if records:
+        _build(out, data, op, parents, ctx, True)
+        if op.saves:
+            _record_versions(out)
+    else:
+        _build(out, data)
     if op.view and _memory_root(data) is _memory_root(parents[0]._data):
         out._counter = _shared_counter(parents[0])  # a view: writes to either reach both
     if _tracer is not None:
@@ -632,32 +655,16 @@ def _saved_tensor(node: Tensor, position: int) -> Tensor:
 def _record_versions(node: Tensor) -> None:
     """Remember the versions of the arrays the node's VJPs will read (None while all are 0)."""
     saves = node._row.saves
+    parents = node.parents
     versions = None
     for k, position in enumerate(saves):
-        counter = _saved_tensor(node, position)._counter
+        counter = (node if position < 0 else parents[position])._counter
         if counter is not None and counter.count:
             if versions is None:
                 versions = [0] * len(saves)
             versions[k] = counter.count
     if versions is not None:
         node._saved_versions = tuple(versions)
-
-
-def check_saved_versions(node: Tensor) -> None:
-    """Raise if an array the node's op saved has been written in place since the op ran."""
-    saved = node._saved_versions
-    for k, position in enumerate(node._row.saves):
-        now = _saved_tensor(node, position)._version
-        then = 0 if saved is None else saved[k]
-        if now != then:
-            what = "the output" if position == ops.OUTPUT else f"input {position}"
-            shape = _saved_tensor(node, position)._data.shape
-            raise InPlaceModificationError(
-                f"backward: {what} of {node.op!r} (shape {shape}) was modified in place after "
-                f"{node.op!r} saved it for the backward pass (version {now}, saved at {then}), "
-                "so its gradient would be wrong; run the forward pass again after the change, "
-                "or change a copy (Tensor(t.data) copies)"
-            )
 
 
 def _binary(op: ops.Op, x: Any, y: Any) -> Tensor:
@@ -685,10 +692,10 @@ def _lift_pair(x: Any, y: Any, op_name: str) -> tuple[Tensor, Tensor]:
     NumPy does.
     """
     if not isinstance(x, Tensor):
-        x = _constant(x, y.data.dtype, op_name)
+        x = _constant(x, y._data.dtype, op_name)
     if not isinstance(y, Tensor):
-        y = _constant(y, x.data.dtype, op_name)
-    xd, yd = x.data.dtype, y.data.dtype
+        y = _constant(y, x._data.dtype, op_name)
+    xd, yd = x._data.dtype, y._data.dtype
     if xd != yd:
         x_float, y_float = xd.kind == "f", yd.kind == "f"
         if x_float and not y_float:
@@ -929,7 +936,7 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     logits = _as_tensor(logits, "cross_entropy")
     check_reduction(reduction, "cross_entropy")
     t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    shape = logits.data.shape
+    shape = logits._data.shape
     if len(shape) not in (1, 2):
         raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {shape}")
     if len(shape) == 2 and t.shape == (shape[0], 1):

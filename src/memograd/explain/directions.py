@@ -26,7 +26,7 @@ import numpy as np
 from memograd.engine import graph
 from memograd.engine.stats import BackwardStats
 from memograd.engine.transforms import jacfwd, jacrev
-from memograd.explain.arch import Architecture, ParamRef, parse_param
+from memograd.explain.arch import Architecture, ParamRef
 from memograd.explain.gradient import build_value_graph
 from memograd.explain.network import Network
 from memograd.explain.symbols import param_text, unit_text
@@ -79,7 +79,7 @@ def forward_gradient(network: Network, ref: ParamRef) -> ForwardGradient:
         edges = _edges(network, m)
         if m == k + 1:  # only p's own unit carries a tangent: one edge into each unit above
             new = edges[unit, :] * own
-            multiplications += arch.sizes[m]
+            multiplications += arch.sizes[m] if ref.kind != "O" else 0  # × 1 is no product
             for j in range(arch.sizes[m]):
                 target = unit_text(arch, m, j + 1)
                 product = f" = {edges[unit, j]:.4g} × {own:.4g}"
@@ -101,7 +101,10 @@ def forward_gradient(network: Network, ref: ParamRef) -> ForwardGradient:
         tangent = new
     loss_gradient = network.forward.loss_gradient
     gradient = float(np.dot(loss_gradient, tangent))
-    multiplications += arch.sizes[-1]
+    if k < arch.depth:
+        multiplications += arch.sizes[-1]
+    elif ref.kind != "O":  # p in the output layer: one output carries a tangent
+        multiplications += 1
     last = "Σ_j ∂L/∂Ŷ_j × t(Ŷ_j)" + _terms(loss_gradient, tangent)
     steps.append(ForwardStep(f"∂L/∂{symbol}", gradient, last))
     return ForwardGradient(gradient, multiplications, tuple(steps))
@@ -117,27 +120,28 @@ def _terms(factors: np.ndarray, tangents: np.ndarray, most: int = 4) -> str:
 def forward_multiplication_count(arch: Architecture, ref: ParamRef) -> int:
     """Multiplications of :func:`forward_gradient`, from the architecture alone.
 
-    n_(k+1) into the layer above p's unit, Σ_{m=k+2}^{K} n_(m-1) n_m for the full layers, and
-    n_K for ∂L/∂Ŷ: the parameter's own factor is the seed, not a product.
+    n_(k+1) into the layer above p's unit (none for a unit output, whose tangent is the seed 1),
+    Σ_{m=k+2}^{K} n_(m-1) n_m for the full layers, and n_K for ∂L/∂Ŷ; a parameter of the output
+    layer costs one product (∂L/∂Ŷ_j × its own factor), a unit of it none. The same closed form
+    as the explorable page's.
     """
     sizes, k = arch.sizes, ref.layer
     if k == arch.depth:
-        return sizes[-1]
-    return (
-        sizes[k + 1]
-        + sum(sizes[m - 1] * sizes[m] for m in range(k + 2, arch.depth + 1))
-        + (sizes[-1])
-    )
+        return 0 if ref.kind == "O" else 1
+    first = sizes[k + 1] if ref.kind != "O" else 0
+    return first + sum(sizes[m - 1] * sizes[m] for m in range(k + 2, arch.depth + 1)) + sizes[-1]
 
 
 def parameters(arch: Architecture) -> list[ParamRef]:
-    """Every weight and bias of the network, in the notes' order (layer, then unit)."""
+    """Every weight and bias of the network, in the notes' order (layer, then unit).
+
+    One entry per parameter: for checking :func:`all_parameter_costs` on small networks only.
+    """
     refs = []
     for k in range(1, arch.depth + 1):
         for j in range(1, arch.sizes[k] + 1):
-            for i in range(1, arch.sizes[k - 1] + 1):
-                refs.append(parse_param(f"W{k}_{i}_{j}", arch))
-            refs.append(parse_param(f"b{k}_{j}", arch))
+            refs.extend(ParamRef("W", k, j, i) for i in range(1, arch.sizes[k - 1] + 1))
+            refs.append(ParamRef("b", k, j))
     return refs
 
 
@@ -162,11 +166,20 @@ def all_parameter_costs(arch: Architecture) -> DirectionCosts:
     Reverse: every unit's adjoint in layers K-1 down to 1 (n_m n_(m+1) multiplications per
     layer), then one multiplication per parameter (adjoint × own factor).
     """
-    refs = parameters(arch)
     sizes = arch.sizes
-    reverse = sum(sizes[m] * sizes[m + 1] for m in range(1, arch.depth)) + len(refs)
-    forward = sum(forward_multiplication_count(arch, ref) for ref in refs)
-    return DirectionCosts(arch.text, len(refs), len(refs), forward, 1, reverse)
+    # Per layer k: n_(k-1) n_k weights and n_k biases, all with the same forward cost, so the
+    # totals come from the architecture alone, however many parameters there are.
+    per_layer = [sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, arch.depth + 1)]
+    count = sum(per_layer)
+    reverse = sum(sizes[m] * sizes[m + 1] for m in range(1, arch.depth)) + count
+    # forward_multiplication_count for a parameter of layer k < K: n_(k+1) + (the full layers
+    # above it, a suffix sum kept as k falls) + n_K; a parameter of layer K costs one product.
+    depth, forward, full_layers_above = arch.depth, per_layer[-1], 0
+    for k in range(depth - 1, 0, -1):
+        if k + 2 <= depth:
+            full_layers_above += sizes[k + 1] * sizes[k + 2]
+        forward += per_layer[k - 1] * (sizes[k + 1] + full_layers_above + sizes[-1])
+    return DirectionCosts(arch.text, count, count, forward, 1, reverse)
 
 
 def engine_forward_gradient(network: Network, ref: ParamRef) -> tuple[float, dict[str, Any]]:

@@ -18,6 +18,10 @@
   wrapper then keys the call by content (keys.py) and asks the same store.
 * With ``ttl`` the hit also checks the cell's age; an ``async def`` shares one task per key
   (aio.py). On a method each instance gets its own cache, held weakly (methods.py).
+* With ``store=`` the cache is a SQLite file or a Redis server shared by processes and runs
+  (persistent.py): keys stable across processes (stable_keys.py), values without pickle and
+  checksummed (codec.py), one computation per key everywhere under a lease (store.py,
+  sqlite_store.py, redis_store.py). The stores are imported on first use.
 """
 
 from __future__ import annotations
@@ -31,19 +35,58 @@ from memograd.memo.methods import MemoizedMethod, is_method
 from memograd.memo.options import Options, validated_options
 from memograd.memo.wrapper import memoize_function
 
-__all__ = ["CacheInfo", "memoize"]
+__all__ = [
+    "CacheInfo",
+    "ComputationFailed",
+    "RedisStore",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "StoreWarning",
+    "memoize",
+]
+
+_LAZY = {
+    "SQLiteStore": "memograd.memo.sqlite_store",
+    "RedisStore": "memograd.memo.redis_store",
+    "Store": "memograd.memo.store",
+    "StoreError": "memograd.memo.store",
+    "StoreWarning": "memograd.memo.store",
+    "ComputationFailed": "memograd.memo.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The stores and their errors, imported on first use (``import memograd`` stays light)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memograd.memo' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _decorate(fn: Any, options: Options) -> Any:
     if isinstance(fn, staticmethod | classmethod):  # @memoize written above @staticmethod
+        if options.store is not None and isinstance(fn, classmethod):
+            raise TypeError(_SHARED_METHOD.format(name=fn.__func__.__qualname__, what="class"))
         return type(fn)(memoize_function(fn.__func__, options))
     if not callable(fn):
         raise TypeError(f"memoize: expected a function to decorate, got {fn!r}")
     if is_method(fn):
+        if options.store is not None:
+            raise TypeError(_SHARED_METHOD.format(name=fn.__qualname__, what="instance"))
         return MemoizedMethod(fn, options)
     return memoize_function(fn, options)
+
+
+_SHARED_METHOD = (
+    "memoize: {name} is a method: a store shared across processes cannot key the {what} it "
+    "is called on; memoize a function (or a staticmethod) of the values it needs instead"
+)
 
 
 @overload
@@ -58,6 +101,11 @@ def memoize(
     ttl: float | None = None,
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] = time.monotonic,
+    timeout: float | None = None,
+    store: Any = None,
+    version: str | int | None = None,
+    serializer: str | None = None,
+    on_store_error: str | None = None,
 ) -> F: ...
 
 
@@ -69,6 +117,11 @@ def memoize(
     ttl: float | None = None,
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] = time.monotonic,
+    timeout: float | None = None,
+    store: Any = None,
+    version: str | int | None = None,
+    serializer: str | None = None,
+    on_store_error: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -79,6 +132,11 @@ def memoize(
     ttl: float | None = None,
     key: Callable[..., Hashable] | None = None,
     timer: Callable[[], float] = time.monotonic,
+    timeout: float | None = None,
+    store: Any = None,
+    version: str | int | None = None,
+    serializer: str | None = None,
+    on_store_error: str | None = None,
 ) -> Any:
     """Cache a function's results by its arguments: ``@memoize``, ``@memoize(128)``, ...
 
@@ -100,6 +158,27 @@ def memoize(
       key (key it by identity, holding the array, or by a version its owner bumps on every
       change: docs/guide.md shows both).
       On a method it gets the arguments after ``self``: the cache is already per instance.
+    - ``timeout``: seconds a call waits for another thread's (or, with a store, process's)
+      computation of the same arguments before it raises TimeoutError (None: as long as it
+      takes).
+    - ``store``: keep the results outside the process, shared by every process and run: a path
+      (one SQLite file, ``mg.memo.SQLiteStore``), a ``redis://`` URL or ``mg.memo.RedisStore``
+      (a Redis server shared by machines). Keys are stable across processes and machines (a
+      canonical encoding of the arguments, hashed with SHA-256, with the function's module and
+      qualified name); each key is computed once across all processes (a lease, taken over when
+      its holder dies); ``maxsize``, ``ttl``, ``typed``, ``key`` and ``async def`` work inside
+      the store, and ``cache_info()``/``cache_clear()`` count and clear for every process. Not
+      on methods (the store cannot key the instance). docs/guide.md, section 10, shows it.
+    - ``version``: the label of the function's code in the store; by default a digest of its
+      source and of the data and functions it names (module constants, enclosing variables),
+      so editing any of them makes its old entries misses. A string pins it.
+    - ``serializer``: ``"safe"`` (default) stores plain data only (None, bool, numbers, str,
+      bytes, tuples, lists, dicts, NumPy arrays as .npy, Tensors), without pickle, and refuses
+      other results with a TypeError; ``"pickle"`` stores anything picklable, and can run code
+      when read: use it only with a store nobody else can write to.
+    - ``on_store_error``: ``"compute"`` (default) computes without the store when it fails
+      (deleted, locked, unreachable, full), with one StoreWarning per store and process;
+      ``"raise"`` raises the StoreError.
 
     Arguments are keyed as the function would bind them: keyword order, keyword-or-positional
     and an omitted default do not make a new entry. Each argument is hashed once per call.
@@ -116,10 +195,11 @@ def memoize(
     The wrapper has ``cache_info()``, ``cache_clear()``, ``cache_parameters()``, ``__wrapped__``
     and the function's name and docstring; it pickles by reference and copies as itself.
     """
+    stored = (store, version, serializer, on_store_error, timeout)
     if isinstance(maxsize, classmethod) or (callable(maxsize) and not isinstance(maxsize, int)):
         # @memoize bare, or memoize(f, ...): the function stands where maxsize does
-        return _decorate(maxsize, validated_options(None, ttl, typed, key, timer))
-    options = validated_options(maxsize, ttl, typed, key, timer)
+        return _decorate(maxsize, validated_options(None, ttl, typed, key, timer, *stored))
+    options = validated_options(maxsize, ttl, typed, key, timer, *stored)
 
     def decorator(function: F) -> F:
         return _decorate(function, options)

@@ -33,6 +33,7 @@ async def fill_async(memo: Memo, cell: Cell, *args: Any, **kwargs: Any) -> Any:
 
     loop = asyncio.get_running_loop()
     while True:
+        created = False
         with memo.lock:
             task = memo.flights.get(cell)
             if task is not None and task.done():
@@ -45,6 +46,7 @@ async def fill_async(memo: Memo, cell: Cell, *args: Any, **kwargs: Any) -> Any:
                 memo.computed += 1
             elif task is None or task.get_loop() is not loop:
                 task = asyncio.ensure_future(memo.fn(*args, **kwargs), loop=loop)
+                created = True
                 memo.flights[cell] = task
                 memo.computed += 1
                 # Registered before any caller awaits, so the cell is settled (value stored or
@@ -53,7 +55,13 @@ async def fill_async(memo: Memo, cell: Cell, *args: Any, **kwargs: Any) -> Any:
         if reenter:  # the computation awaits its own key: plain recursion
             return await memo.fn(*args, **kwargs)
         try:
-            return await asyncio.shield(task)
+            if memo.options.timeout is None or created:
+                return await asyncio.shield(task)
+            return await asyncio.wait_for(asyncio.shield(task), memo.options.timeout)
+        except TimeoutError:
+            if task.done():  # the function's own TimeoutError
+                raise
+            raise memo.timed_out() from None
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if task.cancelled() and not (current is not None and current.cancelling()):

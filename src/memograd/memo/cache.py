@@ -177,6 +177,13 @@ class Memo:
                 _copy_result(cell, current)
                 self.failed.discard(weakref.ref(current))
 
+    def timed_out(self) -> TimeoutError:
+        """What a thread that waited ``timeout`` seconds for another's computation raises."""
+        return TimeoutError(
+            f"memoize: {self.describe.name}() waited timeout={self.options.timeout:g} s for "
+            "another caller computing the same arguments"
+        )
+
     # -- statistics --------------------------------------------------------------------------
 
     # cache_info() and cache_clear() are the wrapper's own, unannotated: their signature is

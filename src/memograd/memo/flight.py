@@ -28,7 +28,7 @@ that thread's work would be repeated). Then the key's flight in ``flights``:
   again), and nothing is stored, so the next call computes again.
 * its own: the function asks for the key it is computing; it is called again, plainly.
 * another thread's: wait on the flight's ``done`` lock (created held by the first waiter, released
-  by the owner), then look again.
+  by the owner), then look again. With ``timeout=`` the wait is bounded: past it, TimeoutError.
 
 ``HIT`` is the wrapper's hit test (with or without ``ttl``), ``CALL`` the user function's
 arguments, ``KEY`` what the store was called with. Names start with ``_mg_``: the wrapper's globals
@@ -59,7 +59,8 @@ while True:
         if _mg_flight.done is None:
             _mg_flight.done = _mg_allocate_lock()
             _mg_flight.done.acquire()
-    _mg_flight.done.acquire()
+    if not _mg_flight.done.acquire(True, _mg_timeout):
+        raise _mg_memo.timed_out()
     _mg_flight.done.release()
     if _mg_flight.error is not None:
         raise _mg_flight.error

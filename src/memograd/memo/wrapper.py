@@ -18,13 +18,16 @@ import threading
 import types
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memograd.memo import flight
 from memograd.memo.aio import fill_async
 from memograd.memo.cache import Cell, Flight, Memo
 from memograd.memo.keys import sorted_keywords
 from memograd.memo.options import Describe, Options
+
+if TYPE_CHECKING:
+    from memograd.memo.persistent import StoredMemo
 
 _P = inspect.Parameter
 
@@ -83,6 +86,15 @@ _TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n    return _mg_cell.value
 _ASYNC_MISS = "return await _mg_fill(_mg_cell, CALL)\n"
 # maxsize=0: caching off, as in functools. The store (which stores nothing) counts the call.
 _UNCACHED = "_mg_store()\nreturn AWAIT_mg_fn(CALL)\n"
+# A store shared across processes (persistent.py): the lookup hashes the arguments into a stable
+# key and reads the store; a miss is filled once across threads and processes.
+_STORED = """\
+KEYING
+_mg_stored_key, _mg_value = _mg_lookup(KEY)
+if _mg_value is not _mg_MISSING:
+    return _mg_value
+return AWAIT_mg_fill(_mg_stored_key, CALL)
+"""
 
 # What every wrapper's miss path may call, bound when memograd is imported: the miss path calls
 # no builtin by name, so a user who installs a memoized builtin (builtins.len = memoize(len))
@@ -150,6 +162,19 @@ class Template:
     def instantiate(self, memo: Memo) -> Callable[..., Any]:
         """A new wrapper function on this code, for ``memo``'s store."""
         options = memo.options
+        if options.store is not None and options.maxsize != 0:  # a persistent.StoredMemo
+            from memograd.memo.persistent import MISSING
+
+            return self._finish(
+                memo,
+                {
+                    **_CONSTANTS,
+                    "_mg_MISSING": MISSING,
+                    "_mg_lookup": memo.lookup if options.key is None else memo.lookup_key,
+                    "_mg_fill": memo.fill_async if self.is_async else memo.fill,
+                    "_mg_key": options.key,
+                },
+            )
         namespace = {
             **_CONSTANTS,
             "_mg_memo": memo,
@@ -163,7 +188,11 @@ class Template:
             "_mg_timer": options.timer,
             "_mg_ttl": options.ttl,
             "_mg_fill": functools.partial(fill_async, memo),
+            "_mg_timeout": -1 if options.timeout is None else options.timeout,
         }
+        return self._finish(memo, namespace)
+
+    def _finish(self, memo: Memo | StoredMemo, namespace: dict[str, Any]) -> Callable[..., Any]:
         function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
         function.__kwdefaults__ = dict(self.kwdefaults) or None
         functools.update_wrapper(function, self.fn)
@@ -178,6 +207,8 @@ def _body(options: Options, is_async: bool, *, args: str, call: str) -> str:
     hit = _HIT if options.ttl is None else _TTL_HIT
     if options.maxsize == 0:
         text = _UNCACHED
+    elif options.store is not None:
+        text = _place(_STORED, "KEYING", _KEYING if options.key is not None else "")
     else:
         text = _LOOKUP if options.ttl is None else _place(_TTL_LOOKUP, "HIT", hit)
         keyed = options.key is not None
@@ -253,7 +284,12 @@ def _render(parameters: list[inspect.Parameter], *, skip_first: bool) -> tuple[s
 def memoize_function(fn: Callable[..., Any], options: Options) -> Callable[..., Any]:
     """A plain function's wrapper, with its one cache (``__memo__``, for tests and methods.py)."""
     template = Template(fn, options, method=False)
-    memo = Memo(fn, options, template.describe)
+    if options.store is not None and options.maxsize != 0:
+        from memograd.memo.persistent import StoredMemo
+
+        memo: Memo | StoredMemo = StoredMemo(fn, options, template.describe)
+    else:
+        memo = Memo(fn, options, template.describe)
     function = template.instantiate(memo)
     function.__memo__ = memo
     return function

@@ -341,3 +341,50 @@ def speed_plot(
         _style(axes)
         axes.grid(axis="y", visible=False)
     return to_svg(figure, "speed")
+
+
+def checkpoint_plots(
+    depths: Sequence[int],
+    stored: Mapping[str, Sequence[int]],
+    curves: Mapping[int, Mapping[str, Sequence[tuple[int, float]]]],
+) -> tuple[str, str]:
+    """Store or recompute, counted: two figures (see fibonacci_plots).
+
+    Left: the states each schedule holds at once against depth (``stored``: schedule -> one
+    count per depth). Right: memory against recomputation at a few depths (``curves``: depth ->
+    schedule -> (states held, forward evaluations per step) points; revolve's points, one per
+    slot count, are joined into its curve, the others are single markers).
+    """
+    markers = {"store-all": "s", "sqrt": "D"}
+    with matplotlib.rc_context(_RC):
+        figure, (left,) = new_figure(3.9, 3.4)
+        for i, (name, values) in enumerate(stored.items()):
+            left.plot(depths, values, marker="o", ms=3.5, lw=1.8, color=colour(name, i), label=name)
+        left.set_xscale("log", base=2)
+        left.set_yscale("log")
+        left.set_title("Memory against depth")
+        left.set_xlabel("depth n (layers, log scale)")
+        left.set_ylabel("states held at once (log scale)")
+        left.legend(loc="upper left")
+        _style(left)
+        memory_svg = to_svg(figure, "checkpoint-memory")
+        figure, (right,) = new_figure(3.9, 3.4)
+        for i, (depth, schedules) in enumerate(curves.items()):
+            tint = _FALLBACK[i % len(_FALLBACK)]
+            for name, points in schedules.items():
+                xs, ys = zip(*points, strict=True)
+                if name in markers:
+                    right.plot(xs, ys, ls="none", marker=markers[name], ms=6, color=tint)
+                else:
+                    right.plot(xs, ys, marker="o", ms=2.5, lw=1.5, color=tint, label=f"n = {depth}")
+        right.plot([], [], ls="none", marker="s", color="#6b7280", label="store-all")
+        right.plot([], [], ls="none", marker="D", color="#6b7280", label="sqrt")
+        right.set_xscale("log")
+        right.set_yscale("log")
+        right.set_title("Memory against recomputation")
+        right.set_xlabel("states held at once (log scale)")
+        right.set_ylabel("forward evaluations per layer (log)")
+        right.legend(loc="upper right", fontsize=8.5)
+        _style(right)
+        work_svg = to_svg(figure, "checkpoint-work")
+    return memory_svg, work_svg
