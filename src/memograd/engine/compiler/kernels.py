@@ -37,22 +37,22 @@ max_reduce = np.maximum.reduce
 
 
 class NodeView:
-    """What a row's VJP reads of its node (``parents[i].data``, ``data``, ``_ctx``, ``op``)."""
+    """What a row's VJP reads of its node (``parents[i]._data``, ``_data``, ``_ctx``, ``op``)."""
 
-    __slots__ = ("parents", "data", "_ctx", "op")
+    __slots__ = ("parents", "_data", "_ctx", "op")
 
     def __init__(self, op: str, ctx: Any, out: Any, *inputs: Any) -> None:
         self.op = op
         self._ctx = ctx
-        self.data = out
+        self._data = out
         self.parents = tuple(_Held(x) for x in inputs)
 
 
 class _Held:
-    __slots__ = ("data",)
+    __slots__ = ("_data",)
 
     def __init__(self, data: Any) -> None:
-        self.data = data
+        self._data = data
 
 
 def _same(a: Slot, b: Slot) -> bool:
