@@ -26,6 +26,7 @@ from memograd.engine.compiler.plan import Plan, allocate
 from memograd.engine.compiler.program import Slot, is_fixed
 from memograd.engine.tensor import Tensor
 
+
 def _literal(value: Any) -> str | None:
     """Python source for a value that is safe and exact to write inline, else None."""
     if type(value) in (bool, int, float, str, type(None)) or (

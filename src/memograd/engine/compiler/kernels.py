@@ -143,7 +143,7 @@ class Add:
         P = L.program
         out = P.buf(target.shape, g.dtype)
         reduced = tuple(n for a, n in enumerate(g.shape) if a not in axes)
-        flat = P.view(out, "{}.reshape(%r)" % (reduced,), reduced)
+        flat = P.view(out, f"{{}}.reshape({reduced!r})", reduced)
         P.emit("{0}({1}, {2}, None, {3})", add_reduce, g, axes, flat, reads=(g,), writes=(flat,))
         return out
 
@@ -159,7 +159,7 @@ class Relu:
         out = P.buf(ev.out._data.shape, ev.out._data.dtype)
         inplace = ((xs[0], out),) if _same(xs[0], out) else ()
         P.emit(
-            "{0}({1}, 0, {2})", np.maximum, xs[0], out,
+            "{0}({1}, 0, out={2})", np.maximum, xs[0], out,
             reads=(xs[0],), writes=(out,), inplace=inplace,
         )  # fmt: skip
         return out
@@ -197,7 +197,7 @@ class Sum:
         axes, keepdims = ev.params
         shape = L.inputs(ev)[0].shape
         return L.program.view(
-            g, "expand_reduced({}, %r, %r, %r)" % (axes, keepdims, shape), shape, g.dtype
+            g, f"expand_reduced({{}}, {axes!r}, {keepdims!r}, {shape!r})", shape, g.dtype
         )
 
 
@@ -223,7 +223,9 @@ class Compare:
 def check_targets(targets: np.ndarray, classes: int) -> None:
     """The eager op's check of the targets, run by every replay before the loss is computed."""
     if targets.dtype != np.intp:
-        raise TypeError(f"cross_entropy: the compiled step's targets changed dtype to {targets.dtype}")
+        raise TypeError(
+            f"cross_entropy: the compiled step's targets changed dtype to {targets.dtype}"
+        )
     unsigned = targets.view(np.uintp)
     if targets.size and unsigned.max() >= classes:
         from memograd.engine.tensor import cross_entropy  # the eager op raises its own message
@@ -282,12 +284,21 @@ class CrossEntropy:
             "{0}({1}, {2})", np.log, P.view(total, "{}[:, 0]", (n,)), losses,
             reads=(total,), writes=(losses,),
         )  # fmt: skip
-        P.emit("{0}({1}, {2}, {1})", np.subtract, losses, picked, reads=(losses, picked), writes=(losses,))
+        P.emit(
+            "{0}({1}, {2}, {1})",
+            np.subtract,
+            losses,
+            picked,
+            reads=(losses, picked),
+            writes=(losses,),
+        )
         if reduction == "none":
             out = losses
         else:
             out = P.buf((), dtype)
-            P.emit("{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,))
+            P.emit(
+                "{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,)
+            )
             if reduction == "mean":
                 P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
         if ev.out.requires_grad:
@@ -310,14 +321,21 @@ class CrossEntropy:
             reads=(probs, index), writes=(picked, result), inplace=((probs, result),),
         )  # fmt: skip
         if reduction == "mean":
-            scale = P.buf((), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype)
+            scale = P.buf(
+                (), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype
+            )
             P.emit("{0}({1}, {2}, {3})", np.divide, g, n, scale, reads=(g,), writes=(scale,))
         elif reduction == "none":
-            scale = P.view(g, "{}.reshape((%d, 1))" % n, (n, 1))
+            scale = P.view(g, f"{{}}.reshape(({n}, 1))", (n, 1))
         else:
             scale = g
         P.emit(
-            "{0}({1}, {2}, {1})", np.multiply, result, scale, reads=(result, scale), writes=(result,)
+            "{0}({1}, {2}, {1})",
+            np.multiply,
+            result,
+            scale,
+            reads=(result, scale),
+            writes=(result,),
         )
         return result
 

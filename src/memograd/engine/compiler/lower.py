@@ -133,7 +133,7 @@ class Lowering:
             return self.program.slot("const", array.shape, array.dtype, array)
         slot = self.slot_of(ref)
         if slot.shape != array.shape:
-            slot = self.program.view(slot, "{}.reshape(%r)" % (array.shape,), array.shape)
+            slot = self.program.view(slot, f"{{}}.reshape({array.shape!r})", array.shape)
         return slot
 
     def trace_array(self, ref: Ref) -> np.ndarray:
@@ -186,11 +186,12 @@ class Lowering:
         out = P.slot("dyn", data.shape, data.dtype)
         out.keeps = tuple(xs)
         ctx = P.slot("obj", (), object)
-        holes = ", ".join("{%d}" % (k + 3) for k in range(len(xs)))
+        holes = ", ".join(f"{{{k + 3}}}" for k in range(len(xs)))
         P.emit(
-            "{0}, {1} = {2}(" + holes + ", {%d})" % (len(xs) + 3),
+            "{0}, {1} = {2}(" + holes + f", {{{len(xs) + 3}}})",
             out, ctx, ev.row.forward, *xs, ev.params,
-            reads=tuple(xs), writes=(out, ctx), note=f"{ev.row.name} (its own forward)  # {ev.line}",
+            reads=tuple(xs), writes=(out, ctx),
+            note=f"{ev.row.name} (its own forward)  # {ev.line}",
         )  # fmt: skip
         self.fallback[id(ev)] = (out, ctx)
         return out
@@ -205,7 +206,7 @@ class Lowering:
         P = self.program
         view = P.slot("obj", (), object)
         view.keeps = (*xs, out, ctx)
-        holes = "".join(", {%d}" % (k + 5) for k in range(len(xs)))
+        holes = "".join(f", {{{k + 5}}}" for k in range(len(xs)))
         at = self.forward_instr[id(ev)] + 1
         P.emit(
             "{0} = {1}({2}, {3}, {4}" + holes + ")", view, kernels.NodeView, ev.row.name, ctx, out,
@@ -319,7 +320,7 @@ class Lowering:
         grad.pinned = True
         source = slot
         if slot.shape != shape:
-            source = P.view(slot, "{}.reshape(%r)" % (shape,), shape)
+            source = P.view(slot, f"{{}}.reshape({shape!r})", shape)
         P.emit(
             "{0}({1}, {2}, casting='unsafe')", np.copyto, grad, source,
             reads=(source,), writes=(grad,), note="a gradient copied to its own buffer",
@@ -351,7 +352,9 @@ class Lowering:
                 note=f"{type(ev.obj).__name__}.{ev.method}  # {ev.line}",
             )  # fmt: skip
         else:
-            self.program.emit("{0}()", method, note=f"{type(ev.obj).__name__}.{ev.method}  # {ev.line}")
+            self.program.emit(
+                "{0}()", method, note=f"{type(ev.obj).__name__}.{ev.method}  # {ev.line}"
+            )
         self.grad_state.clear()  # the call may have changed any gradient
 
     def _outputs(self, tree: Any) -> Any:

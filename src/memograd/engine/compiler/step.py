@@ -45,8 +45,8 @@ from memograd.engine.compiler.trace import (
     HostEvent,
     OpEvent,
     Record,
-    Tracer,
     TraceError,
+    Tracer,
 )
 from memograd.engine.graph import grad_mode
 from memograd.engine.tensor import Tensor
@@ -315,9 +315,7 @@ def _same_value(a: Any, b: Any) -> bool:
             a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
         )
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
-        return (
-            type(a) is type(b) and len(a) == len(b) and all(map(_same_value, a, b))
-        )
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_value, a, b))
     try:
         return bool(a == b) and type(a) is type(b)
     except Exception:  # noqa: BLE001 - an object whose == cannot answer is not the same
@@ -353,8 +351,7 @@ def first_difference(r1: Record, r2: Record) -> str | None:
         ):
             return (
                 f"a tensor from outside the ops (shape {r2.leaves[j]._data.shape}) is a new "
-                "object with other values than on the first call"
-                + _where_used(r2, ("leaf", j))
+                "object with other values than on the first call" + _where_used(r2, ("leaf", j))
             )
     if len(r1.leaves) != len(r2.leaves):
         return "the step used a different number of tensors from outside its ops"
@@ -409,7 +406,9 @@ def _same_outputs(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and a and a[0] == "const":
         return _same_value(a[1], b[1])
     if isinstance(a, tuple) and len(a) == 2 and isinstance(a[1], list):
-        return a[0] == b[0] and len(a[1]) == len(b[1]) and all(
-            _same_outputs(x, y) for x, y in zip(a[1], b[1], strict=True)
+        return (
+            a[0] == b[0]
+            and len(a[1]) == len(b[1])
+            and all(_same_outputs(x, y) for x, y in zip(a[1], b[1], strict=True))
         )
     return _same_value(a, b)

@@ -173,7 +173,9 @@ class Tracer:
         _trace_lock.release()
 
     def _ignored(self) -> bool:
-        return self.suspended > 0 or self.refused is not None or threading.get_ident() != self.thread
+        return (
+            self.suspended > 0 or self.refused is not None or threading.get_ident() != self.thread
+        )
 
     def refuse(self, message: str, line: str | None = None) -> None:
         """Raise a TraceError naming the line, or give the trace up (fallback="eager")."""
@@ -242,8 +244,11 @@ class Tracer:
                 data = owner._data
                 if not (
                     params is data
-                    or (params.size == data.size and data.flags.c_contiguous
-                        and params.flags.c_contiguous)
+                    or (
+                        params.size == data.size
+                        and data.flags.c_contiguous
+                        and params.flags.c_contiguous
+                    )
                 ):
                     self.refuse(
                         f"a parameter of an op is a strided view of a traced value (shape "
@@ -420,7 +425,9 @@ class Tracer:
                 )
                 return
 
-    def host_call(self, obj: Any, method: str, run: Callable[[], Any], args: Any, kwargs: Any) -> Any:
+    def host_call(
+        self, obj: Any, method: str, run: Callable[[], Any], args: Any, kwargs: Any
+    ) -> Any:
         """A method marked :func:`host_call` (an optimizer's step): run and record it whole."""
         if self._ignored():
             return run()
@@ -445,7 +452,9 @@ class Tracer:
         if self.refused is not None:
             return
         self._check_grads("the end of the step")
-        self.record.none_at_end = [j for j in self.grad_leaves if self.record.leaves[j].grad is None]
+        self.record.none_at_end = [
+            j for j in self.grad_leaves if self.record.leaves[j].grad is None
+        ]
         self.record.outputs = self._output_tree(outputs)
 
     def _output_tree(self, value: Any) -> Any:
