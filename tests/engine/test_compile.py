@@ -347,3 +347,52 @@ def test_ops_without_a_library_kernel_replay_their_own_rows_bitwise():
         assert p.data.tobytes() == q.data.tobytes()
     assert compiled.cache_info().replays == 18
     assert compiled.plan_for(x).memory.row_functions > 0
+
+
+def test_a_schedule_stepped_inside_the_step_is_replayed():
+    """StepLR halves the rate every 3 calls, after the plan is made: the replay steps it too."""
+
+    def make():
+        W = mg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+        optimizer = mg.optim.SGD([W], lr=0.1)
+        schedule = mg.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = ((x @ W) ** 2).sum()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            return loss
+
+        return step, W, optimizer
+
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+    (eager, W_eager, opt_eager), (step, W, optimizer) = make(), make()
+    compiled = mg.compile(step)
+    for _ in range(10):
+        assert compiled(x).data.tobytes() == eager(x).data.tobytes()
+    assert W.data.tobytes() == W_eager.data.tobytes()
+    assert optimizer.param_groups[0]["lr"] == opt_eager.param_groups[0]["lr"] == 0.1 * 0.5**3
+    assert compiled.cache_info().replays == 8
+
+
+def test_a_rate_set_by_python_in_the_step_is_refused_not_frozen():
+    W = mg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    optimizer = mg.optim.SGD([W], lr=0.1)
+    calls = [0]
+
+    def step(x):
+        calls[0] += 1
+        optimizer.param_groups[0]["lr"] = 0.1 / calls[0]
+        optimizer.zero_grad()
+        loss = ((x @ W) ** 2).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    compiled = mg.compile(step)
+    x = np.ones((2, 4), np.float32)
+    compiled(x)
+    with pytest.raises(TraceError, match="other hyperparameters"):
+        compiled(x)

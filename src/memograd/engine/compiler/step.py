@@ -355,8 +355,15 @@ def first_difference(r1: Record, r2: Record) -> str | None:
             )
     if len(r1.leaves) != len(r2.leaves):
         return "the step used a different number of tensors from outside its ops"
+    # An optimizer whose rates a schedule in the step sets: the schedule's step is replayed, so
+    # its settings may differ between the records.
+    scheduled = {
+        id(e.obj.optimizer)
+        for e in r2.events
+        if isinstance(e, HostEvent) and getattr(e.obj, "optimizer", None) is not None
+    }
     for e1, e2 in zip(r1.events, r2.events, strict=False):
-        problem = _event_difference(e1, e2)
+        problem = _event_difference(e1, e2, scheduled)
         if problem is not None:
             return f"{getattr(e2, 'line', '?')}\n  ({problem})"
     if len(r1.events) != len(r2.events):
@@ -375,7 +382,7 @@ def _where_used(record: Record, ref: Any) -> str:
     return ""
 
 
-def _event_difference(e1: Any, e2: Any) -> str | None:
+def _event_difference(e1: Any, e2: Any, scheduled: set[int]) -> str | None:
     if type(e1) is not type(e2):
         return "a different kind of step: an op on one call, a backward or optimizer on the other"
     if isinstance(e1, OpEvent):
@@ -395,6 +402,12 @@ def _event_difference(e1: Any, e2: Any) -> str | None:
             return f"{type(e2.obj).__name__}.{e2.method}() on a different object"
         if not (_same_value(e1.args, e2.args) and _same_value(e1.kwargs, e2.kwargs)):
             return f"{type(e2.obj).__name__}.{e2.method}() with different arguments"
+        if id(e2.obj) not in scheduled and not _same_value(e1.settings, e2.settings):
+            return (
+                f"{type(e2.obj).__name__}.{e2.method}() with other hyperparameters than on the "
+                "first call (code in the step that sets them is not replayed: set them outside "
+                "the step, or step the learning-rate schedule inside it, which is replayed)"
+            )
     return None
 
 

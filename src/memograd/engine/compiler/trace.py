@@ -127,6 +127,22 @@ class HostEvent:
     kwargs: dict[str, Any]
     none_before: list[int]
     line: str
+    settings: Any = None  # an optimizer's hyperparameters when it was called (see host_call)
+
+
+def settings_of(obj: Any) -> Any:
+    """The hyperparameters of each parameter group of an optimizer (None for other objects).
+
+    Python code in a step that sets them (``group["lr"] = ...``) is not replayed; two records
+    whose settings differ show that it ran, and the step is refused rather than frozen.
+    """
+    groups = getattr(obj, "param_groups", None)
+    if not isinstance(groups, list):
+        return None
+    return tuple(
+        tuple(sorted((k, v) for k, v in g.items() if k not in ("params", "param_names")))
+        for g in groups
+    )
 
 
 @dataclass(eq=False)
@@ -436,7 +452,9 @@ class Tracer:
         none_before = [j for j in self.grad_leaves if self.record.leaves[j].grad is None]
         if self.refused is not None:
             return run()
-        self.record.events.append(HostEvent(obj, method, args, kwargs, none_before, line))
+        self.record.events.append(
+            HostEvent(obj, method, args, kwargs, none_before, line, settings_of(obj))
+        )
         result = self._suspended(run)
         if result is not None:
             self.refuse(f"{type(obj).__name__}.{method}() returned a value the plan would freeze")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.compiler import host_call
 from memograd.optim.optimizer import Optimizer
 
 ORDER_WARNING = (
@@ -70,6 +71,7 @@ class LRScheduler:
         """The rates the last :meth:`step` set, one per parameter group."""
         return list(self._last_lr)
 
+    @host_call  # in a compiled step, replayed whole: the optimizer then reads the new rate
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and write the new rate into every parameter group."""
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):

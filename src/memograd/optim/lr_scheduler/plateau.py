@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.compiler import host_call
 from memograd.engine.tensor import Tensor
 from memograd.optim.lr_scheduler.base import (
     EPOCH_WARNING,
@@ -92,6 +93,7 @@ class ReduceLROnPlateau(LRScheduler):
             return current < best - self.threshold
         return current > best + self.threshold
 
+    @host_call  # in a compiled step, replayed whole (a metric read from a tensor is refused)
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's metric; reduce the rates after ``patience`` epochs without gain."""
         current = _metric(metrics)
