@@ -396,3 +396,40 @@ def test_a_rate_set_by_python_in_the_step_is_refused_not_frozen():
     compiled(x)
     with pytest.raises(TraceError, match="other hyperparameters"):
         compiled(x)
+
+
+def test_batch_norm_training_is_refused_and_its_fallback_keeps_the_running_statistics():
+    """BatchNorm moves its running statistics with NumPy in place: a replay would skip that, so
+    the trace refuses; with fallback="eager" the statistics equal the eager run's."""
+
+    def make():
+        model = mg.nn.Sequential(
+            mg.nn.Linear(6, 5, rng=0), mg.nn.BatchNorm1d(5), mg.nn.ReLU(), mg.nn.Linear(5, 3, rng=1)
+        )
+        optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = mg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return model, step
+
+    x = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
+    y = np.arange(8) % 3
+    _, step = make()
+    with pytest.raises(TraceError, match="written in place by NumPy"):
+        mg.compile(step)(x, y)
+    (eager_model, eager), (model, step) = make(), make()
+    compiled = mg.compile(step, fallback="eager")
+    with pytest.warns(RuntimeWarning, match="BatchNorm"):
+        for _ in range(4):
+            compiled(x, y)
+            eager(x, y)
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), eager_model.state_dict().items(), strict=True
+    ):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), name
+    assert compiled.cache_info().replays == 0

@@ -645,6 +645,8 @@ def _shared_counter(t: Tensor) -> _VersionCounter:
 
 def bump_version(t: Tensor) -> None:
     """Record one in-place write to ``t``'s storage (seen by ``t`` and every view of it)."""
+    if _tracer is not None:  # a NumPy write out of the tracer's sight (not an optimizer's)
+        _tracer.written_in_place(t)
     _shared_counter(t).count += 1
 
 

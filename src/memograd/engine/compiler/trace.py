@@ -320,6 +320,17 @@ class Tracer:
             "step() is replayed), or assign outside the step"
         )
 
+    def written_in_place(self, t: Tensor) -> None:
+        """Library code wrote into a tensor with NumPy (batch norm's running statistics,
+        gradient clipping) outside a replayed call: the replay would skip that write."""
+        if self._ignored():
+            return
+        self.refuse(
+            f"a tensor of shape {t._data.shape} is written in place by NumPy code (such as "
+            "BatchNorm's running statistics in training mode) that the plan cannot replay; "
+            "run this step eagerly, or put the module in eval mode"
+        )
+
     def engine_pass(self, what: str) -> None:
         if self._ignored():
             return
