@@ -15,6 +15,7 @@ from typing import Any
 from benchmarks import (
     backward_strategies,
     checkpointing_vs_torch,
+    compiled_step_vs_peers,
     fibonacci_strategies,
     memoize_stores,
     memoize_vs_functools,
@@ -34,6 +35,7 @@ from memograd.engine import keep_freed_memory
 
 FAMILIES: tuple[ModuleType, ...] = (
     mlp_step_vs_peers,
+    compiled_step_vs_peers,
     value_vs_micrograd,
     memoize_vs_functools,
     memoize_stores,

@@ -96,3 +96,20 @@ def test_profile_script_ranks_the_engines_functions_for_both_steps() -> None:
         assert lines[1].split() == ["own", "%", "cum", "%", "calls/step", "function"]
         assert len(lines) == 2 + 5
         assert any("engine/" in line for line in lines[2:]), lines
+
+
+def test_compiled_case_checks_bitwise_equality_and_reports_the_plans_memory() -> None:
+    from benchmarks import compiled_step_vs_peers
+    from benchmarks.results import Settings
+
+    case = compiled_step_vs_peers.CASES[0]
+    result = case.new_result()
+    settings = Settings(quick=True, rounds=1, batch_seconds=0.005, settle_seconds=0.0)
+    case.run(settings, result)
+    rows = {row.label: row for row in result.rows}
+    assert {"memograd_eager", "memograd_compiled", "numpy"} <= set(rows)
+    assert not any("differ" in note for note in result.notes)
+    compiled = rows["memograd_compiled"].extra
+    assert 0 < compiled["planned_kB"] < compiled["unplanned_kB"]
+    assert compiled["peak_kB"] < rows["memograd_eager"].extra["peak_kB"]
+    assert result.met is not None and result.verdict
