@@ -70,7 +70,8 @@ _EXPORTS = {
     "item": (".item() reads a value into Python", "return the tensor and call .item() outside"),
     "bool": (
         "an `if`/`while` on a tensor decides by its value",
-        "value-dependent control flow cannot be compiled: use mg.where, or run this step eagerly",
+        "value-dependent control flow cannot be compiled: compute both sides with tensor ops "
+        "(a mask as a product), or run this step eagerly",
     ),
     "data": (
         "reading .data hands the array to Python",
