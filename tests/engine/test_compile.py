@@ -433,3 +433,24 @@ def test_batch_norm_training_is_refused_and_its_fallback_keeps_the_running_stati
     ):
         assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), name
     assert compiled.cache_info().replays == 0
+
+
+def test_gradients_accumulate_across_replays_as_they_do_eagerly_without_zero_grad():
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4)
+    results = []
+    for compiled in (False, True):
+        W = mg.tensor(np.full((4, 3), 0.1, np.float32), requires_grad=True)
+        optimizer = mg.optim.SGD([W], lr=0.01)
+
+        def step(x, W=W, optimizer=optimizer):
+            loss = ((x @ W).tanh() ** 2).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        fn = mg.compile(step) if compiled else step
+        for _ in range(6):
+            fn(x)
+        results.append((W.data.tobytes(), W.grad.tobytes()))
+    assert results[0] == results[1]
+    assert fn.cache_info().replays == 4
