@@ -1,5 +1,5 @@
-"""docs/guide.md and README.md cannot go stale: their Python blocks run here, their command
-lines parse.
+"""docs/guide.md, docs/pytorch.md and README.md cannot go stale: their Python blocks run here,
+their command lines parse.
 
 The Python blocks of one document run in order in one namespace, like one session, inside a
 temporary directory (the guide saves a few files). A failure names the document, the block and
@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "guide.md"
 README = ROOT / "README.md"
+PYTORCH = ROOT / "docs" / "pytorch.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
@@ -67,6 +68,12 @@ def test_readme_python_tour_runs(tmp_path, monkeypatch):
     assert blocks(README, "python"), "the README has a Python tour"
     run_python_blocks(README)
     assert (tmp_path / "digits.npz").stat().st_size > 0
+
+
+def test_pytorch_page_python_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert blocks(PYTORCH, "python"), "docs/pytorch.md shows its examples"
+    run_python_blocks(PYTORCH)
 
 
 @pytest.mark.parametrize("document", [GUIDE, README], ids=lambda p: p.name)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 # The layers of the library, in the order of the notes: memoization (@mg.memoize and Fibonacci
 # three ways), the engine (scalar Value and NumPy Tensor, three backward strategies), the
-# explainer, and networks, optimizers and data. All of them need NumPy alone: matplotlib and
-# rich are loaded by the functions that draw.
+# explainer, and networks, optimizers and data; mg.save / mg.load on top of them. All of them
+# need NumPy alone: matplotlib and rich are loaded by the functions that draw.
 from memograd import data, engine, explain, fibonacci, nn, optim  # noqa: E402
 from memograd._version import __version__
 from memograd.engine import (  # noqa: E402
@@ -123,6 +123,7 @@ from memograd.engine import (  # noqa: E402
 )
 from memograd.memo import CacheInfo, memoize  # noqa: E402
 from memograd.nn import manual_seed  # noqa: E402
+from memograd.saving import load, save  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -180,6 +181,7 @@ __all__ = [
     "jvp",
     "linear",
     "linspace",
+    "load",
     "log",
     "log1p",
     "log_softmax",
@@ -217,6 +219,7 @@ __all__ = [
     "relu",
     "reshape",
     "rsqrt",
+    "save",
     "sigmoid",
     "sign",
     "sin",

@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"engine"},
     "optim": {"engine"},
     "nn": {"engine", "data", "optim"},
+    "saving": {"engine", "data", "nn"},
     "explain": {"engine", "fibonacci"},
     "timing": {"engine"},
     "viz": {"engine", "explain", "nn", "data", "fibonacci"},

@@ -227,3 +227,12 @@ def test_sweep_and_memo_count_each_edge_once_and_naive_each_path_edge(program):
     assert runs["sweep"].vjp_evaluations == runs["memo"].vjp_evaluations == edges
     assert runs["naive"].vjp_evaluations == sum(paths_to_nodes(loss).values()) - 1
     assert runs["naive"].vjp_evaluations >= edges
+
+
+def test_both_node_classes_satisfy_the_node_contract():
+    from memograd.engine.graph import Node
+
+    x = mg.Tensor(np.ones(2), requires_grad=True)
+    v = mg.Value(1.0)
+    for node in (x, (x * x).sum(), v, v * v + 1.0):
+        assert isinstance(node, Node)

@@ -3,6 +3,8 @@ functional API (grad, value_and_grad, gradcheck)."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -255,7 +257,40 @@ def test_keep_freed_memory_checks_its_arguments_and_reports_whether_it_applied()
         keep_freed_memory(trim_threshold=-1)
     with pytest.raises(ValueError, match="mmap_threshold must be at most"):
         keep_freed_memory(mmap_threshold=2**40)
-    assert keep_freed_memory() in (True, False)
+
+
+KEEP_FREED_PROBE = """
+import sys
+import numpy as np
+if sys.argv[1] == "keep":
+    from memograd.engine import keep_freed_memory
+    assert keep_freed_memory() is True
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+base = resident()
+block = np.ones(8 * 2**20 // 8)   # 8 MB, touched
+del block
+print(resident() - base)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc: Linux only")
+def test_keep_freed_memory_keeps_a_freed_block_in_the_process():
+    # In a child process: it changes malloc for the whole process, which must not leak into
+    # the rest of the test run. Without it, glibc hands an 8 MB block straight back (mmap);
+    # with it, the block is served from the heap and kept there for the next step.
+    import subprocess
+
+    kept = {}
+    for mode in ("default", "keep"):
+        result = subprocess.run(
+            [sys.executable, "-c", KEEP_FREED_PROBE, mode], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        kept[mode] = int(result.stdout)
+    assert kept["default"] < 2 * 2**20
+    assert kept["keep"] >= 7 * 2**20
 
 
 def test_in_place_accumulation_never_writes_into_a_shared_pass_through_buffer():

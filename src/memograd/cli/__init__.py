@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "cost": "memograd.cli.cost",
     "demo": "memograd.cli.demo",
     "explore": "memograd.cli.explore",
+    "modes": "memograd.cli.modes",
     "train": "memograd.cli.train",
     "predict": "memograd.cli.predict",
 }

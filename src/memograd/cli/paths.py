@@ -96,6 +96,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--latex", action="store_true", help="also print the formula in LaTeX")
     parser.add_argument(
+        "--mode",
+        choices=("reverse", "forward"),
+        default="reverse",
+        help=(
+            "reverse (default): list the paths, as the notes sum them, and backprop's adjoints; "
+            "forward: carry ∂O/∂param from the parameter towards L, the other factoring"
+        ),
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help=(
@@ -134,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
         with exact_integer_text():  # a path count may pass Python's 4300-digit text limit
             _common.emit_json(explanation.to_dict())
         return 0
-    print(explanation.text(latex=args.latex))
+    print(explanation.text(latex=args.latex, mode=args.mode))
     return 0

@@ -5,6 +5,8 @@ unpacks as ``X, y``; every problem with the data raises :class:`DataError` namin
 array), the row and the column. Every loader reads the target by one rule (:mod:`.targets`:
 text and whole numbers are classes, other numbers regression values) and checks a file's sizes
 against a memory budget before reading it (:func:`memograd._budget.check_memory`).
+``TensorDataset`` and ``DataLoader`` are torch.utils.data's minibatch loop, yielding memograd
+Tensors.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from memograd.data.dataset import Dataset
 from memograd.data.digits import load_digits
 from memograd.data.errors import DataError
 from memograd.data.idx import load_idx, read_idx
+from memograd.data.loader import DataLoader, TensorDataset, default_collate, default_convert
 from memograd.data.loading import detect_format, load_file
 from memograd.data.npy_loader import load_npy, load_npz
 from memograd.data.split import BatchIterator, Standardizer, batches, train_test_split
@@ -24,14 +27,18 @@ from memograd.data.validation import as_class_labels, as_feature_matrix, check_l
 __all__ = [
     "BatchIterator",
     "DataError",
+    "DataLoader",
     "Dataset",
     "Standardizer",
+    "TensorDataset",
     "as_class_labels",
     "as_feature_matrix",
     "batches",
     "blobs",
     "check_labels_in_classes",
     "circles",
+    "default_collate",
+    "default_convert",
     "detect_format",
     "load_csv",
     "load_digits",

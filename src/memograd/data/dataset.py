@@ -23,6 +23,15 @@ class Dataset:
     target_name: str | None = None
     source: str = "<array>"
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # torch's habit `class MyDataset(Dataset)` would otherwise fail later and obscurely
+        # (this record is frozen: `self.X = X` raises FrozenInstanceError).
+        raise TypeError(
+            f"class {cls.__name__}: memograd.data.Dataset is the record the file loaders return "
+            "(X, y and column names), not a base class. A dataset for DataLoader is any class "
+            "with __len__ and __getitem__: drop the base class"
+        )
+
     def __iter__(self) -> Iterator[np.ndarray | None]:
         yield self.X
         yield self.y

@@ -19,11 +19,28 @@ from types import ModuleType
 from typing import Any
 
 from memograd._files import prepare_output_dir
-from memograd.demo import accumulate, depth, memoization, model, notes_network, speed, summary
+from memograd.demo import (
+    accumulate,
+    depth,
+    directions,
+    memoization,
+    model,
+    notes_network,
+    speed,
+    summary,
+)
 from memograd.demo.settings import DemoSettings
 
 REPORT_NAME = "report.html"
-SECTIONS: tuple[ModuleType, ...] = (memoization, notes_network, accumulate, depth, model, speed)
+SECTIONS: tuple[ModuleType, ...] = (
+    memoization,
+    notes_network,
+    accumulate,
+    depth,
+    directions,
+    model,
+    speed,
+)
 """Measured in this order. Rendered in it too, with the summary after the last section that
 is not an appendix (``APPENDIX = True``: speed, for the practitioner after the story)."""
 

@@ -38,9 +38,45 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from memograd.engine.stats import BackwardStats
+
+
+@runtime_checkable
+class Node(Protocol):
+    """What every algorithm of this module needs of a node; ``Value`` and ``Tensor`` provide it.
+
+    * ``parents``: the op's inputs, in order (``()`` for a leaf); ``requires_grad``: whether
+      gradients flow into it; ``op``: the op's name (``""`` for a leaf).
+    * ``_vjps[i](adjoint, node)``: the contribution that ``adjoint = dL/dnode`` makes to
+      ``dL/dparents[i]``, one chain-rule step along one edge;
+      ``_graph_vjps()``: the same steps computed on graph values (``create_graph``).
+    * ``_push_tangent(incoming)``: forward mode's step, the node's tangent from its inputs'.
+    * ``_keeps_grad``: whether a backward pass stores the node's gradient in ``.grad``;
+      ``_deliver_grads(pairs)``: adds the adjoints of one pass to the nodes' ``.grad``.
+    * ``_check_saved()``: raises if an array the node's op saved was changed in place since.
+    * ``_SCALAR``: True for Values, whose plain sweep is the fused ``_sweep_scalar``.
+    """
+
+    _SCALAR: ClassVar[bool]
+    parents: tuple[Any, ...]
+    requires_grad: bool
+    _keeps_grad: bool
+    _vjps: Any
+
+    @property
+    def op(self) -> str: ...
+
+    def _graph_vjps(self) -> Any: ...
+
+    def _push_tangent(self, incoming: tuple[Any, ...]) -> Any: ...
+
+    def _check_saved(self) -> None: ...
+
+    @staticmethod
+    def _deliver_grads(pairs: list[tuple[Any, Any]]) -> None: ...
+
 
 BACKWARD_STRATEGIES = ("sweep", "memo", "naive")
 DEFAULT_MAX_PATHS = 10**6
@@ -87,7 +123,7 @@ def is_grad_enabled() -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def consumer_counts(root: Any) -> dict[Any, int]:
+def consumer_counts(root: Node) -> dict[Any, int]:
     """For every node that gradients reach from ``root``: the number of edges consuming it.
 
     Iterative (an explicit stack), so graph depth is limited by memory, not by the interpreter's
@@ -108,7 +144,7 @@ def consumer_counts(root: Any) -> dict[Any, int]:
     return counts
 
 
-def reverse_topological_order(root: Any) -> list[Any]:
+def reverse_topological_order(root: Node) -> list[Any]:
     """The graph's nodes, ``root`` first, each before all of its inputs (Kahn's algorithm)."""
     pending = consumer_counts(root)
     order = []
@@ -125,12 +161,12 @@ def reverse_topological_order(root: Any) -> list[Any]:
     return order
 
 
-def count_edges(root: Any) -> int:
+def count_edges(root: Node) -> int:
     """Edges that gradients cross from ``root``: the VJP count of ``sweep`` and ``memo``."""
     return sum(consumer_counts(root).values())
 
 
-def paths_to_nodes(root: Any) -> dict[Any, int]:
+def paths_to_nodes(root: Node) -> dict[Any, int]:
     """For every node, the number of distinct paths from ``root`` down to it (root: 1).
 
     A dynamic program over the reverse topological order: paths(p) = sum over the edges c -> p of
@@ -169,7 +205,7 @@ FREED = _Freed()
 
 
 def backward(
-    root: Any,
+    root: Node,
     seed: Any,
     strategy: str = "sweep",
     *,
@@ -206,28 +242,35 @@ def backward(
 
 
 def gradients(
-    root: Any,
+    root: Node,
     seed: Any,
     inputs: list[Any],
     *,
     create_graph: bool = False,
     retain_graph: bool | None = None,
+    report: BackwardStats | None = None,
 ) -> list[Any]:
     """d(root)/d(input) * seed for each of ``inputs``, returned: no ``.grad`` is touched.
 
     The functional form of backward (PyTorch's ``torch.autograd.grad``) that ``mg.grad`` and the
-    other transforms are built on. An input the root does not depend on gets None.
+    other transforms are built on. An input the root does not depend on gets None. ``report``,
+    when given, adds this pass's VJP evaluations and one pass to its counts.
     """
     _check_root(root)
-    report = BackwardStats("sweep")
+    this_pass = BackwardStats("sweep")
     wanted = set(inputs)
-    pairs, visited = _run(root, seed, report, DEFAULT_MAX_PATHS, create_graph, keep=wanted)
+    pairs, visited = _run(root, seed, this_pass, DEFAULT_MAX_PATHS, create_graph, keep=wanted)
+    if report is not None:
+        report.vjp_evaluations += this_pass.vjp_evaluations
+        report.accumulations += this_pass.accumulations
+        report.nodes_visited += this_pass.nodes_visited
+        report.passes += 1
     _free_unless(retain_graph, create_graph, root, visited)
     found = dict(pairs)
     return [found.get(node) for node in inputs]
 
 
-def _check_root(root: Any) -> None:
+def _check_root(root: Node) -> None:
     if not root.requires_grad:
         raise ValueError(
             "backward: this value does not require grad (it was built under no_grad, "
@@ -252,7 +295,7 @@ Pairs = list[tuple[Any, Any]]
 
 
 def _run(
-    root: Any, seed: Any, report: BackwardStats, max_paths: int, create_graph: bool, keep: Any
+    root: Node, seed: Any, report: BackwardStats, max_paths: int, create_graph: bool, keep: Any
 ) -> tuple[Pairs | None, Any]:
     """Run the report's strategy: the (node, adjoint) pairs to hand over (None: the scalar sweep
     handed them over itself), and the nodes it visited."""
@@ -268,7 +311,7 @@ def _run(
     return _STRATEGY_RUNNERS[report.strategy](root, seed, report, max_paths)
 
 
-def _free_unless(retain_graph: bool | None, create_graph: bool, root: Any, visited: Any) -> None:
+def _free_unless(retain_graph: bool | None, create_graph: bool, root: Node, visited: Any) -> None:
     """Release a Tensor graph's saved values after a pass, unless asked to keep them."""
     keep = create_graph if retain_graph is None else retain_graph
     if keep or type(root)._SCALAR:
@@ -306,7 +349,7 @@ class _AsGraph:
 
 
 def _sweep(
-    root: Any,
+    root: Node,
     seed: Any,
     report: BackwardStats,
     max_paths: int = DEFAULT_MAX_PATHS,
@@ -374,7 +417,7 @@ def _sweep(
     return delivered, pending
 
 
-def _sweep_scalar(root: Any, seed: float, report: BackwardStats) -> None:
+def _sweep_scalar(root: Node, seed: float, report: BackwardStats) -> None:
     """``_sweep`` specialised to scalar Values: the one fused loop of the engine.
 
     A Value has at most two inputs, held in slots ``_a``/``_b`` with their local derivatives
@@ -388,7 +431,7 @@ def _sweep_scalar(root: Any, seed: float, report: BackwardStats) -> None:
         _sweep_scalar_locked(root, seed, report)
 
 
-def _sweep_scalar_locked(root: Any, seed: float, report: BackwardStats) -> None:
+def _sweep_scalar_locked(root: Node, seed: float, report: BackwardStats) -> None:
     # Pass 1: count each node's consuming edges (iterative DFS). ``_pending`` is 0 outside a
     # backward pass, so 0 also means "not seen yet" and no visited set is needed.
     nodes = [root]
@@ -442,7 +485,7 @@ def _sweep_scalar_locked(root: Any, seed: float, report: BackwardStats) -> None:
     report.nodes_visited = len(nodes)
 
 
-def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
+def _memo(root: Node, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
     """Top-down with a memo table: adjoint(n) = sum over edges c -> n of vjp_c(adjoint(c)).
 
     The recursion of the notes, asked for every node that keeps a gradient; each adjoint is
@@ -450,12 +493,11 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[
     unrolled onto an explicit stack: a node is expanded once (its missing consumers pushed), then
     completed once they are all in the table.
     """
-    check = type(root)._check_saved
     consumers: dict[Any, list[tuple[Any, int]]] = {root: []}
     stack = [root]
     while stack:
         node = stack.pop()
-        check(node)
+        node._check_saved()
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue
@@ -494,7 +536,7 @@ def _memo(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[
     return [(n, a) for n, a in memo.items() if n._keeps_grad], consumers
 
 
-def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
+def _naive(root: Node, seed: Any, report: BackwardStats, max_paths: int) -> tuple[Pairs, Any]:
     """The chain rule with no table: every output-to-node path multiplied out on its own.
 
     This is the sum the notes write by hand, dL/dw = sum over paths of the product of the local
@@ -509,7 +551,6 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple
             f"backward: strategy 'naive' would multiply out {paths:,} paths, more than "
             f"max_paths={max_paths:,}; use strategy='memo' or 'sweep', or raise max_paths"
         )
-    check = type(root)._check_saved
     totals: dict[Any, Any] = {}
     vjps = accumulations = visits = 0
     stack = [(root, seed)]
@@ -522,7 +563,7 @@ def _naive(root: Any, seed: Any, report: BackwardStats, max_paths: int) -> tuple
                 accumulations += 1
             else:
                 totals[node] = g
-        check(node)
+        node._check_saved()
         for i, parent in enumerate(node.parents):
             if parent.requires_grad:
                 stack.append((parent, node._vjps[i](g, node)))

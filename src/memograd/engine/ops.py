@@ -877,15 +877,18 @@ def _cross_entropy_forward(logits: Array, p: Any) -> tuple[Array, Any]:
 
 
 def _softmax_minus_onehot(n: Any) -> Any:
-    """d loss_row / d logits: the saved probabilities, or rebuilt as a graph for create_graph."""
+    """d loss_row / d logits = softmax - onehot: from the saved probabilities in an ordinary
+    pass (a copy, 1 subtracted at each target), rebuilt as a graph for create_graph."""
     x = n.parents[0].data
     targets, _, probs = n._ctx
+    at = targets if x.ndim == 1 else (np.arange(x.shape[0]), targets)
+    if isinstance(x, np.ndarray):
+        grad = probs.copy()  # probs is kept intact: backward may run more than once
+        grad[at] -= 1
+        return grad
     onehot = np.zeros(x.shape, dtype=x.dtype)
-    if x.ndim == 1:
-        onehot[targets] = 1
-    else:
-        onehot[np.arange(x.shape[0]), targets] = 1
-    return (probs if isinstance(x, np.ndarray) else softmax_of(x, -1)) - onehot
+    onehot[at] = 1
+    return softmax_of(x, -1) - onehot
 
 
 def _cross_entropy_scale(v: Any, n: Any) -> Any:

@@ -165,7 +165,10 @@ class Tensor:
                 "wrap it with np.asarray first"
             )
         self._data = array
-        bump_version(self)
+        counter = self._counter  # bump_version, inlined: an optimizer step passes here per param
+        if counter is None:
+            counter = self._counter = _VersionCounter()
+        counter.count += 1
 
     @property
     def op(self) -> str:
@@ -1133,8 +1136,7 @@ class Tensor:
 
     def _check_saved(self) -> None:
         """Called by the backward strategies before this node's VJPs run."""
-        if self._row.saves:
-            check_saved_versions(self)
+        check_saved_versions(self)
 
     @staticmethod
     def _deliver_grads(pairs: list[tuple[Tensor, np.ndarray]]) -> None:
@@ -1219,22 +1221,25 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     else:
         data, ctx = op.forward(*[p._data for p in parents], params)
     out = _new(Tensor)
-    if grad_mode.enabled:
+    if grad_mode.enabled and _records(parents):
+        _build(out, data, op, parents, ctx, True)
+        if op.saves:
+            _record_versions(out)
         for p in parents:
-            if p.requires_grad:
-                _build(out, data, op, parents, ctx, True)
-                if op.saves:
-                    _record_versions(out)
-                for p in parents:  # noqa: B020 (the outer loop ends here)
-                    p._consumed = True  # an in-place write to p would now need refusing
-                break
-        else:
-            _build(out, data)
+            p._consumed = True  # an in-place write to p would now need refusing
     else:
         _build(out, data)
     if op.view and _memory_root(data) is _memory_root(parents[0]._data):
         out._counter = _shared_counter(parents[0])  # a view: writes to either reach both
     return out
+
+
+def _records(parents: tuple[Tensor, ...]) -> bool:
+    """Whether an op on ``parents`` joins the graph: some parent requires grad."""
+    for p in parents:
+        if p.requires_grad:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -1271,9 +1276,10 @@ def _saved_tensor(node: Tensor, position: int) -> Tensor:
 def _record_versions(node: Tensor) -> None:
     """Remember the versions of the arrays the node's VJPs will read (None while all are 0)."""
     saves = node._row.saves
+    parents = node.parents
     versions = None
     for k, position in enumerate(saves):
-        counter = _saved_tensor(node, position)._counter
+        counter = (node if position < 0 else parents[position])._counter
         if counter is not None and counter.count:
             if versions is None:
                 versions = [0] * len(saves)
@@ -1285,8 +1291,10 @@ def _record_versions(node: Tensor) -> None:
 def check_saved_versions(node: Tensor) -> None:
     """Raise if an array the node's op saved has been written in place since the op ran."""
     saved = node._saved_versions
+    parents = node.parents
     for k, position in enumerate(node._row.saves):
-        now = _saved_tensor(node, position)._version
+        counter = (node if position < 0 else parents[position])._counter
+        now = 0 if counter is None else counter.count
         then = 0 if saved is None else saved[k]
         if now != then:
             what = "the output" if position == ops.OUTPUT else f"input {position}"

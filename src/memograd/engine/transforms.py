@@ -145,11 +145,13 @@ def _reverse(
     if not out.requires_grad:
         return [call.zeros_like(leaf) for leaf in call.leaves]
     found = graph.gradients(
-        out, seed, call.leaves, create_graph=call.nested, retain_graph=retain or call.nested
+        out,
+        seed,
+        call.leaves,
+        create_graph=call.nested,
+        retain_graph=retain or call.nested,
+        report=report,
     )
-    if report is not None:
-        report.passes += 1
-        report.vjp_evaluations += graph.count_edges(out)
     return [
         call.zeros_like(leaf) if g is None else _plain(g, leaf, call.nested)
         for g, leaf in zip(found, call.leaves, strict=True)

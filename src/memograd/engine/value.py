@@ -224,8 +224,7 @@ class Value:
                 total = total + d * t
         return total
 
-    @staticmethod
-    def _check_saved(node: Value) -> None:
+    def _check_saved(self) -> None:
         """A Value's local derivatives are numbers taken at forward time: nothing to check."""
 
     @staticmethod

@@ -16,6 +16,14 @@ from typing import Any
 from memograd._budget import Budget, check, refusal
 from memograd._numbers import readable_count
 from memograd.explain.arch import Architecture, ParamRef, parse_arch, parse_param
+from memograd.explain.directions import (
+    DirectionCosts,
+    ForwardGradient,
+    all_parameter_costs,
+    engine_forward_gradient,
+    forward_gradient,
+    forward_multiplication_count,
+)
 from memograd.explain.formula import (
     DEFAULT_MAX_TERMS,
     chain_rule_latex,
@@ -86,6 +94,8 @@ class Explanation:
     engine: EngineGradient | None
     finite_difference: float | None
     skipped: dict[str, str] = field(default_factory=dict)
+    forward: ForwardGradient | None = None  # forward mode at the neuron level
+    engine_forward: EngineGradient | None = None  # the engine's forward sweep
 
     @property
     def symbol(self) -> str:
@@ -105,6 +115,21 @@ class Explanation:
     @property
     def memo_multiplications(self) -> int:
         return memo_multiplication_count(self.arch, self.ref)
+
+    @property
+    def forward_gradient(self) -> float | None:
+        if self.engine_forward is not None:
+            return self.engine_forward.gradient
+        return None if self.forward is None else self.forward.gradient
+
+    @property
+    def forward_multiplications(self) -> int:
+        return forward_multiplication_count(self.arch, self.ref)
+
+    @property
+    def direction_costs(self) -> DirectionCosts:
+        """The gradient of every parameter, forward (a pass each) against reverse (one pass)."""
+        return all_parameter_costs(self.arch)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready document; integers stay exact, floats are plain floats.
@@ -139,17 +164,25 @@ class Explanation:
             "memo_table_gradient": None if memo is None else memo.gradient,
             "engine_strategy": None if engine is None else engine.strategy,
             "engine_stats": None if engine is None else engine.stats,
+            "forward_gradient": self.forward_gradient,
+            "forward_multiplications": self.forward_multiplications,
+            "forward_table": None if self.forward is None else self.forward.table(),
+            "engine_forward_stats": (
+                None if self.engine_forward is None else self.engine_forward.stats
+            ),
+            "all_parameters": self.direction_costs.as_dict(),
             "finite_difference": self.finite_difference,
             "finite_difference_resolution": self.finite_difference_resolution,
             "max_abs_difference": self.max_abs_difference,
             "skipped": dict(self.skipped),
         }
 
-    def text(self, *, latex: bool = False) -> str:
-        """The report ``memograd paths`` prints (with the LaTeX formula when ``latex``)."""
+    def text(self, *, latex: bool = False, mode: str = "reverse") -> str:
+        """The report ``memograd paths`` prints (with the LaTeX formula when ``latex``);
+        ``mode="forward"`` lists forward mode's stored tangents instead of the paths."""
         from memograd.explain.text import render_text
 
-        return render_text(self, latex=latex)
+        return render_text(self, latex=latex, mode=mode)
 
     @property
     def finite_difference_resolution(self) -> float | None:
@@ -167,6 +200,8 @@ class Explanation:
                 self.naive_gradient,
                 None if self.memo is None else self.memo.gradient,
                 None if self.engine is None else self.engine.gradient,
+                None if self.forward is None else self.forward.gradient,
+                None if self.engine_forward is None else self.engine_forward.gradient,
                 self.finite_difference,
             )
             if value is not None
@@ -281,6 +316,8 @@ def explain(
         skipped["engine"] = str(too_many)
     else:
         engine = engine_gradient(network, ref, strategy=strategy)
+        value, stats = engine_forward_gradient(network, ref)
+        counts["engine_forward"] = EngineGradient(value, "forward", stats)
     return Explanation(
         **counts,
         network=network,
@@ -290,4 +327,5 @@ def explain(
         engine=engine,
         finite_difference=finite_difference(network, ref),
         skipped=skipped,
+        forward=forward_gradient(network, ref),
     )

@@ -15,12 +15,19 @@ if TYPE_CHECKING:
     from memograd.explain.explanation import Explanation
 
 
-def render_text(explanation: Explanation, *, latex: bool = False) -> str:
+MODES = ("reverse", "forward")
+
+
+def render_text(explanation: Explanation, *, latex: bool = False, mode: str = "reverse") -> str:
     """The report ``memograd paths`` prints: formula, listed paths, gradients, work done.
 
-    Counts are written in full up to 40 digits and as ``about 4.41e+476 (477 digits)`` beyond;
-    a part that was not computed says so, with the one-line reason from ``skipped``.
+    ``mode="forward"`` replaces the listed paths by forward mode's tangents, stored once each
+    from the parameter towards L. Counts are written in full up to 40 digits and as
+    ``about 4.41e+476 (477 digits)`` beyond; a part that was not computed says so, with the
+    one-line reason from ``skipped``.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     network = explanation.network
     hidden_layers = explanation.activations[:-1]
     if len(set(hidden_layers)) == 1 and len(hidden_layers) > 2:
@@ -38,14 +45,20 @@ def render_text(explanation: Explanation, *, latex: bool = False) -> str:
     ]
     if latex:
         lines += ["", explanation.latex]
-    for path in explanation.shown_paths:
+    if mode == "forward":
+        lines += _forward_lines(explanation)
+    for path in explanation.shown_paths if mode == "reverse" else ():
         lines += ["", f"path {path.index + 1}: {path.text} = {path.product:.6g}"]
         width = max(len(factor.symbol) for factor in path.factors)
         for factor in path.factors:
             lines.append(
                 f"    {factor.symbol:<{width}} = {factor.value:>12.6g}    {factor.expression}"
             )
-    if explanation.paths > len(explanation.shown_paths) and explanation.shown_paths:
+    if (
+        explanation.paths > len(explanation.shown_paths)
+        and explanation.shown_paths
+        and (mode == "reverse")
+    ):
         hidden_paths = explanation.paths - len(explanation.shown_paths)
         lines.append(f"    ... {readable_count(hidden_paths)} more (--show-paths N lists more)")
     skipped = explanation.skipped
@@ -62,6 +75,13 @@ def render_text(explanation: Explanation, *, latex: bool = False) -> str:
             "memoized: backprop, adjoints stored once",
             f"{explanation.memo_gradient:.10g}" if memo is not None else "(not run)",
             explanation.memo_multiplications,
+        ),
+        (
+            "forward mode: tangents stored once",
+            f"{explanation.forward_gradient:.10g}"
+            if explanation.forward is not None
+            else "(not run)",
+            explanation.forward_multiplications,
         ),
     ]
     if network is not None:
@@ -80,6 +100,13 @@ def render_text(explanation: Explanation, *, latex: bool = False) -> str:
     for part, label in (("naive", "naive sum"), ("engine", "engine check")):
         if part in skipped and network is not None:
             lines.append(f"{label} not run: {skipped[part]}")
+    costs = explanation.direction_costs
+    lines.append(
+        f"all {costs.parameters:,} parameters of {costs.arch}: one reverse pass, "
+        f"{short_count(costs.reverse_multiplications)} multiplications; forward mode needs "
+        f"{costs.forward_passes:,} passes (one per parameter), "
+        f"{short_count(costs.forward_multiplications)} multiplications"
+    )
     lines.append(
         f"{_saving(explanation.naive_multiplications, explanation.memo_multiplications)}"
         + (
@@ -89,6 +116,28 @@ def render_text(explanation: Explanation, *, latex: bool = False) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def _forward_lines(explanation: Explanation) -> list[str]:
+    """Forward mode's tangents t(O) = ∂O/∂p, in the order they were stored."""
+    forward = explanation.forward
+    if forward is None:
+        return []
+    lines = [
+        "",
+        f"forward mode: ∂O/∂{explanation.symbol} carried from {explanation.symbol} towards L, "
+        "each tangent stored once",
+    ]
+    width = max(len(step.symbol) for step in forward.steps)
+    for step in forward.steps:
+        lines.append(f"    {step.symbol:<{width}} = {step.value:>12.6g}    {step.expression}")
+    engine = explanation.engine_forward
+    if engine is not None:
+        lines.append(
+            f"    the engine's forward sweep (mg.jvp's machinery) on the Value graph: "
+            f"{engine.gradient:.10g}, {engine.stats['jvp_evaluations']:,} JVP evaluations"
+        )
+    return lines
 
 
 def _saving(naive: int, memo: int) -> str:

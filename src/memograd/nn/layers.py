@@ -1,4 +1,5 @@
-"""The layers: ``Linear``, the activations, ``Dropout``, ``Sequential``, ``MLP``, ``Standardize``.
+"""The layers: ``Linear``, the activations, ``Dropout``, ``Sequential``, ``MLP``, ``Standardize``,
+and the shape layers ``Flatten`` and ``Identity``.
 
 Each layer is a thin shell over the engine: ``Linear`` is the engine's fused ``linear`` op (one
 graph node for ``x @ W + b``), activations are the engine's elementwise ops. So the derivatives
@@ -18,19 +19,41 @@ from typing import Any
 import numpy as np
 
 from memograd.engine import ops
-from memograd.engine.tensor import Tensor, linear
+from memograd.engine.tensor import Tensor, from_numpy, linear
+from memograd.nn import functional as F
 from memograd.nn.init import SCHEME_FOR_ACTIVATION, initial_weight
-from memograd.nn.module import Module, as_tensor, build_module, register_module
-from memograd.seeding import generator
+from memograd.nn.module import FLOAT_DTYPES, Module, as_tensor, build_module, register_module
+from memograd.nn.parameter import Parameter
+from memograd.seeding import Seed, generator
 
-DTYPES = ("float32", "float64")
+DTYPES = FLOAT_DTYPES
 
 
-def _dtype_name(dtype: Any) -> str:
-    name = np.dtype(dtype).name
+def dtype_name(dtype: Any) -> str:
+    """ "float32" or "float64" for a dtype, its name or its NumPy type (None: float32)."""
+    try:
+        name = np.dtype("float32" if dtype is None else dtype).name
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if name not in DTYPES:
         raise TypeError(f"parameters must be float32 or float64, got {name}")
     return name
+
+
+def check_device(device: Any) -> None:
+    """memograd computes on the CPU: ``device=None`` or ``"cpu"`` only."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"memograd runs on the CPU only; got device={device!r}")
+
+
+def refuse_inplace(inplace: Any, layer: str) -> None:
+    """``inplace=True`` is refused: the layer returns a new tensor and leaves its input as it was,
+    so a program relying on the input being overwritten would silently compute something else."""
+    if inplace:
+        raise ValueError(
+            f"{layer}(inplace=True) is not supported: memograd's layers return a new tensor and "
+            "never overwrite their input; drop inplace=True (the returned value is the same)"
+        )
 
 
 def _positive_int(value: Any, name: str) -> int:
@@ -45,8 +68,11 @@ class Linear(Module):
 
     ``init`` is "he" (for a ReLU-family activation after the layer), "xavier" (tanh, sigmoid, or
     no activation) or "zeros"; ``activation`` picks the gain. ``rng`` is a Generator or an int
-    seed; None draws from the global generator that ``mg.manual_seed`` sets.
+    seed; None draws from the global generator that ``mg.manual_seed`` sets. ``device`` is
+    accepted as PyTorch's is, and must be the CPU.
     """
+
+    torch_transposed = ("weight",)  # PyTorch stores (out_features, in_features)
 
     def __init__(
         self,
@@ -55,25 +81,30 @@ class Linear(Module):
         bias: bool = True,
         init: str = "he",
         activation: str = "relu",
-        dtype: str = "float32",
-        rng: np.random.Generator | int | None = None,
+        dtype: Any = "float32",
+        rng: Seed = None,
+        device: Any = None,
     ) -> None:
         super().__init__()
+        check_device(device)
         self.in_features = _positive_int(in_features, "in_features")
         self.out_features = _positive_int(out_features, "out_features")
         self.init = init
         self.activation = activation
-        self.dtype = _dtype_name(dtype)
+        name = dtype_name(dtype)
         draws = generator(rng)
         weight = initial_weight(
-            init, self.in_features, self.out_features, draws, activation, dtype=self.dtype
+            init, self.in_features, self.out_features, draws, activation, dtype=name
         )
-        self.weight = Tensor(weight, requires_grad=True)
-        self.bias = (
-            Tensor(np.zeros(self.out_features, dtype=self.dtype), requires_grad=True)
-            if bias
-            else None
-        )
+        self.weight = Parameter(from_numpy(weight))
+        if bias:
+            self.bias = Parameter(from_numpy(np.zeros(self.out_features, dtype=name)))
+        else:
+            self.register_parameter("bias", None)
+
+    @property
+    def dtype(self) -> str:
+        return self.weight.data.dtype.name
 
     def forward(self, x: Any) -> Tensor:
         return linear(as_tensor(x, self.weight.data.dtype), self.weight, self.bias)
@@ -110,6 +141,13 @@ class ReLU(_Activation):
 
     name = "relu"
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        refuse_inplace(inplace, "ReLU")
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
     def forward(self, x: Any) -> Tensor:
         return as_tensor(x).relu()
 
@@ -136,8 +174,9 @@ class LeakyReLU(_Activation):
 
     name = "leaky_relu"
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
+        refuse_inplace(inplace, "LeakyReLU")
         if not (isinstance(negative_slope, int | float) and math.isfinite(negative_slope)):
             raise ValueError(f"negative_slope must be a finite number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
@@ -193,43 +232,116 @@ class Dropout(Module):
     """In training, zero each input with probability ``p`` and scale the rest by 1/(1-p).
 
     The scaling keeps the expected activation the same, so at evaluation (``model.eval()``)
-    the layer is simply the identity. Masks come from ``rng`` (or the global generator).
+    the layer is simply the identity. Masks come from ``rng`` (an int seed or a Generator), or,
+    without one, from the global generator as it is when the layer runs (so ``mg.manual_seed``
+    after building the model still decides the masks, as ``torch.manual_seed`` does).
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False, rng: Seed = None) -> None:
         super().__init__()
-        if not (isinstance(p, int | float) and 0.0 <= p < 1.0):
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p!r}")
+        refuse_inplace(inplace, "Dropout")
+        F.check_dropout_probability(p)
         self.p = float(p)
-        self._rng = generator(rng)
+        self._rng = None if rng is None else generator(rng)
 
     def forward(self, x: Any) -> Tensor:
-        x = as_tensor(x)
-        if not self.training or self.p == 0.0:
-            return x
-        keep = self._rng.random(x.data.shape) >= self.p
-        scale = (keep / (1.0 - self.p)).astype(x.data.dtype)
-        return x * scale
+        return F.dropout(x, self.p, self.training, generator=self._rng)
 
     def config(self) -> dict[str, Any]:
         return {"p": self.p}
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace=False"
+
+
+@register_module
+class Identity(Module):
+    """Returns its input unchanged (a placeholder where a layer is optional)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()  # PyTorch's Identity takes and ignores any arguments
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+
+@register_module
+class Flatten(Module):
+    """Merge the axes ``start_dim`` .. ``end_dim`` into one: (N, 1, 8, 8) -> (N, 64) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"Flatten: {name} must be an int, got {value!r}")
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def config(self) -> dict[str, Any]:
+        return {"start_dim": self.start_dim, "end_dim": self.end_dim}
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class _AlongDim(Module):
+    """A softmax-family layer along one axis (``dim``, required: PyTorch's implicit choice is
+    deprecated there and refused here)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        if dim is None or isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+            raise TypeError(
+                f"{type(self).__name__} needs dim= (the class axis), an int; got {dim!r}"
+            )
+        self.dim = int(dim)
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+@register_module
+class Softmax(_AlongDim):
+    """exp(x) / sum(exp(x)) along ``dim``, with the maximum subtracted first."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, self.dim)
+
+
+@register_module
+class LogSoftmax(_AlongDim):
+    """x - logsumexp(x) along ``dim``: log-probabilities for ``NLLLoss``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.log_softmax(x, self.dim)
 
 
 @register_module
 class Sequential(Module):
-    """Apply the given modules in order; children are named "0", "1", ..."""
+    """Apply the given modules in order; children are named "0", "1", ...
 
-    def __init__(self, *modules: Module) -> None:
+    ``Sequential(OrderedDict(fc1=..., act=...))`` names them instead, as in PyTorch.
+    """
+
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
-        for index, module in enumerate(modules):
+        named = len(modules) == 1 and isinstance(modules[0], Mapping)
+        items = list(modules[0].items()) if named else list(enumerate(modules))
+        for name, module in items:
             if not isinstance(module, Module):
+                label = repr(name) if named else name
                 raise TypeError(
-                    f"Sequential: item {index} is a {type(module).__name__}, not a Module"
+                    f"Sequential: item {label} is a {type(module).__name__}, not a Module"
                 )
-            setattr(self, str(index), module)
+            self.add_module(str(name), module)
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -243,13 +355,14 @@ class Sequential(Module):
         return self
 
     def __getitem__(self, index: int | slice) -> Module:
-        modules = list(self._modules.values())
+        items = list(self._modules.items())
         if isinstance(index, slice):
-            return Sequential(*modules[index])  # shares the layers, as torch's slicing does
+            # Shares the layers and keeps their names, as torch's slicing does.
+            return Sequential(dict(items[index]))
         try:
-            return modules[index]
+            return items[index][1]
         except IndexError:
-            raise IndexError(f"Sequential has {len(modules)} modules, no index {index}") from None
+            raise IndexError(f"Sequential has {len(items)} modules, no index {index}") from None
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -258,11 +371,23 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def config(self) -> dict[str, Any]:
-        return {"modules": [module.describe() for module in self._modules.values()]}
+        config: dict[str, Any] = {
+            "modules": [module.describe() for module in self._modules.values()]
+        }
+        names = list(self._modules)
+        if names != [str(i) for i in range(len(names))]:
+            config["names"] = names
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
-        return cls(*(build_module(item) for item in config["modules"]))
+        modules = [build_module(item) for item in config["modules"]]
+        names = config.get("names")
+        if names is None:
+            return cls(*modules)
+        if not isinstance(names, list) or len(names) != len(modules):
+            raise TypeError("names must be a list with one name per module")
+        return cls(dict(zip(names, modules, strict=True)))
 
 
 @register_module
@@ -295,7 +420,7 @@ class MLP(Module):
             )
         self.activation = activation
         self.dropout = float(dropout)
-        self.dtype = _dtype_name(dtype)
+        name = dtype_name(dtype)
         draws = generator(rng)
         scheme = SCHEME_FOR_ACTIVATION[activation]
         layers: list[Module] = []
@@ -308,16 +433,21 @@ class MLP(Module):
                     bias=bias,
                     init="xavier" if last else scheme,
                     activation="linear" if last else activation,
-                    dtype=self.dtype,
+                    dtype=name,
                     rng=draws,
                 )
             )
             if not last:
                 layers.append(ACTIVATIONS[activation]())
                 if self.dropout > 0:
-                    layers.append(Dropout(self.dropout, rng=draws))
+                    # Without a seed the masks come from the global generator at each call.
+                    layers.append(Dropout(self.dropout, rng=None if rng is None else draws))
         self.bias = bias
         self.layers = Sequential(*layers)
+
+    @property
+    def dtype(self) -> str:
+        return self.layers[0].dtype
 
     def forward(self, x: Any) -> Tensor:
         return self.layers(x)
@@ -347,9 +477,13 @@ class Standardize(Module):
     def __init__(self, n_features: int, dtype: str = "float32") -> None:
         super().__init__()
         self.n_features = _positive_int(n_features, "n_features")
-        self.dtype = _dtype_name(dtype)
-        self.register_buffer("mean", np.zeros(self.n_features, dtype=self.dtype))
-        self.register_buffer("scale", np.ones(self.n_features, dtype=self.dtype))
+        name = dtype_name(dtype)
+        self.register_buffer("mean", np.zeros(self.n_features, dtype=name))
+        self.register_buffer("scale", np.ones(self.n_features, dtype=name))
+
+    @property
+    def dtype(self) -> str:
+        return self.mean.dtype.name
 
     @classmethod
     def fitted(cls, mean: np.ndarray, scale: np.ndarray, dtype: str = "float32") -> Standardize:

@@ -1,16 +1,14 @@
-"""The model file's format and its writer: one .npz, a JSON header and one array per state entry.
+"""The model file's format and its writer: an npz archive of the state's arrays and a header.
 
-A ``__memograd__`` entry holds UTF-8 JSON (format, version, the architecture as
-``{"type", "config"}`` trees, every array's shape and dtype, free metadata); each state entry is
-an array ``state/<name>``. Writing goes through :func:`memograd._files.write_atomically`, so a
-crash never leaves half a file. This module knows nothing of modules or layers: ``Module.save``
-and :func:`memograd.nn.save` both end here, and the reader, which checks a file against the
-layers before building anything, is :mod:`memograd.nn.serialization` above them.
+The header (JSON, see :mod:`memograd.nn.npz_archive`) holds ``format``, ``version``, the
+architecture as ``{"type", "config"}`` trees, every array's shape and dtype, and free metadata;
+each state entry is an array ``state/<name>``. This module knows nothing of modules or layers:
+``Module.save`` and :func:`memograd.nn.save` both end here, and the reader, which checks a file
+against the layers before building anything, is :mod:`memograd.nn.serialization` above them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from memograd._files import write_atomically
+from memograd.nn.npz_archive import non_finite, write_archive
 
 FORMAT = "memograd-model"
 VERSION = 1
-HEADER_KEY = "__memograd__"
 STATE_PREFIX = "state/"
 # Numeric kinds a model may hold: floats, signed and unsigned ints, booleans.
 ALLOWED_KINDS = "fiub"
@@ -57,26 +54,8 @@ def write_model(
         },
         "metadata": dict(metadata or {}),
     }
+    arrays = {STATE_PREFIX + name: array for name, array in state.items()}
     try:
-        text = json.dumps(header, allow_nan=False, sort_keys=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"model architecture or metadata is not plain JSON: {exc}") from None
-    entries = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
-    entries.update({STATE_PREFIX + name: array for name, array in state.items()})
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(2, "directory does not exist", str(directory))
-    write_atomically(path, lambda handle: np.savez_compressed(handle, **entries))
-    return path
-
-
-def non_finite(array: np.ndarray) -> str | None:
-    """Where a float array holds NaN or infinity, in words (None when it is all finite)."""
-    if array.dtype.kind != "f":
-        return None
-    bad = ~np.isfinite(array)
-    if not bad.any():
-        return None
-    position = tuple(int(i) for i in np.argwhere(bad)[0])
-    kind = "NaN" if np.isnan(array[position]) else "infinity"
-    return f"holds {kind} at {list(position)} ({int(bad.sum())} non-finite values)"
+        return write_archive(path, header, arrays, compress=True)
+    except TypeError as exc:
+        raise TypeError(f"model architecture or metadata is {exc}") from None

@@ -6,27 +6,26 @@ A model file is data from anywhere, so its header is read as hostile input:
   ``MAX_DEPTH`` (Python's JSON decoder would raise RecursionError at about 1,000), integers of
   more than ``MAX_DIGITS`` digits (int() of 5,000 digits raises, of millions takes minutes),
   NaN / Infinity, duplicate keys. Each error names the file and the field.
-* **The architecture** of the built-in modules (``Linear``, ``MLP``, ``Sequential``,
-  ``Standardize``, the activations, ``Dropout``) is checked setting by setting (a string where
-  a number belongs, a size of zero, an unknown activation) and turned into the list of state
-  arrays it implies, name, shape and dtype, without building anything: :func:`expected_state`.
-  The loader compares that list with the arrays the file really holds, so an architecture is
-  built only when every weight it will receive is there, and building it never allocates
-  more than the file holds. A custom module (``@register_module``) cannot be predicted; its
-  subtree is built after the other checks and checked by ``load_state_dict``.
+* **The architecture** of the built-in modules (every layer and loss of ``memograd.nn``) is
+  checked setting by setting (a string where a number belongs, a size of zero, an unknown
+  activation) and turned into the list of state arrays it implies, name, shape and dtype,
+  without building anything: :func:`expected_state`. The loader compares that list with the
+  arrays the file really holds, so an architecture is built only when every weight it will
+  receive is there, and building it never allocates more than the file holds. A user's own
+  module class cannot be predicted; its subtree is built after the other checks (by its own
+  constructor, with the file's plain-value arguments) and checked by ``load_state_dict``.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from memograd.data.errors import one_line
+from memograd.engine.tensor import REDUCTIONS
+from memograd.nn.embedding import Embedding
 from memograd.nn.init import SCHEME_FOR_ACTIVATION, SCHEMES
 from memograd.nn.layers import (
     ACTIVATIONS,
@@ -34,51 +33,35 @@ from memograd.nn.layers import (
     GELU,
     MLP,
     Dropout,
+    Flatten,
+    Identity,
     LeakyReLU,
     Linear,
+    LogSoftmax,
+    ReLU,
     Sequential,
+    Softmax,
     Standardize,
 )
+from memograd.nn.loss_modules import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from memograd.nn.model_file import ALLOWED_KINDS
-from memograd.nn.module import MODULE_REGISTRY
+from memograd.nn.module import module_class
+from memograd.nn.normalization import BatchNorm1d, LayerNorm
+from memograd.nn.npz_archive import ModelFileError, shown
 
-MAX_DEPTH = 64
-MAX_DIGITS = 19
 MAX_MODULES = 10_000
 MAX_ARRAYS = 100_000
 MAX_DIMENSION = 2**31 - 1
 
 # name -> (shape, dtype, the header field that decides it)
 Expected = dict[str, tuple[tuple[int, ...], np.dtype, str]]
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing pieces, damaged, foreign, or carries objects."""
-
-
-class _TooManyDigits:
-    """Stands in for an over-long JSON integer until the walk can name its field."""
-
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-
-def parse_header(raw: bytes, source: str) -> dict[str, Any]:
-    """The header object from its UTF-8 bytes; ModelFileError for anything unsafe or malformed."""
-    _check_depth(raw, source)
-    try:
-        header = json.loads(
-            raw.decode("utf-8"),
-            parse_int=_parse_int,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_object_without_duplicates,
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{source}: damaged header (not JSON: {one_line(exc)})") from None
-    _check_values(header, source)
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{source}: damaged header (not a JSON object)")
-    return header
 
 
 def check_arrays(arrays: Mapping[str, Any], source: str) -> dict[str, tuple[tuple, np.dtype]]:
@@ -116,14 +99,12 @@ def expected_state(architecture: Any, source: str) -> tuple[Expected, list[str]]
         if not isinstance(description, dict):
             raise ModelFileError(f"{source}: header field {at} is not a module description")
         kind = description.get("type")
-        cls = MODULE_REGISTRY.get(kind) if isinstance(kind, str) else None
-        if cls is None:
-            known = ", ".join(sorted(MODULE_REGISTRY))
-            raise ModelFileError(
-                f"{source}: header field {at}.type: unknown module type {kind!r}; known types "
-                f"are {known} (a custom module must be decorated with "
-                "@memograd.nn.register_module)"
-            )
+        if not isinstance(kind, str):
+            raise ModelFileError(f"{source}: header field {at}.type is {shown(kind)}, not a name")
+        try:
+            cls = module_class(kind)
+        except ValueError as exc:
+            raise ModelFileError(f"{source}: header field {at}.type: {exc}") from None
         config = description.get("config", {})
         if not isinstance(config, dict):
             raise ModelFileError(f"{source}: header field {at}.config is not an object")
@@ -182,6 +163,33 @@ class _Settings:
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value < high:
             self._wrong(key, value, f"a number in [{low:g}, {high:g})")
         return float(value)
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self._wrong(key, value, f"a whole number from {low} to {high}")
+        return value
+
+    def optional_number(self, key: str, default: float | None, low: float, high: float) -> None:
+        """None, or a number in [low, high] (both ends included)."""
+        value = self._get(key, default)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            self._wrong(key, value, f"null or a number in [{low:g}, {high:g}]")
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        value = self._get(key, _REQUIRED)
+        if not isinstance(value, list) or not 1 <= len(value) <= 32:
+            self._wrong(key, value, "a list of 1 to 32 sizes")
+        return tuple(
+            _integer(n, f"{self.at}.{key}[{i}]", self.source, 1) for i, n in enumerate(value)
+        )
+
+    def optional_shape(self, key: str) -> tuple[int, ...] | None:
+        return None if self._get(key, None) is None else self.shape(key)
 
     def choice(self, key: str, default: str, choices: Any) -> str:
         value = self._get(key, default)
@@ -255,7 +263,18 @@ def _standardize(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
 
 
 def _sequential(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
-    return {}, [(str(i), module) for i, module in enumerate(s.modules())]
+    modules = s.modules()
+    names = s._get("names", None)
+    if names is None:
+        names = [str(i) for i in range(len(modules))]
+    elif (
+        not isinstance(names, list)
+        or len(names) != len(modules)
+        or not all(isinstance(n, str) and n and "." not in n for n in names)
+        or len(set(names)) != len(names)
+    ):
+        s._wrong("names", names, "distinct names without '.', one per module")
+    return {}, list(zip(names, modules, strict=True))
 
 
 def _stateless(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
@@ -277,6 +296,86 @@ def _dropout(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
     return {}, []
 
 
+def _flatten(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    s.integer("start_dim", 1, -32, 31)
+    s.integer("end_dim", -1, -32, 31)
+    return {}, []
+
+
+def _along_dim(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    s.integer("dim", _REQUIRED, -32, 31)  # type: ignore[arg-type]
+    return {}, []
+
+
+def _layer_norm(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    shape = s.shape("normalized_shape")
+    s.number("eps", 1e-5, 0.0, math.inf)
+    affine = s.flag("elementwise_affine", True)
+    bias = s.flag("bias", True)
+    dtype = s.dtype()
+    field = f"{s.at}.normalized_shape"
+    arrays: Expected = {}
+    if affine:
+        arrays["weight"] = (shape, dtype, field)
+        if bias:
+            arrays["bias"] = (shape, dtype, field)
+    return arrays, []
+
+
+def _batch_norm(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    n = s.size("num_features")
+    s.number("eps", 1e-5, 0.0, math.inf)
+    s.optional_number("momentum", 0.1, 0.0, 1.0)
+    affine = s.flag("affine", True)
+    track = s.flag("track_running_stats", True)
+    bias = s.flag("bias", True)
+    dtype = s.dtype()
+    field = f"{s.at}.num_features"
+    arrays: Expected = {}
+    if affine:
+        arrays["weight"] = ((n,), dtype, field)
+        if bias:
+            arrays["bias"] = ((n,), dtype, field)
+    if track:
+        arrays["running_mean"] = ((n,), dtype, field)
+        arrays["running_var"] = ((n,), dtype, field)
+        arrays["num_batches_tracked"] = ((), np.dtype(np.int64), f"{s.at}.track_running_stats")
+    return arrays, []
+
+
+def _embedding(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+    count, width = s.size("num_embeddings"), s.size("embedding_dim")
+    if s.config.get("padding_idx") is not None:
+        s.integer("padding_idx", 0, 0, count - 1)
+    else:
+        s.read.add("padding_idx")
+    dtype = s.dtype()
+    return {"weight": ((count, width), dtype, f"{s.at}.num_embeddings/embedding_dim")}, []
+
+
+def _loss(
+    *weights: str, ignore: bool = False, smoothing: bool = False, delta: bool = False
+) -> _Rule:
+    """The rule of a loss module: its settings, and its weight buffers (float64) by shape."""
+
+    def rule(s: _Settings) -> tuple[Expected, list[tuple[str, Any]]]:
+        s.choice("reduction", "mean", REDUCTIONS)
+        if ignore:
+            s.integer("ignore_index", -100, -(2**63), 2**63 - 1)
+        if smoothing:
+            s.optional_number("label_smoothing", 0.0, 0.0, 1.0)
+        if delta:
+            s.number("delta", 1.0, 5e-324, math.inf)
+        arrays: Expected = {}
+        for name in weights:
+            shape = s.optional_shape(name)
+            if shape is not None:
+                arrays[name] = (shape, np.dtype(np.float64), f"{s.at}.{name}")
+        return arrays, []
+
+    return rule
+
+
 _RULES: dict[type, _Rule] = {
     Linear: _linear,
     MLP: _mlp,
@@ -286,6 +385,20 @@ _RULES: dict[type, _Rule] = {
     GELU: _gelu,
     Dropout: _dropout,
     **{cls: _stateless for cls in ACTIVATIONS.values() if cls not in (LeakyReLU, GELU)},
+    ReLU: _stateless,
+    Identity: _stateless,
+    Flatten: _flatten,
+    Softmax: _along_dim,
+    LogSoftmax: _along_dim,
+    LayerNorm: _layer_norm,
+    BatchNorm1d: _batch_norm,
+    Embedding: _embedding,
+    CrossEntropyLoss: _loss("weight", ignore=True, smoothing=True),
+    NLLLoss: _loss("weight", ignore=True),
+    BCEWithLogitsLoss: _loss("weight", "pos_weight"),
+    MSELoss: _loss(),
+    L1Loss: _loss(),
+    HuberLoss: _loss(delta=True),
 }
 
 
@@ -308,77 +421,3 @@ def _array_dtype(value: Any, at: str, source: str) -> np.dtype:
             f"{source}: header field {at} is {shown(value)}; expected a numeric dtype such as '<f4'"
         )
     return dtype
-
-
-def shown(value: Any) -> str:
-    """A header value for an error message: its repr, cut to 60 characters."""
-    if isinstance(value, _TooManyDigits):
-        return f"a {value.digits}-digit integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _parse_int(text: str) -> int | _TooManyDigits:
-    digits = len(text.lstrip("-"))
-    return int(text) if digits <= MAX_DIGITS else _TooManyDigits(digits)
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
-    return result
-
-
-def _check_values(header: Any, source: str) -> None:
-    """Refuse over-long integers and non-finite floats anywhere, naming their field."""
-    stack: list[tuple[Any, str]] = [(header, "")]
-    while stack:
-        value, at = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, _TooManyDigits):
-            raise ModelFileError(
-                f"{source}: header field {at} is a {value.digits}-digit integer (at most "
-                f"{MAX_DIGITS} digits); refused"
-            )
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ModelFileError(f"{source}: header field {at} is not a finite number")
-
-
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-def _check_depth(raw: bytes, source: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before the recursive JSON decoder sees it.
-
-    Brackets are counted with NumPy over the bytes, with every string's contents blanked out
-    first (same length, so positions still match), so a bracket inside a string never counts.
-    """
-    blank = _STRING.sub(lambda m: b'"' + b" " * (len(m.group()) - 2) + b'"', raw)
-    codes = np.frombuffer(blank, dtype=np.uint8)
-    steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
-    steps -= np.isin(codes, (ord("]"), ord("}")))
-    depth = np.cumsum(steps)
-    if not depth.size or depth.max() <= MAX_DEPTH:
-        return
-    deepest = int(np.argmax(depth))
-    # The top-level key: the last string before the last ':' at depth 1 before that point.
-    colons = np.flatnonzero((codes[:deepest] == ord(":")) & (depth[:deepest] == 1))
-    field = "(the top level)"
-    if colons.size:
-        keys = list(_STRING.finditer(raw, 0, int(colons[-1])))
-        if keys:
-            field = keys[-1].group()[1:-1].decode("utf-8", "replace")
-    raise ModelFileError(
-        f"{source}: header field {field} is nested {int(depth.max())} levels deep (at most "
-        f"{MAX_DEPTH}); refused"
-    )

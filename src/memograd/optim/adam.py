@@ -2,31 +2,41 @@
 
 Both follow torch.optim's arithmetic (so the tests can compare step for step)::
 
-    g = grad (+ weight_decay * p for Adam's L2 form)
+    g = grad (-grad with maximize=True)
+    g = g + weight_decay * p                    Adam's L2 form
     m = beta1 * m + (1 - beta1) * g             first moment
     v = beta2 * v + (1 - beta2) * g * g         second moment
     p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
-AdamW instead shrinks the weights directly, ``p = p * (1 - lr * weight_decay)``, before the Adam
-step: decay that is not rescaled by ``v``, which is why it regularises better (Loshchilov &
-Hutter, "Decoupled Weight Decay Regularization").
+AdamW (or ``Adam(..., decoupled_weight_decay=True)``, as in torch) instead shrinks the weights
+directly, ``p = p * (1 - lr * weight_decay)``, before the Adam step: decay that is not rescaled
+by ``v``, which is why it regularises better (Loshchilov & Hutter, "Decoupled Weight Decay
+Regularization").
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from memograd.optim.optimizer import Optimizer, check_fraction, check_non_negative
+from memograd.optim.optimizer import (
+    Optimizer,
+    check_flag,
+    check_fraction,
+    check_non_negative,
+    lerp_,
+)
 
 
 class Adam(Optimizer):
-    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``."""
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+    maximize=False, decoupled_weight_decay=False)``, torch's defaults."""
 
-    decoupled_weight_decay = False
+    decoupled_weight_decay = False  # the class's default; each group has its own setting
+    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    counts_steps = True
 
     def __init__(
         self,
@@ -36,6 +46,9 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -45,17 +58,25 @@ class Adam(Optimizer):
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "amsgrad": amsgrad,
+                "maximize": maximize,
+                "decoupled_weight_decay": decoupled_weight_decay,
             },
         )
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         for name in ("lr", "eps", "weight_decay"):
             check_non_negative(group, name)
+        for name in ("amsgrad", "maximize", "decoupled_weight_decay"):
+            check_flag(group, name)
         betas = group["betas"]
-        if len(betas) != 2:
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         check_fraction(group, "beta1", betas[0])
         check_fraction(group, "beta2", betas[1])
+
+    def _required_state(self, group: Mapping[str, Any]) -> set[str]:
+        needed = {"step", "exp_avg", "exp_avg_sq"}
+        return needed | {"max_exp_avg_sq"} if group["amsgrad"] else needed
 
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
@@ -63,6 +84,8 @@ class Adam(Optimizer):
         p = param.data
         lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        if group["maximize"]:
+            grad = -grad
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -71,19 +94,19 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
-        if decay and self.decoupled_weight_decay:
+        if decay and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * decay
         elif decay:
             grad = grad + decay * p
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1.0 - beta1) * (grad - m)  # the same lerp torch uses, for the same rounding
+        lerp_(m, grad, 1.0 - beta1)  # torch's lerp, for the same rounding
         v *= beta2
         v += (1.0 - beta2) * grad * grad
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1.0 - beta1**t)
-        denominator = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + eps
+        denominator = np.sqrt(v) / (1.0 - beta2**t) ** 0.5 + eps  # ** 0.5 as torch, not sqrt
         p -= step_size * (m / denominator)
 
 
@@ -100,7 +123,16 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
         )

@@ -2,7 +2,8 @@
 
 The update, exactly as torch.optim.SGD computes it (so the two agree step for step)::
 
-    g = grad + weight_decay * p
+    g = grad (-grad with maximize=True)
+    g = g + weight_decay * p
     b = g                                   on the first step
     b = momentum * b + (1 - dampening) * g  afterwards
     g = g + momentum * b  (nesterov)  or  g = b  (plain momentum)
@@ -16,20 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from memograd.optim.optimizer import Optimizer, check_non_negative
+from memograd.optim.optimizer import Optimizer, check_flag, check_non_negative
 
 
 class SGD(Optimizer):
-    """``SGD(params, lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=False)``."""
+    """``SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+    maximize=False)``, torch's defaults."""
+
+    state_arrays = ("momentum_buffer",)
 
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 0.01,
+        lr: float = 0.001,
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -39,12 +45,15 @@ class SGD(Optimizer):
                 "dampening": dampening,
                 "weight_decay": weight_decay,
                 "nesterov": nesterov,
+                "maximize": maximize,
             },
         )
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             check_non_negative(group, name)
+        check_flag(group, "nesterov")
+        check_flag(group, "maximize")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening = 0, got "
@@ -55,6 +64,8 @@ class SGD(Optimizer):
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         p = param.data
+        if group["maximize"]:
+            grad = -grad
         step = grad + group["weight_decay"] * p if group["weight_decay"] else grad
         momentum = group["momentum"]
         if momentum:

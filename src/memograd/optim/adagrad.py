@@ -1,0 +1,88 @@
+"""Adagrad: per-coordinate step sizes that shrink with the sum of all past squared gradients.
+
+The update, in torch.optim.Adagrad's order (so the two agree step for step)::
+
+    t = t + 1
+    g = grad (-grad with maximize=True)
+    g = g + weight_decay * p
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    s = s + g * g                    s starts at initial_accumulator_value
+    p = p - lr_t * g / (sqrt(s) + eps)
+
+Duchi, Hazan & Singer, "Adaptive Subgradient Methods". As in torch, the accumulator exists
+from the start (``state_dict()`` shows it before the first step); here a group added later gets
+its accumulator when it is added (torch's, on its first step). Unlike torch, a group's own
+``initial_accumulator_value`` is honoured, as any other hyperparameter of a group is: torch
+fills every accumulator with the constructor's value, whatever the group says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from memograd.optim.optimizer import Optimizer, check_flag, check_non_negative
+
+
+class Adagrad(Optimizer):
+    """``Adagrad(params, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+    eps=1e-10, maximize=False)``, torch's defaults."""
+
+    state_arrays = ("sum",)
+    counts_steps = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "initial_accumulator_value": initial_accumulator_value,
+                "maximize": maximize,
+            },
+        )
+
+    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
+        for name in ("lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value"):
+            check_non_negative(group, name)
+        check_flag(group, "maximize")
+
+    def _required_state(self, group: dict[str, Any]) -> set[str]:
+        return {"step", "sum"}
+
+    def _init_state(self, group: dict[str, Any]) -> None:
+        for param in group["params"]:
+            self.state[param] = {
+                "step": 0,
+                "sum": np.full_like(param.data, group["initial_accumulator_value"]),
+            }
+
+    def _update(
+        self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        p = param.data
+        if not state:  # the state was loaded without this parameter's entry
+            state.update(step=0, sum=np.full_like(p, group["initial_accumulator_value"]))
+        state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p
+        rate = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        accumulated = state["sum"]
+        accumulated += grad * grad
+        p -= rate * (grad / (np.sqrt(accumulated) + group["eps"]))
