@@ -12,6 +12,7 @@ from memograd.engine import dtypes
 from memograd.engine.allocator import keep_freed_memory
 from memograd.engine.dtypes import (
     bool_,
+    device,
     float16,
     float32,
     float64,
@@ -43,6 +44,7 @@ from memograd.engine.factories import (
 from memograd.engine.functions import (
     abs,
     add,
+    allclose,
     amax,
     amin,
     argmax,
@@ -54,6 +56,7 @@ from memograd.engine.functions import (
     clone,
     cos,
     div,
+    equal,
     exp,
     expm1,
     flatten,
@@ -138,6 +141,7 @@ from memograd.engine.value import Value
 __all__ = [
     "abs",
     "add",
+    "allclose",
     "amax",
     "amin",
     "arange",
@@ -157,10 +161,12 @@ __all__ = [
     "cos",
     "count_edges",
     "cross_entropy",
+    "device",
     "div",
     "dtypes",
     "empty",
     "empty_like",
+    "equal",
     "exp",
     "expm1",
     "eye",

@@ -1,4 +1,5 @@
-"""Dtype names as PyTorch spells them (``mg.float32``, ``mg.long``...), and one way to read a dtype.
+"""Dtype names as PyTorch spells them (``mg.float32``, ``mg.long``...), one way to read a dtype,
+and ``mg.device("cpu")`` (the one device memograd computes on).
 
 memograd's dtypes are NumPy's: ``mg.float32`` *is* ``np.dtype("float32")``, so
 ``t.dtype == mg.float32`` and ``t.dtype == np.float32`` both hold, and every NumPy spelling
@@ -53,12 +54,41 @@ def resolve_dtype(dtype: Any, where: str) -> np.dtype:
             "(or any NumPy dtype)"
         ) from None
     if resolved.kind not in "biuf":
-        raise TypeError(
-            f"{where}: a tensor holds real numbers or booleans, not dtype {resolved}"
-        )
+        raise TypeError(f"{where}: a tensor holds real numbers or booleans, not dtype {resolved}")
     return resolved
 
 
 def is_floating(dtype: np.dtype) -> bool:
     """Whether gradients can flow through values of this dtype."""
     return dtype.kind == "f"
+
+
+class device:  # noqa: N801 (PyTorch's spelling: ``torch.device("cpu")``)
+    """Where tensors live: ``mg.device("cpu")``, the only device (memograd computes with NumPy).
+
+    Accepted wherever a ``device=`` argument is, so PyTorch code that names its device runs;
+    any other device is refused here, when it is named, with the reason.
+    """
+
+    __slots__ = ("type",)
+
+    def __init__(self, type: Any = "cpu", index: int | None = None) -> None:  # noqa: A002
+        name = type.type if isinstance(type, device) else type
+        if not isinstance(name, str) or name.split(":")[0] != "cpu":
+            raise RuntimeError(
+                f"device: memograd computes with NumPy on the CPU; device {name!r} is not "
+                "available (use 'cpu', or cross to PyTorch for GPUs)"
+            )
+        self.type = "cpu"
+
+    def __str__(self) -> str:
+        return self.type
+
+    def __repr__(self) -> str:
+        return f"device(type={self.type!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return str(other).split(":")[0] == self.type
+
+    def __hash__(self) -> int:
+        return hash(self.type)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from memograd.engine import ops
 from memograd.engine.tensor import Tensor, _as_tensor, _binary, _scaled
 
@@ -103,6 +105,25 @@ def add(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
 def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
     """``input - alpha * other``."""
     return _binary(ops.SUB, input, _scaled(other, alpha, "sub"))
+
+
+def equal(input: Any, other: Any) -> bool:  # noqa: A002
+    """True when both have the same shape and the same values (PyTorch's ``torch.equal``): one
+    Python bool, where ``==`` compares element by element."""
+    a, b = _as_tensor(input, "equal")._data, _as_tensor(other, "equal")._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def allclose(
+    input: Any,  # noqa: A002
+    other: Any,
+    rtol: float = 1e-05,
+    atol: float = 1e-08,
+    equal_nan: bool = False,
+) -> bool:
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (``torch.allclose``)."""
+    a, b = _as_tensor(input, "allclose")._data, _as_tensor(other, "allclose")._data
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def is_tensor(value: Any) -> bool:
