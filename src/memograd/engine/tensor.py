@@ -1221,25 +1221,22 @@ def _apply(op: ops.Op, parents: tuple[Tensor, ...], params: Any) -> Tensor:
     else:
         data, ctx = op.forward(*[p._data for p in parents], params)
     out = _new(Tensor)
-    if grad_mode.enabled and _records(parents):
-        _build(out, data, op, parents, ctx, True)
-        if op.saves:
-            _record_versions(out)
-        for p in parents:
-            p._consumed = True  # an in-place write to p would now need refusing
+    if grad_mode.enabled:
+        for p in parents:  # (a loop, not a helper call: this runs once per op)
+            if p.requires_grad:
+                _build(out, data, op, parents, ctx, True)
+                if op.saves:
+                    _record_versions(out)
+                for q in parents:
+                    q._consumed = True  # an in-place write to q would now need refusing
+                break
+        else:
+            _build(out, data)
     else:
         _build(out, data)
     if op.view and _memory_root(data) is _memory_root(parents[0]._data):
         out._counter = _shared_counter(parents[0])  # a view: writes to either reach both
     return out
-
-
-def _records(parents: tuple[Tensor, ...]) -> bool:
-    """Whether an op on ``parents`` joins the graph: some parent requires grad."""
-    for p in parents:
-        if p.requires_grad:
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------------------------
