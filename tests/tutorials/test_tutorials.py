@@ -64,6 +64,18 @@ def test_the_memograd_version_differs_only_in_its_imports(name: str) -> None:
     assert not any(re.match(r"(import|from) torch\b", line) for line in memograd_lines)
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Both libraries' BLAS on one thread: on a busy machine a second BLAS thread that waits for
+    a core makes these 2000-step loops ten times slower (and the numbers do not depend on it)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpoolctl.threadpool_limits(1):
+        yield
+    torch.set_num_threads(threads)
+
+
 def _torch_draws_from_memograd(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make torch's random draws memograd's (same generator, same order, same values)."""
 
