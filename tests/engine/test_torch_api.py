@@ -145,3 +145,22 @@ def test_a_device_names_the_cpu_and_refuses_others():
     assert repr(mg.device("cpu")) == repr(torch.device("cpu"))
     with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
         mg.device("cuda")
+
+
+DTYPE_PROGRAMS = {
+    "int / number": lambda lib: lib.tensor([1, 2]) / 2,
+    "int / int tensor": lambda lib: lib.tensor([1, 2]) / lib.tensor([2, 4]),
+    "number / int": lambda lib: 1 / lib.tensor([1, 2]),
+    "int * float number": lambda lib: lib.tensor([1, 2]) * 2.5,
+    "count of a mask / number": lambda lib: (lib.tensor([1.0, -1.0]) > 0).sum() / 2,
+    "int + int number": lambda lib: lib.tensor([1, 2]) + 1,
+    "float64 * number": lambda lib: lib.tensor([1.0], dtype=lib.float64) * 2.5,
+    "float32 * float64 tensor": lambda lib: lib.ones(2) * lib.ones(2, dtype=lib.float64),
+}
+
+
+@pytest.mark.parametrize("name", DTYPE_PROGRAMS)
+def test_result_dtypes_follow_torchs_promotion(name):
+    ours, theirs = DTYPE_PROGRAMS[name](mg), DTYPE_PROGRAMS[name](torch)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

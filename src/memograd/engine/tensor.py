@@ -1529,6 +1529,9 @@ def _check_device(device: Any, name: str) -> None:
 def _binary(op: ops.Op, x: Any, y: Any) -> Tensor:
     """An elementwise binary op (or matmul): lift non-tensors, then apply with clear errors."""
     x, y = _lift_pair(x, y, op.name)
+    if op is ops.DIV and x._data.dtype.kind != "f" and y._data.dtype.kind != "f":
+        x = _build(_new(Tensor), x._data.astype(dtypes.DEFAULT_FLOAT))  # torch: int / int is a
+        y = _build(_new(Tensor), y._data.astype(dtypes.DEFAULT_FLOAT))  # float32 (not NumPy's f8)
     try:
         return _apply(op, (x, y), None)
     except ValueError:
@@ -1581,6 +1584,8 @@ def _constant(value: Any, like: np.dtype, op_name: str) -> Tensor:
         array.dtype.kind in "biu" or (array.dtype.kind == "f" and not isinstance(value, np.ndarray))
     ):
         array = array.astype(like)
+    elif array.dtype.kind == "f" and not isinstance(value, np.ndarray | np.generic):
+        array = array.astype(dtypes.DEFAULT_FLOAT)  # an integer tensor times 2.5: float32, as torch
     elif not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{op_name}: unsupported operand of dtype {array.dtype}")
     return _build(_new(Tensor), array)
