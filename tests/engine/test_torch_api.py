@@ -164,3 +164,36 @@ def test_result_dtypes_follow_torchs_promotion(name):
     ours, theirs = DTYPE_PROGRAMS[name](mg), DTYPE_PROGRAMS[name](torch)
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_grad_mode_switches_behave_as_torchs():
+    x, tx = mg.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    for lib, t in ((mg, x), (torch, tx)):
+        with lib.no_grad():
+            assert not (t * 2).requires_grad and not lib.is_grad_enabled()
+            with lib.enable_grad():
+                assert (t * 2).requires_grad
+        with lib.set_grad_enabled(False):
+            assert not (t * 2).requires_grad
+        assert lib.is_grad_enabled()
+        lib.set_grad_enabled(False)  # called: switches at once, until switched back
+        assert not (t * 2).requires_grad
+        lib.set_grad_enabled(True)
+        with lib.inference_mode():
+            assert not (t * 2).requires_grad
+        with lib.inference_mode(False):
+            assert (t * 2).requires_grad
+
+        @lib.no_grad()
+        def doubled(v):
+            return v * 2
+
+        @lib.set_grad_enabled(False)
+        def tripled(v):
+            return v * 3
+
+        assert lib.is_grad_enabled()  # decorating switches nothing
+        assert not doubled(t).requires_grad and not tripled(t).requires_grad
+        assert lib.is_grad_enabled() and (t * 2).requires_grad
+    with pytest.raises(TypeError, match="mode must be True or False"):
+        mg.set_grad_enabled("train")

@@ -100,10 +100,13 @@ from memograd.engine.functions import (
 from memograd.engine.graph import (
     BACKWARD_STRATEGIES,
     count_edges,
+    enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     paths_to_nodes,
     reverse_topological_order,
+    set_grad_enabled,
 )
 from memograd.engine.stats import BackwardStats
 from memograd.engine.tensor import (
@@ -212,6 +215,9 @@ __all__ = [
     "mul",
     "neg",
     "no_grad",
+    "set_grad_enabled",
+    "enable_grad",
+    "inference_mode",
     "norm",
     "numel",
     "ones",
