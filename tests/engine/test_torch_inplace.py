@@ -301,3 +301,19 @@ def test_arithmetic_on_a_gradient_gives_plain_arrays():
     assert type(w.grad) is mg.GradArray
     assert type(0.1 * w.grad) is np.ndarray and type(w.grad.sum()) is np.float64
     assert type(np.asarray(w.grad)) is np.ndarray
+
+
+def test_the_older_spelling_through_grad_data_updates_as_in_torch():
+    """The first edition of PyTorch's tutorial: ``w.data -= lr * w.grad.data`` and
+    ``w.grad.data.zero_()``."""
+    w, tw = mg.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    for step in range(2):
+        (w * w * w).sum().backward()
+        (tw * tw * tw).sum().backward()
+        w.data -= 1e-2 * w.grad.data
+        tw.data -= 1e-2 * tw.grad.data
+        np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12)
+        assert w.grad.data is w.grad and w._version == step + 1
+        w.grad.data.zero_()
+        tw.grad.data.zero_()
+        assert not w.grad.any()

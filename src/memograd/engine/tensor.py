@@ -67,6 +67,12 @@ class GradArray(np.ndarray):
         self[...] = 0
         return self
 
+    @property
+    def data(self) -> GradArray:  # type: ignore[override]
+        """The gradient itself, as PyTorch's ``p.grad.data`` (older code writes
+        ``p.grad.data.zero_()`` and ``p.data -= lr * p.grad.data``), not NumPy's raw buffer."""
+        return self
+
     def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
         return array[()] if return_scalar else array
 
