@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ContextDecorator, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ContextDecorator, contextmanager, nullcontext
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from memograd.engine.stats import BackwardStats
@@ -103,14 +103,20 @@ grad_mode = _GradMode()
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
-    """Within the block, ops record no parents: results are constants and cost no graph memory."""
+def _recording(enabled: bool) -> Iterator[None]:
+    """Grad mode set to ``enabled`` within the block, and restored after it."""
     previous = grad_mode.enabled
-    grad_mode.enabled = False
+    grad_mode.enabled = enabled
     try:
         yield
     finally:
         grad_mode.enabled = previous
+
+
+def no_grad() -> AbstractContextManager[None]:
+    """Within the block, ops record no parents: results are constants and cost no graph memory.
+    (A block or, as ``@no_grad()``, a decorator.)"""
+    return _recording(False)
 
 
 def is_grad_enabled() -> bool:
@@ -118,15 +124,9 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> AbstractContextManager[None]:
     """Within the block ops record again, even inside ``no_grad`` (PyTorch's ``enable_grad``)."""
-    previous = grad_mode.enabled
-    grad_mode.enabled = True
-    try:
-        yield
-    finally:
-        grad_mode.enabled = previous
+    return _recording(True)
 
 
 def inference_mode(mode: bool = True) -> Any:
