@@ -197,3 +197,9 @@ def test_grad_mode_switches_behave_as_torchs():
         assert lib.is_grad_enabled() and (t * 2).requires_grad
     with pytest.raises(TypeError, match="mode must be True or False"):
         mg.set_grad_enabled("train")
+
+
+def test_torchs_legacy_constructor_spelling_gets_a_clear_error():
+    with pytest.raises(TypeError, match=r"requires_grad must be True or False, got 4.*mg.empty"):
+        mg.Tensor(3, 4)
+    assert mg.Tensor([1, 2]).dtype == np.int64  # the data's dtype kept (docs/pytorch.md)

@@ -149,6 +149,12 @@ class Tensor:
 
     def __init__(self, array: Any, requires_grad: bool = False) -> None:
         """A leaf holding a copy of ``array`` (use :func:`from_numpy` to share it instead)."""
+        if not isinstance(requires_grad, bool | np.bool_):
+            raise TypeError(
+                f"Tensor(array, requires_grad): requires_grad must be True or False, got "
+                f"{requires_grad!r}; for an uninitialised tensor of a shape (torch's "
+                "Tensor(3, 4)) write mg.empty(3, 4)"
+            )
         _build(self, _checked_array(array, requires_grad, copy=True), requires_grad=requires_grad)
 
     @classmethod
