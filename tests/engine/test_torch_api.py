@@ -203,3 +203,17 @@ def test_torchs_legacy_constructor_spelling_gets_a_clear_error():
     with pytest.raises(TypeError, match=r"requires_grad must be True or False, got 4.*mg.empty"):
         mg.Tensor(3, 4)
     assert mg.Tensor([1, 2]).dtype == np.int64  # the data's dtype kept (docs/pytorch.md)
+
+
+def _writes_in_place(lib, x):
+    h = x * 2
+    h[h > 0] = 0.5  # a boolean-mask write, recorded
+    h[:, 1] = x[:, 2]  # a column from the graph
+    h.clamp_(min=-1)
+    h.mul_(x)
+    h /= 3
+    return h
+
+
+def test_a_chain_of_recorded_in_place_writes_matches_torch(against_torch):
+    against_torch(lambda x: _writes_in_place(mg, x), lambda x: _writes_in_place(torch, x), X)
