@@ -317,3 +317,34 @@ def test_the_older_spelling_through_grad_data_updates_as_in_torch():
         w.grad.data.zero_()
         tw.grad.data.zero_()
         assert not w.grad.any()
+
+
+@pytest.mark.parametrize("fill", ["uniform_", "normal_"])
+def test_random_fills_follow_the_in_place_rules_and_manual_seed(fill):
+    args = (-0.5, 0.5) if fill == "uniform_" else (2.0, 0.5)
+    w, tw = mg.zeros(4000, requires_grad=True), torch.zeros(4000, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        getattr(w, fill)(*args)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        getattr(tw, fill)(*args)
+    mg.manual_seed(3)
+    with mg.no_grad():
+        assert getattr(w, fill)(*args) is w
+    assert w.is_leaf and w.requires_grad and w._version == 1 and w.dtype == np.float32
+    mg.manual_seed(3)
+    again = getattr(mg.empty(4000), fill)(*args)
+    np.testing.assert_array_equal(again.data, w.data)  # the manual_seed generator
+    if fill == "uniform_":
+        assert -0.5 <= w.data.min() and w.data.max() < 0.5
+    else:  # 4000 draws: the mean within 5 standard errors, the spread within 10%
+        assert abs(w.data.mean() - 2.0) < 5 * 0.5 / np.sqrt(4000)
+        assert abs(w.data.std() - 0.5) < 0.05
+    # on an inner node the values replace the old ones: no gradient flows back, as in torch
+    x, tx = mg.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    h, th = x * 2, tx * 2
+    getattr(h, fill)(*args)
+    getattr(th, fill)(*args)
+    (h * x).sum().backward()
+    (th * tx).sum().backward()
+    np.testing.assert_array_equal(x.grad, h.data)
+    np.testing.assert_array_equal(tx.grad.numpy(), th.detach().numpy())

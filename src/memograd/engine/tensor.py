@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from memograd import seeding
 from memograd.engine import arguments, display, dtypes, graph, ops
 from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
 from memograd.engine.stats import BackwardStats
@@ -539,6 +540,35 @@ class Tensor:
             (),
             lambda data: np.maximum(data, 0, out=data),
             lambda old: old.relu(),
+        )
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with draws from U[from_, to) in place, from the ``manual_seed`` generator (or
+        ``generator``: a ``numpy.random.Generator`` or an int seed)."""
+        if not from_ <= to:
+            raise ValueError(f"uniform_: expected from_ <= to, got from_={from_}, to={to}")
+        return self._fill_drawn(
+            "uniform_", lambda rng, shape: rng.uniform(from_, to, shape), generator
+        )
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with draws from N(mean, std^2) in place (generators as :meth:`uniform_`)."""
+        if not std >= 0:
+            raise ValueError(f"normal_: expected std >= 0, got {std}")
+        return self._fill_drawn(
+            "normal_", lambda rng, shape: rng.normal(mean, std, shape), generator
+        )
+
+    def _fill_drawn(self, name: str, draw: Callable[..., np.ndarray], generator: Any) -> Tensor:
+        if not dtypes.is_floating(self._data.dtype):
+            raise TypeError(f"{name}: expected a floating tensor, got dtype {self._data.dtype}")
+        values = draw(seeding.generator(generator), self._data.shape).astype(self._data.dtype)
+        return _in_place(
+            self,
+            name,
+            (),
+            lambda data: data.__setitem__(Ellipsis, values),
+            lambda old: where(np.ones((), dtype=bool), values, old),
         )
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
