@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from memograd import seeding
+import memograd.seeding as seeding
 from memograd.engine import arguments, display, dtypes, graph, ops
 from memograd.engine.graph import DEFAULT_MAX_PATHS, grad_mode
 from memograd.engine.stats import BackwardStats
