@@ -397,7 +397,7 @@ CAST = Op(
     "cast",
     lambda x, dtype: (x.astype(dtype), x.dtype),
     (lambda g, n: g.astype(n._ctx),),
-    lambda n, t: t[0].astype(n.data.dtype),
+    lambda n, t: t[0].astype(n._data.dtype),
 )
 
 
@@ -590,7 +590,7 @@ def _products_of_others(x: Any, axes: tuple[int, ...]) -> Any:
 
 
 def _prod_vjp(g: Any, n: Any) -> Any:
-    x = n.parents[0].data
+    x = n.parents[0]._data
     axes, keepdims = n._ctx
     return _expand_reduced(g, axes, keepdims, x.shape) * _products_of_others(x, axes)
 
@@ -599,7 +599,7 @@ PROD = Op(
     "prod",
     lambda x, p: (np.asarray(x.prod(axis=p[0], keepdims=p[1])), p),
     (_prod_vjp,),
-    lambda n, t: (t[0] * _products_of_others(n.parents[0].data, n._ctx[0])).sum(
+    lambda n, t: (t[0] * _products_of_others(n.parents[0]._data, n._ctx[0])).sum(
         axis=n._ctx[0], keepdims=n._ctx[1]
     ),
     (0,),
@@ -621,9 +621,9 @@ def _norm_forward(x: Array, params: Any) -> tuple[Array, Any]:
 
 
 def _norm_partial(n: Any) -> Any:
-    x = n.parents[0].data
+    x = n.parents[0]._data
     p, axes, keepdims = n._ctx
-    out = _expand_reduced(n.data, axes, keepdims, x.shape)
+    out = _expand_reduced(n._data, axes, keepdims, x.shape)
     zero = data(out) == 0
     if p == 1:
         return where(zero, 0.0, sign(x))
@@ -637,7 +637,7 @@ NORM = Op(
     _norm_forward,
     (
         lambda g, n: (
-            _expand_reduced(g, n._ctx[1], n._ctx[2], n.parents[0].data.shape) * _norm_partial(n)
+            _expand_reduced(g, n._ctx[1], n._ctx[2], n.parents[0]._data.shape) * _norm_partial(n)
         ),
     ),
     lambda n, t: (t[0] * _norm_partial(n)).sum(axis=n._ctx[1], keepdims=n._ctx[2]),
