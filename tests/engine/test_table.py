@@ -42,6 +42,7 @@ class Case:
     constants: dict[int, Callable[[np.random.Generator], np.ndarray]] = field(default_factory=dict)
     second_order: bool = True  # False where the op is piecewise linear (second derivative 0)
     fd_eps: float = 1e-6
+    fd_atol: float = 1e-6
 
 
 def _ce(reduction):
@@ -88,6 +89,43 @@ CASES: dict[str, list[Case]] = {
     "abs": [Case([(2, 3)], lambda a: a.abs(), torch.abs, second_order=False)],
     "sin": [Case([(2, 3)], lambda a: a.sin(), torch.sin)],
     "cos": [Case([(2, 3)], lambda a: a.cos(), torch.cos)],
+    "rsqrt": [Case([(2, 3)], lambda a: a.rsqrt(), torch.rsqrt, low=0.5, high=3.0)],
+    "log1p": [Case([(2, 3)], lambda a: a.log1p(), torch.log1p, low=-0.5, high=2.0)],
+    "expm1": [Case([(2, 3)], lambda a: a.expm1(), torch.expm1)],
+    "sign": [Case([(2, 3)], lambda a: a.sign() * a, lambda a: a.sign() * a, second_order=False)],
+    "maximum": [Case([(2, 3), (3,)], mg.maximum, torch.maximum, second_order=False)],
+    "minimum": [Case([(2, 3), (2, 1)], mg.minimum, torch.minimum, second_order=False)],
+    "clone": [Case([(2, 3)], lambda a: a.clone() * a, lambda a: a.clone() * a)],
+    # float32 -> float64 -> float32, float64 -> float32 -> float64: the cast both ways, in the
+    # input's dtype at the end (finite differences see float32's rounding: a looser check)
+    "cast": [
+        Case(
+            [(2, 3)],
+            lambda a: (a.double() if a.dtype == mg.float32 else a.float()).pow(2).to(a.dtype),
+            lambda a: (a.double() if a.dtype == torch.float32 else a.float()).pow(2).to(a.dtype),
+            fd_eps=1e-2,
+            fd_atol=1e-3,
+        )
+    ],
+    "prod": [
+        Case([(2, 3)], lambda a: a.prod(dim=1), lambda a: a.prod(1)),
+        Case(
+            [(2, 3, 2)],
+            lambda a: a.prod(axis=(0, 2), keepdims=True),
+            lambda a: a.prod(2, True).prod(0, True),
+        ),
+        Case([(4,)], lambda a: a.prod(), lambda a: a.prod()),
+    ],
+    "norm": [
+        Case([(2, 3)], lambda a: a.norm(dim=1), lambda a: a.norm(dim=1)),
+        Case([(2, 3)], lambda a: a.norm(p=3), lambda a: a.norm(p=3)),
+        Case(
+            [(2, 3)],
+            lambda a: a.norm(1, dim=0, keepdim=True),
+            lambda a: a.norm(1, dim=0, keepdim=True),
+            second_order=False,
+        ),
+    ],
     "clip": [
         Case(
             [(2, 3)],
@@ -205,7 +243,7 @@ def test_forward_and_vjp_equal_torch(name, index, dtype):
 def test_vjp_equals_finite_differences(name, index):
     case = CASES[name][index]
     arrays = make_inputs(case, np.float64)
-    assert mg.gradcheck(case.ours, *arrays, eps=case.fd_eps, atol=1e-6, rtol=1e-5)
+    assert mg.gradcheck(case.ours, *arrays, eps=case.fd_eps, atol=case.fd_atol, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -269,6 +307,9 @@ VALUE_METHOD = {
     "pow": lambda a, b: a**b,
     "neg": lambda a: -a,
     "abs": abs,
+    "sign": lambda a: a.sign(),
+    "maximum": lambda a, b: a.maximum(b),
+    "minimum": lambda a, b: a.minimum(b),
 }
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ContextDecorator, contextmanager, nullcontext
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from memograd.engine.stats import BackwardStats
@@ -108,19 +108,64 @@ grad_mode = _GradMode()
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
-    """Within the block, ops record no parents: results are constants and cost no graph memory."""
+def _recording(enabled: bool) -> Iterator[None]:
+    """Grad mode set to ``enabled`` within the block, and restored after it."""
     previous = grad_mode.enabled
-    grad_mode.enabled = False
+    grad_mode.enabled = enabled
     try:
         yield
     finally:
         grad_mode.enabled = previous
 
 
+def no_grad() -> AbstractContextManager[None]:
+    """Within the block, ops record no parents: results are constants and cost no graph memory.
+    (A block or, as ``@no_grad()``, a decorator.)"""
+    return _recording(False)
+
+
 def is_grad_enabled() -> bool:
     """Whether ops currently record the graph (False inside ``no_grad``)."""
     return grad_mode.enabled
+
+
+def enable_grad() -> AbstractContextManager[None]:
+    """Within the block ops record again, even inside ``no_grad`` (PyTorch's ``enable_grad``)."""
+    return _recording(True)
+
+
+def inference_mode(mode: bool = True) -> Any:
+    """PyTorch's ``inference_mode``: ``no_grad`` (memograd has no separate inference tensors,
+    so the two are the same thing here); ``inference_mode(False)`` changes nothing."""
+    _check_mode(mode, "inference_mode")
+    return no_grad() if mode else nullcontext()
+
+
+def _check_mode(mode: Any, name: str) -> None:
+    if not isinstance(mode, bool):
+        raise TypeError(f"{name}: mode must be True or False, got {mode!r}")
+
+
+class set_grad_enabled(ContextDecorator):  # noqa: N801 (PyTorch's name)
+    """Switch recording on or off: at once when called (``mg.set_grad_enabled(False)``), for a
+    block (``with mg.set_grad_enabled(phase == "train"):``, restored on exit) or for a function
+    (as a decorator), as PyTorch's does."""
+
+    def __init__(self, mode: bool) -> None:
+        _check_mode(mode, "set_grad_enabled")
+        self.mode = mode
+        self.previous = grad_mode.enabled
+        grad_mode.enabled = mode
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        grad_mode.enabled = self.previous  # a decorator switches per call, not from now on
+        return super().__call__(function)
+
+    def __enter__(self) -> None:
+        grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self.previous
 
 
 # --------------------------------------------------------------------------------------------

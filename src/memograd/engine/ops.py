@@ -50,6 +50,7 @@ from memograd.engine.derive import (
     make_partials,
     make_vjp,
     names_in,
+    sign,
     where,
 )
 
@@ -79,7 +80,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes that broadcasting stretched, so that it has ``shape`` again."""
     if g.shape == shape:
         return g
-    return g.sum(axis=unbroadcast_axes(g.shape, shape)).reshape(shape)
+    # keepdims: an array even for ()
+    return g.sum(axis=unbroadcast_axes(g.shape, shape), keepdims=True).reshape(shape)
 
 
 def unbroadcast_axes(g_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -241,6 +243,37 @@ def _scalar_sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
+def _scalar_rsqrt(x: float) -> float:
+    if x <= 0.0:
+        raise ValueError(f"Value.rsqrt: expected a number > 0, got {x!r}")
+    return 1.0 / math.sqrt(x)
+
+
+def _scalar_log1p(x: float) -> float:
+    if x <= -1.0:
+        raise ValueError(f"Value.log1p: expected a number > -1, got {x!r}")
+    return math.log1p(x)
+
+
+def _scalar_expm1(x: float) -> float:
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return math.inf
+
+
+def _scalar_sign(x: float) -> float:
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)  # 0.0 * nan keeps nan
+
+
+def _scalar_maximum(x: float, y: float) -> float:
+    return x if x >= y or x != x else y  # a NaN operand wins, as in NumPy and PyTorch
+
+
+def _scalar_minimum(x: float, y: float) -> float:
+    return x if x <= y or x != x else y
+
+
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
@@ -300,6 +333,32 @@ SQRT = elementwise("sqrt", np.sqrt, dx="0.5 / out", scalar=_scalar_sqrt)
 ABS = elementwise("abs", np.abs, dx="sign(x)", scalar=abs)
 SIN = elementwise("sin", np.sin, dx="cos(x)", scalar=math.sin)
 COS = elementwise("cos", np.cos, dx="-sin(x)", scalar=math.cos)
+# rsqrt: 1 / sqrt(x), a row rather than two: one pass, and d/dx = -out^3 / 2 needs no division
+RSQRT = elementwise(
+    "rsqrt", lambda x: 1 / np.sqrt(x), dx="-0.5 * out * out * out", scalar=_scalar_rsqrt
+)
+# log1p / expm1: rows for accuracy near 0, where log(1 + x) and exp(x) - 1 lose every digit of x
+LOG1P = elementwise("log1p", np.log1p, dx="1 / (1 + x)", scalar=_scalar_log1p)
+EXPM1 = elementwise("expm1", np.expm1, dx="out + 1", scalar=_scalar_expm1)
+# sign: -1, 0 or 1; its derivative is 0 wherever it exists (PyTorch's too), yet the result stays
+# in the graph, as PyTorch's does, so that a sum containing it can still be differentiated
+SIGN = elementwise("sign", np.sign, dx="0", scalar=_scalar_sign)
+# maximum / minimum of two tensors: the gradient goes to the larger (smaller) input, and is split
+# in halves at ties, as PyTorch splits it. Written with sign so that float32 stays float32.
+MAXIMUM = elementwise(
+    "maximum",
+    np.maximum,
+    dx="0.5 + 0.5 * sign(data(x) - data(y))",
+    dy="0.5 - 0.5 * sign(data(x) - data(y))",
+    scalar=_scalar_maximum,
+)
+MINIMUM = elementwise(
+    "minimum",
+    np.minimum,
+    dx="0.5 - 0.5 * sign(data(x) - data(y))",
+    dy="0.5 + 0.5 * sign(data(x) - data(y))",
+    scalar=_scalar_minimum,
+)
 
 # The activations a layer or the explainer may name, in one place: nn's registry, the CLI's
 # choices and the explainer's neuron functions all read this.
@@ -330,6 +389,20 @@ CLIP = Op(
     (lambda g, n: g * _clip_mask(n.parents[0]._data, n._ctx),),
     lambda n, t: t[0] * _clip_mask(n.parents[0]._data, n._ctx),
     (0,),
+)
+
+# clone: a copy in new memory (C order), so that writing into either leaves the other alone;
+# the gradient passes through unchanged. A row rather than ``x * 1``: exact for every dtype
+# (bool and int too), and the VJP hands g on without a multiply.
+CLONE = Op("clone", lambda x, p: (x.copy(), None), (lambda g, n: g,), lambda n, t: t[0])
+
+# cast(dtype): the values in another floating dtype; dx = g cast back to the input's dtype.
+# (A cast to an integer or boolean dtype is not differentiable: tensor.py makes it a constant.)
+CAST = Op(
+    "cast",
+    lambda x, dtype: (x.astype(dtype), x.dtype),
+    (lambda g, n: g.astype(n._ctx),),
+    lambda n, t: t[0].astype(n._data.dtype),
 )
 
 
@@ -489,6 +562,90 @@ LOGSUMEXP = Op(
     _logsumexp_forward,
     (_logsumexp_vjp,),
     lambda n, t: (t[0] * _logsumexp_softmax(n)).sum(axis=n._ctx[0], keepdims=n._ctx[1]),
+    (0, OUTPUT),
+)
+
+
+# prod: dx = g times the product of the other entries of x's group. Computed as products to the
+# left and to the right of each entry (exclusive cumulative products), never as out / x, so that
+# zeros in x give the exact gradient, as PyTorch's does.
+def _groups_last(x: Any, axes: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    """x with the reduced axes moved to the end and flattened into one, and how to undo it."""
+    keep = [a for a in range(x.ndim) if a not in axes]
+    order = tuple(keep + list(axes))
+    moved = x.transpose(order)
+    return moved.reshape((*moved.shape[: len(keep)], -1)), order, moved.shape
+
+
+def _products_of_others(x: Any, axes: tuple[int, ...]) -> Any:
+    """For every entry of x, the product of the other entries of its group (a group: the entries
+    a reduction over ``axes`` multiplies together)."""
+    flat, order, moved_shape = _groups_last(x, axes)
+    n = flat.shape[-1]
+    if isinstance(flat, np.ndarray):
+        ones = np.ones((*flat.shape[:-1], 1), dtype=flat.dtype)
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)
+        others = left * right[..., ::-1]
+    else:  # graph values (create_graph): each group copied n times, entry i set to 1 in copy i
+        rows = broadcast_to(flat.reshape((*flat.shape[:-1], 1, n)), (*flat.shape[:-1], n, n))
+        others = where(np.eye(n, dtype=bool), 1.0, rows).prod(axis=-1)
+    inverse = tuple(int(a) for a in np.argsort(order))
+    return others.reshape(moved_shape).transpose(inverse)
+
+
+def _prod_vjp(g: Any, n: Any) -> Any:
+    x = n.parents[0]._data
+    axes, keepdims = n._ctx
+    return _expand_reduced(g, axes, keepdims, x.shape) * _products_of_others(x, axes)
+
+
+PROD = Op(
+    "prod",
+    lambda x, p: (np.asarray(x.prod(axis=p[0], keepdims=p[1])), p),
+    (_prod_vjp,),
+    lambda n, t: (t[0] * _products_of_others(n.parents[0]._data, n._ctx[0])).sum(
+        axis=n._ctx[0], keepdims=n._ctx[1]
+    ),
+    (0,),
+)
+
+
+# norm (p >= 1, finite; params = (p, axes, keepdims)): out = (sum |x|^p)^(1/p);
+# d/dx = sign(x) |x|^(p-1) / out^(p-1) (x / out for p = 2), and 0 where out = 0, as in PyTorch
+# (the zero vector's norm has no derivative; PyTorch picks the zero subgradient).
+def _norm_forward(x: Array, params: Any) -> tuple[Array, Any]:
+    p, axes, keepdims = params
+    if p == 2:
+        out = np.sqrt((x * x).sum(axis=axes, keepdims=keepdims))
+    elif p == 1:
+        out = np.abs(x).sum(axis=axes, keepdims=keepdims)
+    else:
+        out = (np.abs(x) ** p).sum(axis=axes, keepdims=keepdims) ** (1.0 / p)
+    return np.asarray(out), params
+
+
+def _norm_partial(n: Any) -> Any:
+    x = n.parents[0]._data
+    p, axes, keepdims = n._ctx
+    out = _expand_reduced(n._data, axes, keepdims, x.shape)
+    zero = data(out) == 0
+    if p == 1:
+        return where(zero, 0.0, sign(x))
+    safe = where(zero, 1.0, out)
+    partial = x / safe if p == 2 else sign(x) * abs(x) ** (p - 1) / safe ** (p - 1)
+    return where(zero, 0.0, partial)
+
+
+NORM = Op(
+    "norm",
+    _norm_forward,
+    (
+        lambda g, n: (
+            _expand_reduced(g, n._ctx[1], n._ctx[2], n.parents[0]._data.shape) * _norm_partial(n)
+        ),
+    ),
+    lambda n, t: (t[0] * _norm_partial(n)).sum(axis=n._ctx[1], keepdims=n._ctx[2]),
     (0, OUTPUT),
 )
 
@@ -770,6 +927,7 @@ CROSS_ENTROPY = Op(
 # Every row, for the table's own tests (n-ary rows are made per arity by concat_op / stack_op).
 TABLE: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, RELU, LEAKY_RELU, SIGMOID, GELU, SQRT, ABS,
-    SIN, COS, CLIP, MATMUL, SUM, MEAN, MAX, MIN, LOGSUMEXP, SOFTMAX, LOG_SOFTMAX, RESHAPE,
-    TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER, WHERE, LINEAR, CROSS_ENTROPY,
+    SIN, COS, RSQRT, LOG1P, EXPM1, SIGN, MAXIMUM, MINIMUM, CLIP, CLONE, CAST, MATMUL, SUM, MEAN,
+    MAX, MIN, LOGSUMEXP, PROD, NORM, SOFTMAX, LOG_SOFTMAX, RESHAPE, TRANSPOSE, BROADCAST_TO,
+    GETITEM, SCATTER, WHERE, LINEAR, CROSS_ENTROPY,
 )  # fmt: skip

@@ -259,6 +259,12 @@ _FUNCTIONS = {
     ops.ABS: "__abs__",
     ops.SIN: "sin",
     ops.COS: "cos",
+    ops.RSQRT: "rsqrt",
+    ops.LOG1P: "log1p",
+    ops.EXPM1: "expm1",
+    ops.SIGN: "sign",
+    ops.MAXIMUM: "maximum",  # binary: v.maximum(w), as Tensor.maximum
+    ops.MINIMUM: "minimum",
 }
 
 
