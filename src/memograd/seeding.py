@@ -10,11 +10,17 @@ that none of them has to reach up or sideways for the generator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 Seed = int | np.random.Generator | None
 
 _global = {"rng": np.random.default_rng()}
+
+# Set by a compiled step while it traces (engine/compiler/trace.py): told of every generator
+# handed out, since a plan would replay the traced call's numbers on every call.
+_draw_hook: Callable[[], None] | None = None
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -29,11 +35,15 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def global_generator() -> np.random.Generator:
     """The generator used wherever no explicit seed or Generator is given."""
+    if _draw_hook is not None:
+        _draw_hook()
     return _global["rng"]
 
 
 def generator(seed: Seed) -> np.random.Generator:
     """An int seeds a fresh Generator; a Generator is used as is; None means the global one."""
+    if _draw_hook is not None:
+        _draw_hook()
     if seed is None:
         return _global["rng"]
     if isinstance(seed, np.random.Generator):

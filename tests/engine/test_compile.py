@@ -199,7 +199,7 @@ REFUSED = {
     "item": (item_step, "test_compile.py:", ".item()"),
     "if": (if_step, "if loss > 1", "`if`/`while` on a tensor"),
     "random_mask": (random_mask_step, "", "different"),
-    "dropout": (dropout_step, "", "different"),
+    "dropout": (dropout_step, "test_compile.py:", "a random draw"),
 }
 
 
@@ -454,3 +454,236 @@ def test_gradients_accumulate_across_replays_as_they_do_eagerly_without_zero_gra
         results.append((W.data.tobytes(), W.grad.tobytes()))
     assert results[0] == results[1]
     assert fn.cache_info().replays == 4
+
+
+# ---- the torch Tensor surface inside a step: read-outs and in-place writes are refused, values
+# computed from traced values without a graph node are replayed, never frozen ------------------
+
+
+def surface_step(W, optimizer, body):
+    """A step whose middle is ``body`` (Python source over h = x @ W, x, W, mg, np)."""
+    code = compile(body, "surface_body.py", "exec")
+
+    def step(x):
+        optimizer.zero_grad()
+        scope = {"h": x @ W, "x": x, "W": W, "mg": mg, "np": np}
+        exec(code, scope)
+        loss = scope["loss"]
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def surface_pair(body, fallback="raise"):
+    """The same step eagerly and compiled, on their own parameters."""
+    made = []
+    for _ in range(2):
+        W = mg.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3), requires_grad=True)
+        made.append((W, surface_step(W, mg.optim.SGD([W], lr=0.1), body)))
+    (W_eager, eager), (W, step) = made
+    return W_eager, eager, W, mg.compile(step, fallback=fallback)
+
+
+def surface_inputs(calls=6):
+    return [
+        np.random.default_rng(k).standard_normal((3, 4)).astype(np.float32) for k in range(calls)
+    ]
+
+
+READ_OUTS = {
+    "tolist": ("loss = (h**2).mean()\nif loss.tolist() > 0:\n    loss = loss * 2", ".tolist()"),
+    "float": ("loss = (h**2).mean() * float(h.sum())", "float(tensor)"),
+    "int": ("loss = (h**2).mean() * int(h.sum() > 0)", "int(tensor)"),
+    "index": ("k = (h.sum() > 0).long()\nloss = (h**2).mean() * [1.0, 2.0][k]", "Python index"),
+    "format": ("loss = (h**2).mean()\ntext = f'{loss:.3f}'", "formatting a tensor"),
+    "equal": ("loss = (h**2).mean()\nif mg.equal(h, h * 0):\n    loss = loss * 2", "mg.equal"),
+    "allclose": ("loss = (h**2).mean()\nif mg.allclose(h, h):\n    loss = 2 * loss", "allclose"),
+    "numpy": ("loss = (h**2).mean() * h.numpy().sum()", ".numpy()"),
+    "item": ("loss = (h**2).mean() * h.sum().item()", ".item()"),
+    "data": ("loss = (h**2).mean() * h.data.sum()", "reading .data"),
+    "asarray": ("loss = (h * np.asarray(h).sum()).sum()", "np.asarray"),
+    "tensor_copy": ("loss = (h * mg.tensor(h)).sum()", "copying a tensor"),
+    "compare_if": ("loss = (h**2).mean()\nif (h > 0).any():\n    loss = loss * 2", "`if`"),
+    "python_max": ("loss = max(h.sum(), h.mean())", "`if`"),
+    "max_dim": ("loss = h.max(1).values.sum()", "max(dim)"),
+    "data_assign": ("loss = (h**2).mean()\nW.data = W.data * 1", "reading .data"),
+}
+IN_PLACE = {
+    "iadd": ("h2 = h * 1\nh2 += 1\nloss = (h2**2).mean()", "add_() (or +="),
+    "add_": ("c = mg.zeros(3, 3)\nc.add_(h)\nloss = c.sum()", "add_()"),
+    "mul_no_grad": (
+        "with mg.no_grad():\n    c = h * 1\n    c.mul_(2)\nloss = (h * c).sum()",
+        "mul_()",
+    ),
+    "zero_": ("c = mg.ones(3, 3)\nc.zero_()\nloss = (h + c).sum()", "zero_()"),
+    "fill_": ("c = mg.ones(3, 3)\nc.fill_(2.0)\nloss = (h * c).sum()", "fill_()"),
+    "copy_": ("c = mg.ones(3, 3)\nc.copy_(h.detach())\nloss = (h * c).sum()", "copy_()"),
+    "clamp_": ("c = h.detach().clone()\nc.clamp_(0, 1)\nloss = (h * c).sum()", "clamp_()"),
+    "masked_fill_": (
+        "c = h.detach().clone()\nc.masked_fill_(c > 0, 0.0)\nloss = (h * c).sum()",
+        "masked_fill_()",
+    ),
+    "setitem": ("c = mg.ones(3, 3)\nc[0] = h[1].detach()\nloss = (h * c).sum()", "setitem()"),
+    "parameter_update": (
+        "loss = (h**2).mean()\nwith mg.no_grad():\n    W -= 0.0",
+        "sub_() (or +=",
+    ),
+}
+RANDOM = {
+    "rand": "loss = (h * mg.rand(3, 3)).sum()",
+    "randn": "loss = (h * mg.randn(3, 3)).sum()",
+    "randperm": "loss = h[mg.randperm(3)].sum() * h.sum()",
+    "dropout": "loss = mg.nn.functional.dropout(h, 0.5, training=True).sum()",
+    "dropout_seeded": "loss = mg.nn.functional.dropout(h, 0.5, generator=3).sum()",
+    "uniform_": "c = mg.empty(3, 3).uniform_()\nloss = (h * c).sum()",
+    "normal_": "c = mg.zeros(3, 3).normal_(generator=1)\nloss = (h * c).sum()",
+    "randint": "loss = (h * mg.randint(0, 2, (3, 3))).sum()",
+}
+
+
+@pytest.mark.parametrize("case", sorted(READ_OUTS) + sorted(IN_PLACE))
+def test_read_outs_and_in_place_writes_are_refused_naming_the_line(case):
+    body, what = {**READ_OUTS, **IN_PLACE}[case]
+    _, _, W, compiled = surface_pair(body)
+    start = W.data.copy()
+    with pytest.raises(TraceError) as info:
+        for x in surface_inputs(3):
+            compiled(x)
+    message = str(info.value)
+    assert "surface_body.py:" in message and what in message, message
+    assert compiled.cache_info().replays == 0
+    if case in IN_PLACE:  # refused before the write: the first call never reached step()
+        assert W.data.tobytes() == start.tobytes()
+
+
+@pytest.mark.parametrize("case", sorted(RANDOM))
+def test_random_draws_in_the_step_are_refused_not_frozen(case):
+    """Refused on the first call, even when every call would draw the same numbers (a seed
+    set before each call): a plan would go on reusing them when the caller stops seeding."""
+    _, _, _, compiled = surface_pair(RANDOM[case])
+    mg.manual_seed(3)
+    with pytest.raises(TraceError, match="a random draw") as info:
+        compiled(surface_inputs(1)[0])
+    assert "surface_body.py:" in str(info.value)
+    assert compiled.cache_info().traces == 1 and compiled.cache_info().replays == 0
+
+
+@pytest.mark.parametrize("case", ["float", "iadd", "fill_", "rand"])
+def test_surface_fallback_runs_eagerly_with_eagers_values(case):
+    body = {**READ_OUTS, **IN_PLACE, **{k: (v, "") for k, v in RANDOM.items()}}[case][0]
+    W_eager, eager, W, compiled = surface_pair(body, fallback="eager")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x in surface_inputs(5):
+            mg.manual_seed(7)
+            expected = eager(x).data.tobytes()
+            mg.manual_seed(7)
+            assert compiled(x).data.tobytes() == expected
+    assert W.data.tobytes() == W_eager.data.tobytes()
+    assert len([w for w in caught if "mg.compile" in str(w.message)]) == 1
+    assert compiled.cache_info().replays == 0
+
+
+DERIVED = {
+    "and": "m = ((h > 0) & (x[:, :3] > 0)).float()\nloss = (h * m).sum()",
+    "or_constant": "m = ((h > 0) | False).float()\nloss = (h * m).sum()",
+    "invert": "m = (~(h > 0)).float()\nloss = (h * m).sum()",
+    "logical_not": "m = (h > 0).logical_not().float()\nloss = (h * m).sum()",
+    "any": "m = (h > 0).any(1, keepdim=True).float()\nloss = (h * m).sum()",
+    "all": "m = (h > -0.5).all(1, keepdim=True).float()\nloss = (h * m).sum() + h.sum()",
+    "argmax": "i = h.argmax(1)\nloss = (h**2).sum() + (i.float() * h[:, 0]).sum()",
+    "long": "loss = ((h > 0).long().float() * h).sum()",
+}
+
+
+@pytest.mark.parametrize("case", sorted(DERIVED))
+def test_values_computed_outside_the_ops_are_replayed_bitwise_not_frozen(case):
+    """&, |, ~, any, all, argmax, integer casts make tensors without a graph node; the plan
+    computes them again from each call's values (the inputs change, so a frozen one would show)."""
+    W_eager, eager, W, compiled = surface_pair(DERIVED[case])
+    for x in surface_inputs(8):
+        assert compiled(x).data.tobytes() == eager(x).data.tobytes()
+    assert W.data.tobytes() == W_eager.data.tobytes()
+    assert compiled.cache_info().replays == 6
+
+
+def grad_step(W, optimizer, write, before):
+    def step(x):
+        if before:
+            write(W)
+        loss = ((x @ W) ** 2).mean()
+        loss.backward()
+        if not before:
+            write(W)
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def _if_grad(change):
+    return lambda W: W.grad is not None and change(W.grad)
+
+
+GRAD_WRITES = {
+    "zero_": (_if_grad(lambda g: g.zero_()), "p.grad.zero_()"),
+    "setitem": (_if_grad(lambda g: g.__setitem__(Ellipsis, 0)), "p.grad[...] = ..."),
+    "imul": (_if_grad(lambda g: g.__imul__(0.5)), "p.grad *= ..."),
+    "fill": (_if_grad(lambda g: g.fill(0)), "p.grad.fill"),
+    "copyto": (_if_grad(lambda g: np.copyto(g, 0)), "changed by Python code"),
+    "new_array": (
+        lambda W: W.grad is not None and setattr(W, "grad", np.zeros_like(W.grad)),
+        "changed by Python code",
+    ),
+}
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before_use", "after_backward"])
+@pytest.mark.parametrize("case", sorted(GRAD_WRITES))
+def test_python_writes_into_a_grad_are_refused(case, before):
+    write, what = GRAD_WRITES[case]
+    W = mg.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3), requires_grad=True)
+    compiled = mg.compile(grad_step(W, mg.optim.SGD([W], lr=0.1), write, before))
+    with pytest.raises(TraceError, match="gradient|grad") as info:
+        for x in surface_inputs(3):
+            compiled(x)
+    assert what in str(info.value)
+    assert compiled.cache_info().replays == 0
+
+
+GRAD_RESETS = {
+    "grad_none": lambda W, opt, model: setattr(W, "grad", None),
+    "optimizer_zeros": lambda W, opt, model: opt.zero_grad(set_to_none=False),
+    "model_zero_grad": lambda W, opt, model: model.zero_grad(),
+    "model_zeros": lambda W, opt, model: model.zero_grad(set_to_none=False),
+}
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before_use", "after_step"])
+@pytest.mark.parametrize("case", sorted(GRAD_RESETS))
+def test_grad_resets_in_the_step_replay_bitwise(case, before):
+    """p.grad = None, optimizer.zero_grad and model.zero_grad (replayed whole) inside the step."""
+    runs = []
+    for compiled in (False, True):
+        model = mg.nn.Linear(4, 3, rng=0)
+        opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        reset = GRAD_RESETS[case]
+
+        def step(x, model=model, opt=opt, reset=reset):
+            if before:
+                reset(model.weight, opt, model)
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            if not before:
+                reset(model.weight, opt, model)
+            return loss
+
+        run = mg.compile(step) if compiled else step
+        losses = [run(x).data.tobytes() for x in surface_inputs(6)]
+        runs.append((losses, model.weight.data.tobytes(), model.bias.data.tobytes()))
+        if compiled:
+            assert run.cache_info().replays == 4
+    assert runs[0] == runs[1]

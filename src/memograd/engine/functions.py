@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from memograd.engine import ops
+from memograd.engine import tensor as tensor_module
 from memograd.engine.tensor import Tensor, _as_tensor, _binary, _scaled
 
 
@@ -110,7 +111,10 @@ def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
 def equal(input: Any, other: Any) -> bool:  # noqa: A002
     """True when both have the same shape and the same values (PyTorch's ``torch.equal``): one
     Python bool, where ``==`` compares element by element."""
-    a, b = _as_tensor(input, "equal")._data, _as_tensor(other, "equal")._data
+    x, y = _as_tensor(input, "equal"), _as_tensor(other, "equal")
+    if tensor_module._tracer is not None:
+        tensor_module._tracer.exported(x, "equal")
+    a, b = x._data, y._data
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
@@ -122,7 +126,10 @@ def allclose(
     equal_nan: bool = False,
 ) -> bool:
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (``torch.allclose``)."""
-    a, b = _as_tensor(input, "allclose")._data, _as_tensor(other, "allclose")._data
+    x, y = _as_tensor(input, "allclose"), _as_tensor(other, "allclose")
+    if tensor_module._tracer is not None:
+        tensor_module._tracer.exported(x, "equal")
+    a, b = x._data, y._data
     return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

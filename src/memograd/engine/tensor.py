@@ -68,8 +68,42 @@ class GradArray(np.ndarray):
 
     def zero_(self) -> GradArray:
         """Set every entry to 0 in place (PyTorch's ``p.grad.zero_()``); returns the array."""
-        self[...] = 0
+        if _tracer is not None:
+            _tracer.grad_written("p.grad.zero_()")
+        np.ndarray.__setitem__(self, Ellipsis, 0)
         return self
+
+    # Python's ways of writing into a gradient: a compiled step's trace is told (it refuses
+    # them, as its plan could not replay them); one global read each when nothing is traced.
+    def fill(self, value: Any) -> None:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad.fill(...)")
+        np.ndarray.fill(self, value)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad[...] = ...")
+        np.ndarray.__setitem__(self, index, value)
+
+    def __iadd__(self, other: Any) -> Any:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad += ...")
+        return np.ndarray.__iadd__(self, other)
+
+    def __isub__(self, other: Any) -> Any:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad -= ...")
+        return np.ndarray.__isub__(self, other)
+
+    def __imul__(self, other: Any) -> Any:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad *= ...")
+        return np.ndarray.__imul__(self, other)
+
+    def __itruediv__(self, other: Any) -> Any:
+        if _tracer is not None:
+            _tracer.grad_written("p.grad /= ...")
+        return np.ndarray.__itruediv__(self, other)
 
     @property
     def data(self) -> GradArray:  # type: ignore[override]
@@ -280,15 +314,23 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The values as (nested lists of) Python numbers."""
+        if _tracer is not None:
+            _tracer.exported(self, "tolist")
         return self._data.tolist()
 
     def __float__(self) -> float:
+        if _tracer is not None:
+            _tracer.exported(self, "float")
         return float(self.item())
 
     def __int__(self) -> int:
+        if _tracer is not None:
+            _tracer.exported(self, "int")
         return int(self.item())
 
     def __index__(self) -> int:
+        if _tracer is not None:
+            _tracer.exported(self, "index")
         if self._data.dtype.kind not in "iub":
             raise TypeError(
                 f"only integer tensors of a single element can be used as an index, "
@@ -298,6 +340,8 @@ class Tensor:
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch does."""
+        if _tracer is not None:
+            _tracer.exported(self, "format")
         if self._data.ndim == 0:
             return format(self._data.item(), spec)
         return object.__format__(self, spec)
@@ -369,7 +413,10 @@ class Tensor:
             return self
         if dtypes.is_floating(dtype):
             return _apply(ops.CAST, (self,), dtype)
-        return Tensor._wrap(self._data.astype(dtype), False)
+        out = Tensor._wrap(self._data.astype(dtype), False)
+        if _tracer is not None:
+            _tracer.derived("cast", _astype, (self,), dtype, out)
+        return out
 
     def cpu(self) -> Tensor:
         """This tensor (memograd's tensors live on the CPU)."""
@@ -507,16 +554,16 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         """Set every entry to 0 in place; returns self."""
-        return self.fill_(0)
+        return self.fill_(0, _name="zero_")
 
-    def fill_(self, value: Any) -> Tensor:
+    def fill_(self, value: Any, _name: str = "fill_") -> Tensor:
         """Set every entry to ``value`` (a number or a one-element tensor) in place."""
         if isinstance(value, Tensor) and value._data.size != 1:
             raise ValueError(f"fill_: expected a number or a one-element tensor, got {value.shape}")
         everywhere = np.ones((), dtype=bool)
         return _in_place(
             self,
-            "fill_",
+            _name,
             (value,),
             lambda data: data.__setitem__(Ellipsis, _raw(value)),
             lambda old: where(
@@ -731,7 +778,17 @@ class Tensor:
         for operand in operands:
             if np.asarray(operand).dtype.kind not in "biu":
                 raise TypeError(f"{name}: needs boolean or integer tensors, got {operand.dtype}")
-        return Tensor._wrap(np.asarray(function(*operands)), False)
+        out = Tensor._wrap(np.asarray(function(*operands)), False)
+        if _tracer is not None:
+            if other is None or isinstance(other, Tensor):
+                inputs, params = (
+                    (self,) if other is None else (self, other),
+                    (function, False, None),
+                )
+            else:
+                inputs, params = (self,), (function, True, other)
+            _tracer.derived(name, _logic_forward, inputs, params, out)
+        return out
 
     def __invert__(self) -> Tensor:
         return self._logic(None, np.invert, "~")
@@ -748,17 +805,22 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def logical_not(self) -> Tensor:
-        return Tensor._wrap(np.logical_not(self._data), False)
+        out = Tensor._wrap(np.logical_not(self._data), False)
+        if _tracer is not None:
+            _tracer.derived(
+                "logical_not", _logic_forward, (self,), (np.logical_not, False, None), out
+            )
+        return out
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether every entry is nonzero (along ``dim``): a boolean constant."""
         axes = arguments.reduction_axes("all", self._data.ndim, dim, None)
-        return Tensor._wrap(np.asarray(self._data.all(axis=axes, keepdims=keepdim)), False)
+        return _truth(self, "all", axes, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Whether some entry is nonzero (along ``dim``): a boolean constant."""
         axes = arguments.reduction_axes("any", self._data.ndim, dim, None)
-        return Tensor._wrap(np.asarray(self._data.any(axis=axes, keepdims=keepdim)), False)
+        return _truth(self, "any", axes, keepdim)
 
     # Hashable by identity, as PyTorch's tensors: the engine keys its tables by node.
     __hash__ = object.__hash__
@@ -928,14 +990,11 @@ class Tensor:
         x = self._data
         if x.size == 0:
             raise ValueError(f"{name}: the tensor of shape {x.shape} is empty")
-        if dim is None:
-            index = np.asarray(arg(x.reshape(-1)))
-            if keepdim:
-                index = index.reshape((1,) * x.ndim)
-        else:
-            d = arguments.single_dim(name, dim, x.ndim)
-            index = np.asarray(arg(x.reshape(-1) if x.ndim == 0 else x, axis=d, keepdims=keepdim))
-        return Tensor._wrap(index.astype(np.int64), False)
+        d = None if dim is None else arguments.single_dim(name, dim, x.ndim)
+        out = Tensor._wrap(_arg_index(x, (arg, d, keepdim)), False)
+        if _tracer is not None:
+            _tracer.derived(name, _arg_index, (self,), (arg, d, keepdim), out)
+        return out
 
     # ---- shape -------------------------------------------------------------------------------
 
@@ -1388,6 +1447,8 @@ def _in_place(
     """One in-place op on ``t``: ``write(array)`` changes the array when the graph need not see
     it; ``record(old)`` builds the out-of-place result from a node holding ``t``'s old value
     when it must. ``operands``: the op's other inputs (tensors among them may require grad)."""
+    if _tracer is not None:
+        _tracer.in_place(t, name)
     if grad_mode.enabled and (
         t.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands)
     ):
@@ -1552,9 +1613,50 @@ def _put(old: Tensor, index: Any, value: Any) -> Tensor:
     return where(placed, spread._scatter(shape, index), old)
 
 
+def _astype(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return x.astype(dtype)
+
+
+def _logic_forward(*arrays_and_params: Any) -> np.ndarray:
+    """``&``, ``|``, ``^``, ``~``, logical_not on arrays; the last argument is (function,
+    whether a constant operand follows, that constant)."""
+    *arrays, (function, has_constant, constant) = arrays_and_params
+    return np.asarray(function(*arrays, constant) if has_constant else function(*arrays))
+
+
+def _truth(x: Tensor, name: str, axes: Any, keepdim: bool) -> Tensor:
+    out = Tensor._wrap(_truth_forward(x._data, (name, axes, keepdim)), False)
+    if _tracer is not None:
+        _tracer.derived(name, _truth_forward, (x,), (name, axes, keepdim), out)
+    return out
+
+
+def _truth_forward(x: np.ndarray, params: tuple[str, Any, bool]) -> np.ndarray:
+    name, axes, keepdim = params
+    return np.asarray(getattr(x, name)(axis=axes, keepdims=keepdim))
+
+
+def _arg_index(x: np.ndarray, params: tuple[Any, int | None, bool]) -> np.ndarray:
+    """argmax/argmin's int64 indices (over the flattened array when ``d`` is None)."""
+    arg, d, keepdim = params
+    if d is None:
+        index = np.asarray(arg(x.reshape(-1)))
+        if keepdim:
+            index = index.reshape((1,) * x.ndim)
+    else:
+        index = np.asarray(arg(x.reshape(-1) if x.ndim == 0 else x, axis=d, keepdims=keepdim))
+    return index.astype(np.int64)
+
+
 def _with_indices(x: Tensor, dim: int, keepdim: bool, arg: Callable[..., Any]) -> ValuesIndices:
     """max(dim)/min(dim): the values (gathered at the indices, so the gradient goes to the
     entry each index names, as in PyTorch) and the int64 indices."""
+    if _tracer is not None:
+        _tracer.unsupported(
+            f"max(dim)/min(dim) (on a tensor of shape {x._data.shape}) gathers at indices "
+            "computed from its values, which the plan would freeze; use amax/amin (the values) "
+            "or argmax/argmin (the indices)"
+        )
     if x._data.ndim == 0:
         return ValuesIndices(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64), False))
     if x._data.shape[dim] == 0:

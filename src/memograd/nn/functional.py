@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd import seeding
 from memograd.engine.tensor import Tensor, bump_version, where
 from memograd.nn.losses import (
     binary_cross_entropy_with_logits,
@@ -153,7 +154,7 @@ def dropout(
     x = as_tensor(input)
     if not training or p == 0.0:
         return x
-    draws = global_generator() if generator is None else generator
+    draws = global_generator() if generator is None else seeding.generator(generator)
     keep = draws.random(x.data.shape) >= p
     scale = (keep / (1.0 - p)).astype(x.data.dtype)
     return x * scale

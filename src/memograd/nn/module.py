@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from memograd.engine.compiler import host_call
 from memograd.engine.tensor import Tensor, bump_version, from_numpy
 from memograd.nn.arguments import RECORD, call_with, record_arguments
 from memograd.nn.model_file import write_model
@@ -330,6 +331,7 @@ class Module:
 
     # ---- training switches -----------------------------------------------------------------------
 
+    @host_call  # a compiled step replays it whole
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (None, as ``optimizer.zero_grad()``), or zero it."""
         for param in self.parameters():

@@ -184,7 +184,7 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         if entry is not None and entry.state == "planned":  # a parameter was given a new array
             entry = None
-        result, tracer = self._trace(args, kwargs)
+        result, tracer = self._trace(args, kwargs, [] if entry is None else entry.record.leaves)
         if tracer.refused is not None:
             if self.fallback == "raise":
                 raise TraceError(tracer.refused)
@@ -215,7 +215,7 @@ class CompiledStep:
         self._store(key, _Entry("planned", None, compiled))
         return result
 
-    def _trace(self, args: Any, kwargs: Any) -> tuple[Any, Tracer]:
+    def _trace(self, args: Any, kwargs: Any, watch: list[Tensor]) -> tuple[Any, Tracer]:
         self._traces += 1
         arg_tensors: list[Tensor] = []
         call_args = []
@@ -228,7 +228,7 @@ class CompiledStep:
             call_args.append(value)
         positional = call_args[: len(args)]
         named = dict(zip(sorted(kwargs), call_args[len(args) :], strict=True))
-        tracer = Tracer(arg_tensors, fallback=self.fallback == "eager")
+        tracer = Tracer(arg_tensors, fallback=self.fallback == "eager", watch=watch)
         with tracer:
             try:
                 result = self.fn(*positional, **named)

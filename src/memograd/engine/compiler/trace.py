@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from memograd import seeding
 from memograd.engine import graph, ops
 from memograd.engine import tensor as tensor_module
 from memograd.engine.tensor import Tensor
@@ -82,6 +83,21 @@ _EXPORTS = {
         "np.asarray(tensor) hands the array to NumPy",
         "use tensor ops inside the step, or convert outside it",
     ),
+    "tolist": (".tolist() reads the values into Python", "return the tensor and convert outside"),
+    "float": ("float(tensor) reads a value into Python", "return the tensor and convert outside"),
+    "int": ("int(tensor) reads a value into Python", "return the tensor and convert outside"),
+    "index": (
+        "using a tensor as a Python index (range(t), a list index) reads its value",
+        "index with tensor ops (t[idx] with idx a tensor), or compute the index outside",
+    ),
+    "format": (
+        'formatting a tensor (f"{loss:.4f}") reads its value into Python',
+        "return the tensor and print it outside the step",
+    ),
+    "equal": (
+        "mg.equal / mg.allclose read values into a Python bool",
+        "value-dependent decisions cannot be compiled: make them outside the step",
+    ),
     "copy": (
         "copying a tensor into a new one (Tensor(t), mg.tensor(t)) freezes its current values",
         "use the tensor itself, or .detach()",
@@ -96,6 +112,18 @@ class _Compare(ops.Op):
 @functools.lru_cache(maxsize=16)
 def compare_row(compare: Callable[..., Any]) -> ops.Op:
     return _Compare(compare.__name__, lambda x, y, p: (np.asarray(compare(x, y)), None), ())
+
+
+class _Derived(ops.Op):
+    """A value computed from traced values without a graph node, as a row (no library kernel:
+    the replay calls its forward)."""
+
+
+@functools.lru_cache(maxsize=64)
+def derived_row(name: str, forward: Callable[..., Any]) -> ops.Op:
+    """A value computed without a graph node (see :meth:`Tracer.derived`), as a row: the replay
+    runs ``forward(*arrays, params)`` again, with no VJPs (no gradient flows through it)."""
+    return _Derived(name, lambda *args: (np.asarray(forward(*args)), None), ())
 
 
 @dataclass(eq=False)
@@ -161,7 +189,7 @@ class Record:
 class Tracer:
     """Watches one eager run of a step and records it; installed in the engine's hooks."""
 
-    def __init__(self, arg_tensors: list[Tensor], fallback: bool) -> None:
+    def __init__(self, arg_tensors: list[Tensor], fallback: bool, watch: list[Tensor] = ()) -> None:
         self.record = Record(arg_tensors)
         self.fallback = fallback
         self.refused: str | None = None  # set when the trace gave up (fallback="eager")
@@ -173,6 +201,15 @@ class Tracer:
         self.grad_leaves: list[int] = []  # leaves that require grad, in order of first sight
         self.grad_seen: dict[int, tuple[Any, np.ndarray]] = {}  # leaf -> (array, its values)
         self.last_line = "the start of the step"
+        # The gradients at the start of the step of the tensors the first record of this
+        # signature used (``watch``): Python code that writes one before the step first uses
+        # its tensor is out of every hook's sight (np.copyto, p.grad = new array); the second
+        # record, the one planned, compares at first sight (see :meth:`_check_start_grad`).
+        self.grads_at_start = {
+            id(t): (t, t.grad, None if t.grad is None else np.array(t.grad, copy=True))
+            for t in watch
+            if t.requires_grad
+        }
         for k, t in enumerate(arg_tensors):
             self._register(t, ("arg", k))
 
@@ -182,11 +219,13 @@ class Tracer:
         _trace_lock.acquire()
         tensor_module._tracer = self
         graph._tracer = self
+        seeding._draw_hook = self.random_draw
         return self
 
     def __exit__(self, *exc: Any) -> None:
         tensor_module._tracer = None
         graph._tracer = None
+        seeding._draw_hook = None
         _trace_lock.release()
 
     def _ignored(self) -> bool:
@@ -238,10 +277,26 @@ class Tracer:
         if root is None:
             self.by_root[id(tensor_module._memory_root(t._data))] = ref
         if t.requires_grad:
+            self._check_start_grad(t)
             self.grad_leaves.append(index)
             if t.grad is not None:
                 self.grad_seen[index] = (t.grad, np.array(t.grad, copy=True))
         return ref
+
+    def _check_start_grad(self, t: Tensor) -> None:
+        """Refuse a ``.grad`` that Python wrote between the start of the step and the step's
+        first use of its tensor (the plan would add to whatever ``.grad`` holds then)."""
+        start = self.grads_at_start.get(id(t))
+        if start is None or t.grad is None:  # None: the plan assigns, as eager does
+            return
+        _, grad, values = start
+        if t.grad is not grad or not np.array_equal(t.grad, values, equal_nan=True):
+            self.refuse(
+                f"the .grad of a parameter of shape {t._data.shape} was changed by Python code "
+                "before the step first used the parameter; the plan cannot replay that write "
+                "(call optimizer.zero_grad() or model.zero_grad(), which are replayed, or set "
+                "p.grad = None)"
+            )
 
     def _tensor_of(self, ref: Ref) -> Tensor | None:
         kind, i = ref
@@ -294,6 +349,39 @@ class Tracer:
         self._register(out, ("op", len(self.record.events)))
         self.record.events.append(event)
 
+    def derived(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        inputs: tuple[Tensor, ...],
+        params: Any,
+        out: Tensor,
+    ) -> None:
+        """A constant computed from traced values outside ``_apply`` (``&``, ``~``, ``any``,
+        ``argmax``, an integer cast): recorded as an op of its own, so that the plan computes
+        it again from each call's values instead of freezing the traced call's."""
+        if self._ignored():
+            return
+        self.op(derived_row(name, forward), inputs, params, out)
+
+    def random_draw(self) -> None:
+        """A generator handed out (mg.rand, randn, randint, randperm, uniform_, normal_,
+        dropout...): a plan would draw nothing and reuse the traced call's numbers."""
+        if self._ignored():
+            return
+        self.refuse(
+            "a random draw (mg.rand, randn, randint, randperm, uniform_, normal_, dropout, "
+            "nn.Dropout) inside a compiled step; a plan would reuse the traced call's numbers "
+            "on every call. Draw outside the step and pass the values as an argument, or run "
+            "this step eagerly"
+        )
+
+    def unsupported(self, message: str) -> None:
+        """Something the plan cannot replay, said in the engine's words."""
+        if self._ignored():
+            return
+        self.refuse(f"{message} inside a compiled step")
+
     def compared(self, compare: Any, x: Tensor, other: Any, out: Tensor) -> None:
         if self._ignored():
             return
@@ -304,7 +392,7 @@ class Tracer:
     def exported(self, t: Tensor, what: str) -> None:
         if self._ignored():
             return
-        if what != "copy" and _is_memograd(sys._getframe(2)):
+        if what in ("data", "numpy", "array") and _is_memograd(sys._getframe(2)):
             return  # the engine reading shapes, dtypes, a cross-entropy's targets
         reads, instead = _EXPORTS[what]
         self.refuse(
@@ -330,6 +418,37 @@ class Tracer:
             f"a tensor of shape {t._data.shape} is written in place by NumPy code (such as "
             "BatchNorm's running statistics in training mode) that the plan cannot replay; "
             "run this step eagerly, or put the module in eval mode"
+        )
+
+    def in_place(self, t: Tensor, name: str) -> None:
+        """An in-place op of the Tensor surface (``+=``, ``add_``, ``zero_``, ``copy_``,
+        ``x[i] = v``, ``uniform_``...) inside the step: refused, before it writes.
+
+        The plan replays ops as values in planned buffers; a write into a tensor's own memory
+        (seen by its views, by arrays shared with NumPy, by a parameter the next call reads)
+        is not among them, and a plan that skipped it would be silently wrong.
+        """
+        if self._ignored():
+            return
+        spelled = "+=, -=, *=, /=" if name in ("add_", "sub_", "mul_", "div_") else ""
+        also = f" (or {spelled})" if spelled else ""
+        self.refuse(
+            f"the in-place op {name}(){also} on a tensor of shape {t._data.shape} inside a "
+            "compiled step; the plan replays only out-of-place ops. Write it out of place "
+            "(`x = x + y` for `x += y`, `x = x.clamp(...)`, `mg.where(mask, v, x)` for "
+            "masked_fill_/x[i] = v), update parameters with an mg.optim optimizer (its step() "
+            "is replayed), or run this step eagerly"
+        )
+
+    def grad_written(self, what: str) -> None:
+        """Python code wrote into a parameter's ``.grad`` (a GradArray) inside the step."""
+        if self._ignored():
+            return
+        self.refuse(
+            f"{what} writes a gradient in place inside a compiled step; the plan cannot replay "
+            "it (and the values it writes need not differ in the traced call, so it cannot be "
+            "checked afterwards). Call optimizer.zero_grad() or model.zero_grad() (replayed), "
+            "set p.grad = None, or write gradients outside the step"
         )
 
     def engine_pass(self, what: str) -> None:
@@ -470,6 +589,8 @@ class Tracer:
         result = self._suspended(run)
         if result is not None:
             self.refuse(f"{type(obj).__name__}.{method}() returned a value the plan would freeze")
+        for key, (t, _, _) in self.grads_at_start.items():  # the replay makes these writes too
+            self.grads_at_start[key] = (t, t.grad, None if t.grad is None else np.array(t.grad))
         for j in self.grad_leaves:  # the call may change gradients: that is part of what it does
             grad = self.record.leaves[j].grad
             if grad is not None:
