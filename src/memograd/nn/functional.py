@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd import seeding
+import memograd.seeding as seeding
 from memograd.engine.tensor import Tensor, bump_version, where
 from memograd.nn.losses import (
     binary_cross_entropy_with_logits,

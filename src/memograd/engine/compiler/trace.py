@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from memograd import seeding
+import memograd.seeding as seeding
 from memograd.engine import graph, ops
 from memograd.engine import tensor as tensor_module
 from memograd.engine.tensor import Tensor
