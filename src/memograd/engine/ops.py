@@ -84,6 +84,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return g.sum(axis=unbroadcast_axes(g.shape, shape), keepdims=True).reshape(shape)
 
 
+@functools.lru_cache(maxsize=1024)  # a training step asks for the same few shapes every time
 def unbroadcast_axes(g_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
     """The axes of ``g_shape`` that broadcasting a ``shape`` to it added or stretched."""
     lead = len(g_shape) - len(shape)
