@@ -186,6 +186,36 @@ class Record:
     none_at_end: list[int] = field(default_factory=list)
 
 
+_GRAD_SLOT = Tensor.__dict__["grad"]  # the slot behind Tensor.grad
+
+
+class _WatchedGrad:
+    """``Tensor.grad`` while a step is traced: the slot, plus a refusal when the step's own code
+    reads a gradient array. NumPy code on a gradient is out of every hook's sight, so an ``if``
+    on its values (``if np.isfinite(p.grad).all():``) would be frozen into the plan."""
+
+    def __init__(self, slot: Any, tracer: Tracer) -> None:
+        self.slot = slot
+        self.tracer = tracer
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if value is not None and not self.tracer._ignored() and not _is_memograd(sys._getframe(1)):
+            self.tracer.refuse(
+                f"reading a parameter's .grad (shape {obj._data.shape}) inside a compiled step "
+                "hands the gradient array to Python code, which the plan cannot replay (an `if` "
+                "on its values would be frozen); read .grad after the step (a replay fills it), "
+                "and clip or scale gradients with an optimizer",
+                user_line(2),
+            )
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.slot.__set__(obj, value)
+
+
 class Tracer:
     """Watches one eager run of a step and records it; installed in the engine's hooks."""
 
@@ -220,12 +250,14 @@ class Tracer:
         tensor_module._tracer = self
         graph._tracer = self
         seeding._draw_hook = self.random_draw
+        Tensor.grad = _WatchedGrad(_GRAD_SLOT, self)  # only while tracing: eager reads stay free
         return self
 
     def __exit__(self, *exc: Any) -> None:
         tensor_module._tracer = None
         graph._tracer = None
         seeding._draw_hook = None
+        Tensor.grad = _GRAD_SLOT
         _trace_lock.release()
 
     def _ignored(self) -> bool:
