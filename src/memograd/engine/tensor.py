@@ -58,6 +58,18 @@ _NO_VJPS: tuple = ()
 _tracer: Any = None
 
 
+def _told_to_tracer(write: Callable[..., Any], spelling: str) -> Callable[..., Any]:
+    """``write`` (an ndarray method that changes the array) that first tells a running trace."""
+
+    def method(self: np.ndarray, *args: Any) -> Any:
+        if _tracer is not None:
+            _tracer.grad_written(spelling)
+        return write(self, *args)
+
+    method.__name__ = write.__name__
+    return method
+
+
 class GradArray(np.ndarray):
     """A leaf's gradient: a NumPy array in every respect, plus PyTorch's ``zero_()``.
 
@@ -75,35 +87,12 @@ class GradArray(np.ndarray):
 
     # Python's ways of writing into a gradient: a compiled step's trace is told (it refuses
     # them, as its plan could not replay them); one global read each when nothing is traced.
-    def fill(self, value: Any) -> None:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad.fill(...)")
-        np.ndarray.fill(self, value)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad[...] = ...")
-        np.ndarray.__setitem__(self, index, value)
-
-    def __iadd__(self, other: Any) -> Any:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad += ...")
-        return np.ndarray.__iadd__(self, other)
-
-    def __isub__(self, other: Any) -> Any:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad -= ...")
-        return np.ndarray.__isub__(self, other)
-
-    def __imul__(self, other: Any) -> Any:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad *= ...")
-        return np.ndarray.__imul__(self, other)
-
-    def __itruediv__(self, other: Any) -> Any:
-        if _tracer is not None:
-            _tracer.grad_written("p.grad /= ...")
-        return np.ndarray.__itruediv__(self, other)
+    fill = _told_to_tracer(np.ndarray.fill, "p.grad.fill(...)")
+    __setitem__ = _told_to_tracer(np.ndarray.__setitem__, "p.grad[...] = ...")
+    __iadd__ = _told_to_tracer(np.ndarray.__iadd__, "p.grad += ...")
+    __isub__ = _told_to_tracer(np.ndarray.__isub__, "p.grad -= ...")
+    __imul__ = _told_to_tracer(np.ndarray.__imul__, "p.grad *= ...")
+    __itruediv__ = _told_to_tracer(np.ndarray.__itruediv__, "p.grad /= ...")
 
     @property
     def data(self) -> GradArray:  # type: ignore[override]
