@@ -74,15 +74,21 @@ class Adagrad(Optimizer):
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        p = param.data
+        p, scratch = param.data, self._scratch
         if not state:  # the state was loaded without this parameter's entry
             state.update(step=0, sum=np.full_like(p, group["initial_accumulator_value"]))
         state["step"] += 1
         if group["maximize"]:
-            grad = -grad
+            grad = np.negative(grad, out=scratch(p, 0))
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p
-        rate = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+            decayed = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
+            grad = np.add(grad, decayed, out=decayed)
+        rate = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         accumulated = state["sum"]
-        accumulated += grad * grad
-        p -= rate * (grad / (np.sqrt(accumulated) + group["eps"]))
+        squared = np.multiply(grad, grad, out=scratch(p, 2))
+        accumulated += squared
+        denominator = np.sqrt(accumulated, out=scratch(p, 2))
+        denominator += float(group["eps"])
+        update = np.divide(grad, denominator, out=denominator)
+        update *= rate
+        p -= update

@@ -81,11 +81,12 @@ class Adam(Optimizer):
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        p = param.data
-        lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
-        beta1, beta2 = group["betas"]
+        # The formula above, in the parameter's dtype, into the optimizer's scratch buffers.
+        p, scratch = param.data, self._scratch
+        lr, eps, decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = map(float, group["betas"])
         if group["maximize"]:
-            grad = -grad
+            grad = np.negative(grad, out=scratch(p, 0))
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -97,17 +98,24 @@ class Adam(Optimizer):
         if decay and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * decay
         elif decay:
-            grad = grad + decay * p
+            decayed = np.multiply(p, decay, out=scratch(p, 1))
+            grad = np.add(grad, decayed, out=decayed)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(m, grad, 1.0 - beta1)  # torch's lerp, for the same rounding
+        lerp_(m, grad, 1.0 - beta1, scratch(p, 2))  # torch's lerp, for the same rounding
         v *= beta2
-        v += (1.0 - beta2) * grad * grad
+        squared = np.multiply(grad, 1.0 - beta2, out=scratch(p, 2))
+        squared *= grad
+        v += squared
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1.0 - beta1**t)
-        denominator = np.sqrt(v) / (1.0 - beta2**t) ** 0.5 + eps  # ** 0.5 as torch, not sqrt
-        p -= step_size * (m / denominator)
+        denominator = np.sqrt(v, out=scratch(p, 2))
+        denominator /= (1.0 - beta2**t) ** 0.5  # ** 0.5 as torch, not sqrt
+        denominator += eps
+        update = np.divide(m, denominator, out=denominator)
+        update *= step_size
+        p -= update
 
 
 class AdamW(Adam):

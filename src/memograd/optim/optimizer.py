@@ -61,6 +61,7 @@ class Optimizer:
         # identity); the groups hold every parameter, so a key never outlives its object.
         self.state: dict[Any, dict[str, Any]] = {}
         self._opt_called = False  # set by step(); a schedule warns when stepped before it
+        self._scratch = Scratch()  # the updates' temporaries, kept from step to step
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty list of parameters")
@@ -404,17 +405,55 @@ def _step_count(value: Any, where: str) -> int:
     return int(value)
 
 
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray) -> None:
     """``start += weight * (end - start)`` in place, rounded as torch's ``lerp_`` rounds.
 
     torch switches formula at weight 0.5 so that both ends are exact; the weight is cast to the
-    array's dtype first, as torch's kernel does.
+    array's dtype first, as torch's kernel does. ``scratch`` (shaped like ``start``) holds the
+    difference, so nothing is allocated.
     """
     w = start.dtype.type(weight)
+    difference = np.subtract(end, start, out=scratch)
     if abs(w) < 0.5:
-        start += w * (end - start)
+        difference *= w
+        start += difference
     else:
-        np.subtract(end, (end - start) * (start.dtype.type(1) - w), out=start)
+        difference *= start.dtype.type(1) - w
+        np.subtract(end, difference, out=start)
+
+
+class Scratch:
+    """Temporaries for the updates, allocated once and reused on every step.
+
+    An update written ``p -= lr * grad`` makes a new array per parameter per step. For a large
+    parameter that is fresh memory from the system each time (malloc hands big blocks back),
+    and faulting it in costs more than the arithmetic: in a small MLP's eager step it was all of
+    the step's page faults. Each slot is one flat buffer per dtype, as large as the largest
+    parameter seen, viewed in each parameter's shape; slots are for temporaries that live at the
+    same time within one update.
+    """
+
+    def __init__(self) -> None:
+        self._flat: dict[tuple[int, np.dtype], np.ndarray] = {}
+        self._views: dict[tuple[int, tuple[int, ...], np.dtype], np.ndarray] = {}
+
+    def __call__(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
+        """A buffer shaped and typed like ``like`` (its contents are left over from before)."""
+        key = (slot, like.shape, like.dtype)
+        view = self._views.get(key)
+        if view is None:
+            view = self._view(slot, like)
+            self._views[key] = view
+        return view
+
+    def _view(self, slot: int, like: np.ndarray) -> np.ndarray:
+        flat = self._flat.get((slot, like.dtype))
+        if flat is None or flat.size < like.size:
+            flat = self._flat[(slot, like.dtype)] = np.empty(like.size, like.dtype)
+            self._views = {
+                k: v for k, v in self._views.items() if (k[0], k[2]) != (slot, like.dtype)
+            }
+        return flat[: like.size].reshape(like.shape)
 
 
 def check_non_negative(group: Mapping[str, Any], name: str) -> None:

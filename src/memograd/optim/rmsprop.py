@@ -74,10 +74,11 @@ class RMSprop(Optimizer):
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        p = param.data
-        alpha, momentum = group["alpha"], group["momentum"]
+        # The update in the parameter's dtype, into the optimizer's scratch buffers.
+        p, scratch = param.data, self._scratch
+        alpha, momentum = float(group["alpha"]), float(group["momentum"])
         if group["maximize"]:
-            grad = -grad
+            grad = np.negative(grad, out=scratch(p, 0))
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p)
@@ -87,21 +88,29 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = np.zeros_like(p)
         state["step"] += 1
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p
+            decayed = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
+            grad = np.add(grad, decayed, out=decayed)
         square_avg = state["square_avg"]
         square_avg *= alpha
-        square_avg += (1.0 - alpha) * grad * grad
+        squared = np.multiply(grad, 1.0 - alpha, out=scratch(p, 2))
+        squared *= grad
+        square_avg += squared
+        denominator = scratch(p, 2)
         if group["centered"]:
             grad_avg = state["grad_avg"]
-            lerp_(grad_avg, grad, 1.0 - alpha)
-            denominator = np.sqrt(square_avg - grad_avg * grad_avg)
+            lerp_(grad_avg, grad, 1.0 - alpha, denominator)
+            np.multiply(grad_avg, grad_avg, out=denominator)
+            np.subtract(square_avg, denominator, out=denominator)
+            np.sqrt(denominator, out=denominator)
         else:
-            denominator = np.sqrt(square_avg)
-        denominator += group["eps"]
+            np.sqrt(square_avg, out=denominator)
+        denominator += float(group["eps"])
+        update = np.divide(grad, denominator, out=denominator)
         if momentum > 0:
             buffer = state["momentum_buffer"]
             buffer *= momentum
-            buffer += grad / denominator
-            p -= group["lr"] * buffer
+            buffer += update
+            update = np.multiply(buffer, float(group["lr"]), out=denominator)
         else:
-            p -= group["lr"] * (grad / denominator)
+            update *= float(group["lr"])
+        p -= update

@@ -63,17 +63,27 @@ class SGD(Optimizer):
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        p = param.data
+        # Each line computes what the formula above says, in the parameter's dtype, into the
+        # optimizer's scratch buffers (no array is allocated after the first step).
+        p, scratch = param.data, self._scratch
         if group["maximize"]:
-            grad = -grad
-        step = grad + group["weight_decay"] * p if group["weight_decay"] else grad
-        momentum = group["momentum"]
+            grad = np.negative(grad, out=scratch(p, 0))
+        step = grad
+        if group["weight_decay"]:
+            step = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
+            np.add(grad, step, out=step)
+        momentum = float(group["momentum"])
         if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = np.array(step, dtype=p.dtype, copy=True)
             else:
                 buffer *= momentum
-                buffer += (1.0 - group["dampening"]) * step
-            step = step + momentum * buffer if group["nesterov"] else buffer
-        p -= group["lr"] * step
+                buffer += np.multiply(step, 1.0 - float(group["dampening"]), out=scratch(p, 2))
+            if group["nesterov"]:
+                step = np.add(
+                    step, np.multiply(buffer, momentum, out=scratch(p, 2)), out=scratch(p, 2)
+                )
+            else:
+                step = buffer
+        p -= np.multiply(step, float(group["lr"]), out=scratch(p, 2))
