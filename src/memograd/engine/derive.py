@@ -196,6 +196,26 @@ def make_vjp(name: str, arity: int, i: int, expr: str, namespace: dict[str, Any]
     return _compile(source, "vjp", {**namespace, "__name__": f"{name}.vjp[{i}]"})
 
 
+def make_vjp_into(name: str, expr: str, namespace: dict[str, Any]) -> Callable | None:
+    """``vjp_into(g, n)``: a unary row's VJP written into ``g`` itself, when ``g`` may be spent.
+
+    The backward sweep calls it only for an adjoint array that nothing else references (see
+    ``graph._sweep``): ``g * partial`` then needs no new array. It computes the same product
+    with the same ufunc, so the bits are the VJP's; where the product would change dtype it
+    falls back to a new array. None for rules that hand ``g`` on unchanged (``1``, ``-1``).
+    """
+    if expr in (_ONE, _MINUS_ONE):
+        return None
+    body = _loads(names_in(expr), 1, set())
+    body.append(f"    factor = {expr}")
+    body.append("    if result_type(g, factor) != g.dtype:")
+    body.append("        return g * factor")
+    body.append("    return multiply(g, factor, out=g)")
+    source = "def vjp_into(g, n):\n" + "\n".join(body) + "\n"
+    space = {**namespace, "result_type": np.result_type, "multiply": np.multiply}
+    return _compile(source, "vjp_into", {**space, "__name__": f"{name}.vjp_into"})
+
+
 def make_jvp(name: str, arity: int, exprs: tuple[str, ...], namespace: dict[str, Any]) -> Callable:
     """``jvp(n, tangents)``: the output's tangent from the inputs' (None: no tangent)."""
     used = set().union(*(names_in(e) for e in exprs))

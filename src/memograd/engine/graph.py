@@ -34,11 +34,14 @@ and no stack of pending requests, and touches each node exactly once.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ContextDecorator, contextmanager, nullcontext
 from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
 
 from memograd.engine.stats import BackwardStats
 
@@ -400,6 +403,23 @@ class _AsGraph:
         self.op = node.op
 
 
+def _spent_refcount() -> int | None:
+    """``sys.getrefcount`` of an adjoint that only the sweep's local variable holds.
+
+    Measured, not assumed, in the very shape the sweep has (an array popped from a dict into a
+    local): an array referenced from anywhere else (delivered as a gradient, kept by a hook,
+    stored for another node, the base of a view) counts more, and keeps its own buffer.
+    None where the interpreter has no reference counts: nothing is then written in place.
+    """
+    if not hasattr(sys, "getrefcount"):
+        return None
+    g = {0: np.empty(1)}.pop(0)
+    return sys.getrefcount(g)
+
+
+_SPENT_REFS = _spent_refcount()
+
+
 def _sweep(
     root: Node,
     seed: Any,
@@ -435,10 +455,20 @@ def _sweep(
             rules = node._graph_vjps() if graph else node._vjps
             view = node
         else:
-            if node._row.saves:
+            row = node._row
+            if row.saves:
                 node._check_saved()
             rules = node._vjps
             view = _AsGraph(node) if graph else node
+            if (
+                row.vjp_into is not None
+                and type(g) is np.ndarray
+                and g.base is None
+                and sys.getrefcount(g) == _SPENT_REFS
+                and g.flags.writeable
+                and rules is row.vjps
+            ):
+                rules = (row.vjp_into,)  # nothing else holds g: write the product into it
         for i, parent in enumerate(node.parents):
             if not parent.requires_grad:
                 continue

@@ -49,6 +49,7 @@ from memograd.engine.derive import (
     make_jvp,
     make_partials,
     make_vjp,
+    make_vjp_into,
     names_in,
     sign,
     where,
@@ -69,6 +70,8 @@ class Op(NamedTuple):
     saves: tuple[int, ...] = ()
     view: bool = False
     partials: Partials | None = None  # elementwise rows: their scalar forward and partials
+    # unary elementwise rows: the VJP written into a spent adjoint (derive.make_vjp_into)
+    vjp_into: Callable[[Any, Any], Any] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,9 +193,9 @@ def elementwise(
     partials = make_partials(
         name, exprs, forward if scalar is None else scalar, symbol or name, param
     )
-    return Op(
-        name, array_forward, vjps, make_jvp(name, arity, exprs, space), saves, False, partials
-    )
+    into = make_vjp_into(name, dx, space) if arity == 1 else None
+    jvp = make_jvp(name, arity, exprs, space)
+    return Op(name, array_forward, vjps, jvp, saves, False, partials, into)
 
 
 def _scalar_div(x: float, y: float) -> float:
