@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cases import CASE_NAMES
-from benchmarks.mlp_peers import PEERS
+from benchmarks.mlp_step_vs_peers import MLP_PEERS
 
 from .conftest import RUN
 
@@ -30,6 +30,7 @@ CASE_KEYS = {
     "met",
     "verdict",
     "label_header",
+    "ratio_header",
     "columns",
     "rows",
     "skipped",
@@ -107,7 +108,7 @@ def test_missing_peer_is_reported_as_skipped_not_timed(quick_report: dict) -> No
         timed = {row["label"] for row in case["rows"]}
         assert HIDDEN_PEER in skipped and HIDDEN_PEER not in timed, name
         assert "numpy" in timed  # the floor is always there
-        assert timed | set(skipped) == set(PEERS) and not timed & set(skipped)
+        assert timed | set(skipped) == set(MLP_PEERS) and not timed & set(skipped)
     # The batch-32 case times every peer even with --quick, so the reason is the missing module.
     reasons = {e["peer"]: e["reason"] for e in mlp_cases["mlp_small_b32"]["skipped"]}
     assert "not installed" in reasons[HIDDEN_PEER]
