@@ -9,6 +9,7 @@ each the way its own documentation writes a training step, on the same :class:`P
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -184,6 +185,9 @@ class CompilingStep(MLPStep):
     made: Callable[[], dict[str, int]] = dict
 
 
+SWITCHED_OFF = "switched off in this process (TORCH_COMPILE_DISABLE or TORCHDYNAMO_DISABLE)"
+
+
 def _inductor_compiler_missing() -> str | None:
     """Why inductor, torch.compile's default backend, has no C++ compiler here; None if it has.
 
@@ -234,8 +238,8 @@ def _torch_compile_step(problem: Problem, lr: float) -> CompilingStep:
     missing = _inductor_compiler_missing()
     if missing is not None:
         raise PeerUnavailable("torch_compile", missing)
-    if torch._dynamo.config.disable:
-        raise PeerUnavailable("torch_compile", "switched off in this process (TORCHDYNAMO_DISABLE)")
+    if torch._dynamo.config.disable or os.environ.get("TORCHDYNAMO_DISABLE") == "1":
+        raise PeerUnavailable("torch_compile", SWITCHED_OFF)
     # Dynamo keys what it compiled on the code object, which every build of this step shares:
     # start each build afresh, or the next case's step would be a recompile of the last one's.
     torch._dynamo.reset()
