@@ -131,6 +131,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"Target: {case['target']}. **{verdict_word(case)}**: {case['verdict']}.")
         for skipped in case["skipped"]:
             lines.append(f"Skipped {skipped['peer']}: {skipped['reason']}.")
+        for note in case["notes"]:
+            note = note.strip()
+            lines += ["```", note, "```"] if "\n" in note else [f"Note: {note}."]
         lines.append("")
     lines.append("| case | target | result | measured |")
     lines.append("|---|---|---|---|")
