@@ -20,7 +20,7 @@ Memory (``peak_kB``): the peak one step adds above its start, as tracemalloc see
 reports its arrays, PyTorch and XLA do not, so their rows have none), measured on a warm step
 outside the timing. For the compiled row, ``planned_kB`` is the plan's arena (every planned
 buffer, the gradients kept between steps included) and ``unplanned_kB`` what one buffer per
-value would take.
+value would take: in the JSON row, and as a note under the table.
 """
 
 from __future__ import annotations
@@ -142,11 +142,11 @@ def _check(trajectories: dict[str, Trajectory]) -> list[str]:
     if FLOOR not in trajectories:
         return ["the NumPy floor did not run"]
     others = [t for name, t in trajectories.items() if name != FLOOR]
-    problems = trajectory_disagreements(others, trajectories[FLOOR])
+    found = trajectory_disagreements(others, trajectories[FLOOR])
     eager, compiled = trajectories[EAGER].weights[-1], trajectories[COMPILED].weights[-1]
     if any(a.tobytes() != b.tobytes() for a, b in zip(eager, compiled, strict=True)):
-        problems.append("the compiled step's weights differ from the eager step's")
-    return problems
+        found.append("the compiled step's weights differ from the eager step's")
+    return found
 
 
 def _judge(comparison: Comparison, small: bool, result: CaseResult) -> None:
