@@ -17,6 +17,10 @@ SMALL_BATCH_FLOOR_RATIO = 1.3
 BLAS_BOUND_FLOOR_RATIO = 1.08
 
 
+# Every peer but torch.compile, which compiles for tens of seconds per shape: it is timed once
+# per run, beside mg.compile (compiled_step_vs_peers), where compiled steps are compared.
+MLP_PEERS = tuple(peer for peer in PEERS if peer != "torch_compile")
+
 # With --quick, the BLAS-bound cases time only these: JAX compiles every shape afresh
 # (seconds per case) and the others add little there that the batch-32 case does not show.
 QUICK_PEERS = ("memograd", "memograd_nn", "numpy", "torch")
@@ -26,7 +30,7 @@ def _build_peers(
     sizes: Sequence[int], batch: int, result: CaseResult, peers: Sequence[str]
 ) -> dict[str, MLPStep]:
     steps: dict[str, MLPStep] = {}
-    for peer in PEERS:
+    for peer in MLP_PEERS:
         if peer not in peers:
             result.skip_peer(peer, "not timed with --quick in this case")
             continue
@@ -44,7 +48,7 @@ def _measure(
 
     Returns the comparison to judge, or None when memograd's step disagrees with the floor.
     """
-    peers = QUICK_PEERS if settings.quick and not small_batch else PEERS
+    peers = QUICK_PEERS if settings.quick and not small_batch else MLP_PEERS
     steps = _build_peers(sizes, batch, result, peers)
     others = [step for name, step in steps.items() if name != FLOOR]
     disagree = check_agreement(others, steps[FLOOR])

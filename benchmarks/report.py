@@ -84,11 +84,16 @@ def verdict_word(case: dict[str, Any]) -> str:
 
 
 def cell(value: Any, column: str = "") -> str:
-    """One table cell; a ``spread`` (max - min over median) reads as a percentage."""
+    """One table cell; a ``spread`` (max - min over median) reads as a percentage, a ratio
+    (``... / peer``) as 0.85x, a duration (``..._s``) with its unit."""
     if value is None:
         return "-"
     if column == "spread" and isinstance(value, float):
         return f"{value:.0%}"
+    if column.endswith("/ peer") and isinstance(value, float):
+        return f"{value:.2f}x"
+    if column.endswith("_s") and isinstance(value, float):
+        return format_seconds(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -108,7 +113,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             columns = [case["label_header"], *(c.replace("_", " ") for c in case["columns"])]
             columns.append("median")
             if has_ratio:
-                columns.append("memograd / peer")
+                columns.append(case.get("ratio_header", "memograd / peer"))
             lines.append("| " + " | ".join(columns) + " |")
             lines.append("|" + "|".join(["---"] + ["---:"] * (len(columns) - 1)) + "|")
             for row in rows:
@@ -126,6 +131,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(f"Target: {case['target']}. **{verdict_word(case)}**: {case['verdict']}.")
         for skipped in case["skipped"]:
             lines.append(f"Skipped {skipped['peer']}: {skipped['reason']}.")
+        for note in case["notes"]:
+            note = note.strip()
+            lines += ["```", note, "```"] if "\n" in note else [f"Note: {note}."]
         lines.append("")
     lines.append("| case | target | result | measured |")
     lines.append("|---|---|---|---|")
@@ -170,7 +178,7 @@ def print_case(console: Any, case: dict[str, Any]) -> None:
     table.add_column("median", justify="right")
     has_ratio = any(row["ratio"] is not None for row in case["rows"])
     if has_ratio:
-        table.add_column("memograd / peer", justify="right")
+        table.add_column(case.get("ratio_header", "memograd / peer"), justify="right")
     # Long notes (how each peer's step is written) go below the table, which stays narrow.
     legend = any(len(row["note"]) > 40 for row in case["rows"])
     has_note = any(row["note"] for row in case["rows"]) and not legend

@@ -85,6 +85,9 @@ class CaseResult:
     met: bool | None = None
     verdict: str = ""
     label_header: str = "peer"
+    # The reference of the ratio column: memograd's time over each row's, unless a case times
+    # memograd two ways and names the one it divides (``compiled / peer``).
+    ratio_header: str = "memograd / peer"
     columns: tuple[str, ...] = ()
     rows: list[Row] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -103,6 +106,7 @@ class CaseResult:
             "met": self.met,
             "verdict": self.verdict,
             "label_header": self.label_header,
+            "ratio_header": self.ratio_header,
             "columns": list(self.columns),
             "rows": [row.as_dict() for row in self.rows],
             "skipped": self.skipped,

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cases import CASE_NAMES
-from benchmarks.mlp_peers import PEERS
+from benchmarks.mlp_peers import SWITCHED_OFF
+from benchmarks.mlp_step_vs_peers import MLP_PEERS
 
 from .conftest import RUN
 
@@ -30,6 +31,7 @@ CASE_KEYS = {
     "met",
     "verdict",
     "label_header",
+    "ratio_header",
     "columns",
     "rows",
     "skipped",
@@ -40,8 +42,10 @@ ROW_KEYS = {"label", "seconds", "ratio", "extra", "note"}
 HIDDEN_PEER = "mygrad"
 
 
-def run_bench(*args: str, hide: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def run_bench(
+    *args: str, hide: Path | None = None, timeout: float = 120, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **environment)
     if hide is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hide), env.get("PYTHONPATH")]))
     return subprocess.run(
@@ -49,18 +53,20 @@ def run_bench(*args: str, hide: Path | None = None) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=timeout,
     )
 
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One quick run of every case, with one peer made impossible to import."""
+    """One quick run of every case, with one peer made impossible to import and torch.compile
+    switched off (its compiling takes tens of seconds per shape; it has tests of its own). Every
+    case runs, so minutes on a busy machine."""
     shadow = tmp_path_factory.mktemp("shadow")
     (shadow / f"{HIDDEN_PEER}.py").write_text(
         f"raise ModuleNotFoundError('hidden by the test', name={HIDDEN_PEER!r})\n"
     )
-    completed = run_bench("--quick", "--json", hide=shadow)
+    completed = run_bench("--quick", "--json", hide=shadow, timeout=400, TORCHDYNAMO_DISABLE="1")
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
 
@@ -107,10 +113,21 @@ def test_missing_peer_is_reported_as_skipped_not_timed(quick_report: dict) -> No
         timed = {row["label"] for row in case["rows"]}
         assert HIDDEN_PEER in skipped and HIDDEN_PEER not in timed, name
         assert "numpy" in timed  # the floor is always there
-        assert timed | set(skipped) == set(PEERS) and not timed & set(skipped)
+        assert timed | set(skipped) == set(MLP_PEERS) and not timed & set(skipped)
     # The batch-32 case times every peer even with --quick, so the reason is the missing module.
     reasons = {e["peer"]: e["reason"] for e in mlp_cases["mlp_small_b32"]["skipped"]}
     assert "not installed" in reasons[HIDDEN_PEER]
+
+
+def test_compiled_cases_skip_a_switched_off_torch_compile_and_time_jax(quick_report: dict) -> None:
+    compiled = [case for case in quick_report["cases"] if case["name"].startswith("compiled_")]
+    assert len(compiled) == 3
+    for case in compiled:
+        skipped = {entry["peer"]: entry["reason"] for entry in case["skipped"]}
+        timed = {row["label"] for row in case["rows"]}
+        assert skipped == {"torch_compile": SWITCHED_OFF}, case["name"]
+        assert {"memograd_compiled", "numpy", "torch", "jax_jit"} <= timed, case["name"]
+        assert case["met"] is not True and "not judged against torch_compile" in case["verdict"]
 
 
 def test_unknown_case_is_a_one_line_usage_error() -> None:
