@@ -16,7 +16,7 @@ from memograd.memo.wrapper import Template, memoize_function
 
 # ``__get__`` runs on every method call: bound when memograd is imported, so that a memoized
 # builtin a user installs later (builtins.id = memoize(id)) is never called from here.
-_id, _type = id, type
+_id, _type, _bind = id, type, types.MethodType
 
 
 class MemoizedMethod:
@@ -50,11 +50,11 @@ class MemoizedMethod:
         if instance is None:
             return self
         entry = self._instances.get(_id(instance))
-        if entry is None or entry[0]() is not instance:
-            if not _type(instance).__weakrefoffset__:
-                return types.MethodType(self._shared, instance)
-            entry = self._attach(instance)
-        return types.MethodType(entry[1], instance)
+        if entry is not None and entry[0]() is instance:
+            return _bind(entry[1], instance)
+        if not _type(instance).__weakrefoffset__:
+            return _bind(self._shared, instance)
+        return _bind(self._attach(instance)[1], instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._shared(*args, **kwargs)
