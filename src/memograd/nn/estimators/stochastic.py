@@ -17,6 +17,7 @@ are put back. SGD's 'invscaling' rate is ``learning_rate_init / (t_ + 1) ** powe
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -89,15 +90,19 @@ def fit_stochastic(
 
     def step(rows: Any) -> float:
         """One mini-batch: forward, loss, backward, update; returns the loss times its rows."""
-        xb = X[rows]
-        xb = xb.toarray() if sparse.issparse(xb) else xb
+        if sparse.issparse(X):
+            xb = X[rows].toarray()
+        elif isinstance(rows, slice):  # shuffle=False: a view
+            xb = X[rows]
+        else:  # the rows of X[rows] in a third of its time (no fancy-indexing machinery)
+            xb = X.take(rows, axis=0)
         wb = None if sample_weight is None else sample_weight[rows]
         weight_sum = xb.shape[0] if wb is None else float(wb.sum())
         if weight_sum == 0:  # rows of weight 0 only: nothing to learn (and no 0/0)
             return 0.0
         decay["weight_decay"] = est.alpha / weight_sum
         value = forward_backward(xb, loss.targets[rows], wb, weight_sum).item()
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             raise diverged(f"the loss is {value}", est.n_iter_ + 1, optimizer)
         batch_loss = loss.report(value, rows, wb)
         if est.alpha:
