@@ -73,6 +73,7 @@ def fit_stochastic(
     decay = optimizer.param_groups[0]  # the weights' group: its weight_decay is the L2 term
     loss = network.Loss(est.out_activation_, Y, dtype)
     weights = [layer.weight.data for layer in layers]
+    arrays = weights + [layer.bias.data for layer in layers]  # checked after each epoch
 
     def forward_backward(xb: Any, yb: Any, wb: Any, normalizer: float) -> Any:
         """The batch's loss; its gradients are left in the parameters' ``.grad``."""
@@ -126,7 +127,8 @@ def fit_stochastic(
                     end = min(start + batch_size, n)
                     total += step(slice(start, end) if order is None else order[start:end])
                     bar.advance(est.n_iter_ + 1, total / end, None)
-                check_finite_parameters(net, est.n_iter_ + 1, optimizer)
+                if not all(np.isfinite(a).all() for a in arrays):  # then name the parameter
+                    check_finite_parameters(net, est.n_iter_ + 1, optimizer)
                 est.n_iter_ += 1
                 est.loss_ = total / n
                 est.t_ += n
