@@ -165,3 +165,53 @@ def test_lbfgs_converges_like_sklearns_on_the_same_problem():
     est = mg.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), random_state=0).fit(X, y)
     assert est.loss_ < 0.05 and est.score(X, y) == 1.0
     assert not hasattr(est, "loss_curve_") and est.t_ == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("multiclass", {"solver": "adam", "alpha": 0.01}),
+        ("multiclass", {"solver": "sgd", "early_stopping": True, "validation_fraction": 0.25}),
+        ("multiclass", {"solver": "adam", "shuffle": False, "alpha": 0.0}),
+        ("two_outputs", {"solver": "adam", "activation": "tanh"}),
+        ("poisson", {"solver": "sgd", "learning_rate_init": 1e-3}),
+    ],
+)
+def test_the_compiled_batches_train_exactly_as_the_eager_ones(monkeypatch, kind, options):
+    """Without sample weights or dropout (and for every loss but the logistic one) the batches'
+    forward and backward passes are compiled; the fit must be the eager fit, bit for bit,
+    including the ragged last batch (40 rows in batches of 16: 16, 16, 8)."""
+    from memograd.nn.estimators import stochastic
+
+    cls = mg.MLPClassifier if kind == "multiclass" else mg.MLPRegressor
+    if kind == "poisson":
+        options = {**options, "loss": "poisson"}
+
+    def fit() -> tuple[list[bytes], list[float], int]:
+        est = cls(hidden_layer_sizes=(6, 4), max_iter=6, batch_size=16, random_state=0, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: 6 epochs
+            est.fit(X, TARGETS[kind])
+        return [a.tobytes() for a in est.coefs_ + est.intercepts_], est.loss_curve_, est.n_iter_
+
+    steps, compile_step = [], stochastic.compile_step
+
+    def compile_and_keep(function):
+        steps.append(compile_step(function))
+        return steps[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stochastic, "compile_step", compile_and_keep)
+        compiled = fit()
+    assert steps and steps[0].cache_info().replays > 0  # the plans did run
+    monkeypatch.setattr(stochastic, "compile_step", lambda function: function)
+    assert fit() == compiled
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_diverging_fit_is_stopped_with_the_epoch_on_both_paths(weighted):
+    """The compiled path (no sample weights) and the eager one (weights) stop alike."""
+    est = mg.MLPRegressor(solver="sgd", learning_rate_init=1e200, max_iter=5, random_state=0)
+    weights = np.ones(len(X)) if weighted else None
+    with pytest.raises(mg.nn.TrainingDivergedError, match=r"in epoch 2: the loss is nan"):
+        est.fit(X, TARGETS["regression"] * 1e3, sample_weight=weights)

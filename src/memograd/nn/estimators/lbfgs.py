@@ -57,7 +57,7 @@ class FullBatchObjective:
             xb = self.X[rows]
             wb = None if self.weights is None else self.weights[rows]
             xb = xb.toarray() if sparse.issparse(xb) else xb
-            part = self.loss(self.net(xb), rows, wb, self.total_weight)
+            part = self.loss(self.net(xb), self.loss.targets[rows], wb, self.total_weight)
             part.backward()  # the leaves' gradients add up over the chunks
             value += part.item()
         value = self.loss.report(value, slice(None), self.weights)

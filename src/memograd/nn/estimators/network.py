@@ -113,8 +113,10 @@ class Loss:
     """One of scikit-learn's MLP losses on the engine, for an output activation.
 
     ``targets`` are prepared once per fit (class indices for softmax, floats otherwise);
-    ``__call__(raw, rows, weights, normalizer)`` returns the Tensor whose gradient training
-    follows and ``report(value, rows, weights)`` turns its value into the number scikit-learn
+    ``__call__(raw, targets[rows], weights, normalizer)`` returns the Tensor whose gradient
+    training follows (it takes the rows' targets, not the rows, so that a compiled step gets
+    them as an argument) and ``report(value, rows, weights)`` turns its value into the number
+    scikit-learn
     reports as ``loss_`` (adding the Poisson deviance's constant part). The gradient and the
     number differ in one more case, the squared error of several outputs:
     scikit-learn averages over outputs in the number it reports but steps along the gradient of
@@ -135,17 +137,23 @@ class Loss:
             logs = np.log(np.where(y > 0, y, 1.0))
             self.row_constants = (y * logs - y).sum(axis=1)
 
+    @property
+    def replayable(self) -> bool:
+        """Whether a step on this loss can be compiled (``mg.compile``): every kind but the
+        logistic one, whose ``binary_cross_entropy_with_logits`` checks each batch's target
+        values in NumPy, a read a replayed plan would skip."""
+        return self.out_activation != "logistic"
+
     def __call__(
-        self, raw: Tensor, rows: Any, weights: np.ndarray | None, normalizer: float
+        self, raw: Tensor, y: Any, weights: np.ndarray | None, normalizer: float
     ) -> Tensor:
-        """The loss of ``raw`` outputs for ``rows``: each row's loss (times its weight), summed
-        and divided by ``normalizer`` (the batch's row count or weight sum; L-BFGS passes the
-        whole data set's, chunk by chunk)."""
-        y = self.targets[rows]
+        """The loss of ``raw`` outputs against ``y``, their rows of ``targets``: each row's loss
+        (times its weight), summed and divided by ``normalizer`` (the batch's row count or
+        weight sum; L-BFGS passes the whole data set's, chunk by chunk)."""
         kind = self.out_activation
         if kind == "softmax":
             if weights is None:
-                if normalizer == raw.data.shape[0]:
+                if normalizer == raw.shape[0]:
                     return cross_entropy(raw, y, "mean")
                 return cross_entropy(raw, y, "sum") / normalizer
             return (cross_entropy(raw, y, "none") * weights).sum() / normalizer

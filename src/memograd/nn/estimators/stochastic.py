@@ -17,6 +17,7 @@ are put back. SGD's 'invscaling' rate is ``learning_rate_init / (t_ + 1) ** powe
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -26,6 +27,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from memograd.engine import compile as compile_step
 from memograd.nn.estimators import network
 from memograd.nn.training import _progress, check_finite_parameters, diverged
 from memograd.optim import SGD, Adam, Optimizer
@@ -71,22 +73,39 @@ def fit_stochastic(
     decay = optimizer.param_groups[0]  # the weights' group: its weight_decay is the L2 term
     loss = network.Loss(est.out_activation_, Y, dtype)
     weights = [layer.weight.data for layer in layers]
+    arrays = weights + [layer.bias.data for layer in layers]  # checked after each epoch
+
+    def forward_backward(xb: Any, yb: Any, wb: Any, normalizer: float) -> Any:
+        """The batch's loss; its gradients are left in the parameters' ``.grad``."""
+        optimizer.zero_grad()
+        value = loss(net(xb), yb, wb, normalizer)
+        value.backward()
+        return value
+
+    if sample_weight is None and not est.dropout and loss.replayable:
+        # Every batch of a shape builds the same graph: mg.compile records it and replays it as
+        # a plan of NumPy kernels, the same arithmetic in the same order (the same weights, bit
+        # for bit) without building a graph per batch. Dropout's masks and sample weights
+        # (a normalizer per batch) would change the plan from batch to batch: those run eagerly.
+        forward_backward = compile_step(forward_backward)
 
     def step(rows: Any) -> float:
         """One mini-batch: forward, loss, backward, update; returns the loss times its rows."""
-        xb = X[rows]
-        xb = xb.toarray() if sparse.issparse(xb) else xb
+        if sparse.issparse(X):
+            xb = X[rows].toarray()
+        elif isinstance(rows, slice):  # shuffle=False: a view
+            xb = X[rows]
+        else:  # the rows of X[rows] in a third of its time (no fancy-indexing machinery)
+            xb = X.take(rows, axis=0)
         wb = None if sample_weight is None else sample_weight[rows]
         weight_sum = xb.shape[0] if wb is None else float(wb.sum())
         if weight_sum == 0:  # rows of weight 0 only: nothing to learn (and no 0/0)
             return 0.0
         decay["weight_decay"] = est.alpha / weight_sum
-        value = loss(net(xb), rows, wb, weight_sum)
-        if not np.isfinite(value.item()):
-            raise diverged(f"the loss is {value.item()}", est.n_iter_ + 1, optimizer)
-        optimizer.zero_grad()
-        value.backward()
-        batch_loss = loss.report(value.item(), rows, wb)
+        value = forward_backward(xb, loss.targets[rows], wb, weight_sum).item()
+        if not math.isfinite(value):
+            raise diverged(f"the loss is {value}", est.n_iter_ + 1, optimizer)
+        batch_loss = loss.report(value, rows, wb)
         if est.alpha:
             squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
             batch_loss += 0.5 * est.alpha * squares / weight_sum
@@ -108,7 +127,8 @@ def fit_stochastic(
                     end = min(start + batch_size, n)
                     total += step(slice(start, end) if order is None else order[start:end])
                     bar.advance(est.n_iter_ + 1, total / end, None)
-                check_finite_parameters(net, est.n_iter_ + 1, optimizer)
+                if not all(np.isfinite(a).all() for a in arrays):  # then name the parameter
+                    check_finite_parameters(net, est.n_iter_ + 1, optimizer)
                 est.n_iter_ += 1
                 est.loss_ = total / n
                 est.t_ += n
