@@ -16,6 +16,7 @@ from benchmarks import (
     backward_strategies,
     checkpointing_vs_torch,
     compiled_step_vs_peers,
+    estimators_vs_sklearn,
     fibonacci_strategies,
     memoize_stores,
     memoize_vs_functools,
@@ -42,6 +43,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     fibonacci_strategies,
     backward_strategies,
     training_vs_torch,
+    estimators_vs_sklearn,
     checkpointing_vs_torch,
 )
 CASES: tuple[Case, ...] = tuple(case for family in FAMILIES for case in family.CASES)

@@ -26,9 +26,10 @@ BLAS runs on one thread for both when threadpoolctl is installed (a shared machi
 core makes the timings noise), and memograd's allocator setting (``keep_freed_memory``) is on
 for both, as in ``memograd bench``.
 
-    python benchmarks/estimators_vs_sklearn.py            # the full run, a few minutes
-    python benchmarks/estimators_vs_sklearn.py --quick    # 2 folds of 20 epochs, once: a smoke test
-    python benchmarks/estimators_vs_sklearn.py --json     # the rows as JSON
+    python -m benchmarks.estimators_vs_sklearn            # the full run, a minute or two
+    python -m benchmarks.estimators_vs_sklearn --quick    # 2 folds of 20 epochs, once: a smoke test
+    python -m benchmarks.estimators_vs_sklearn --json     # the rows as JSON
+    python benchmarks/run.py --only estimators            # as a case of make bench (CASES below)
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from benchmarks.results import Case, CaseResult, Row, Settings
+
 FOLDS = 5
 REPEATS = 3  # each cross-validation runs this many times per peer; each fold's fastest fit counts
-CASES = ("float64", "float32")
+DTYPES = ("float64", "float32")
 PEERS = ("memograd", "scikit-learn")
+FIT_SPEEDUP_TARGET = 2.0  # scikit-learn's median fold fit time over memograd's
 # Equal settings, written out rather than left to two libraries' defaults.
 SETTINGS: dict[str, Any] = {
     "hidden_layer_sizes": (100,),
@@ -63,8 +67,12 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
-    """One row per (case, peer): per-fold fit seconds, accuracies and epochs, and summaries."""
+def run(quick: bool, allocator: bool = True) -> list[dict[str, Any]]:
+    """One row per (case, peer): per-fold fit seconds, accuracies and epochs, and summaries.
+
+    ``allocator``: apply memograd's allocator setting here (the standalone script); under
+    ``benchmarks/run.py`` the runner has already applied its own (or, with
+    ``--system-allocator``, left malloc alone), for every case alike."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold, cross_validate
     from sklearn.neural_network import MLPClassifier as SklearnMLP
@@ -72,7 +80,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     import memograd as mg
     from memograd.engine import keep_freed_memory
 
-    keep_freed_memory()
+    if allocator:
+        keep_freed_memory()
     X, y = mg.data.load_digits()
     settings = dict(SETTINGS, max_iter=20) if quick else SETTINGS
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=0)
@@ -82,7 +91,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows = []
     with _one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # quick runs stop at max_iter
-        for case in CASES:
+        for case in DTYPES:
             data = X.astype(case)
             runs: dict[str, list[dict[str, Any]]] = {p: [] for p in PEERS}
             for repeat in range(1 if quick else REPEATS):
@@ -175,6 +184,57 @@ def table(rows: list[dict[str, Any]]) -> str:
         f"{theirs['cv_cpu_median_s'] / mine['cv_cpu_median_s']:.2f}x CV cpu"
     )
     return "\n".join(lines)
+
+
+def _run_case(settings: Settings, result: CaseResult) -> None:
+    """The case as ``make bench`` runs it: the same cross-validations, judged on float64."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        result.skip_peer("scikit-learn", f"not installed ({exc.name})")
+        result.status = "skipped"
+        return
+    rows = run(settings.quick, allocator=False)
+    find = {(row["case"], row["peer"]): row for row in rows}
+    result.columns = ("fit_range_s", "cv_cpu_s", "accuracy", "epochs")
+    result.ratio_header = "memograd / peer (fit)"
+    for row in rows:
+        mine = find[(row["case"], "memograd")]
+        result.rows.append(
+            Row(
+                label=f"{row['peer']} {row['case']}",
+                seconds=row["fit_median_s"],
+                ratio=mine["fit_median_s"] / row["fit_median_s"],
+                extra={
+                    "fit_range_s": f"{row['fit_min_s']:.3f}-{row['fit_max_s']:.3f}",
+                    "cv_cpu_s": round(row["cv_cpu_median_s"], 2),
+                    "accuracy": f"{row['accuracy_mean']:.4f}+-{row['accuracy_sd']:.4f}",
+                    "epochs": row["epochs_median"],
+                },
+                note=f"median fold fit, {row['folds']} folds, best of {row['runs']} runs a fold",
+            )
+        )
+    mine = find[("float64", "memograd")]
+    result.met = mine["speedup"] >= FIT_SPEEDUP_TARGET and mine["accuracy_within_1_sd"]
+    result.verdict = (
+        f"float64: fits {mine['speedup']:.2f}x faster than scikit-learn "
+        f"({mine['cpu_speedup']:.2f}x in CPU time of the whole cross-validation), accuracy "
+        + ("within" if mine["accuracy_within_1_sd"] else "NOT within")
+        + " one standard deviation of scikit-learn's"
+    )
+    if settings.quick:
+        result.notes.append("--quick: 2 folds of 20 epochs, run once (a smoke test)")
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        name="estimators_digits",
+        title="MLPClassifier fit against scikit-learn's, equal settings, 5-fold stratified "
+        "cross_validate on the digits",
+        target=f"fit >= {FIT_SPEEDUP_TARGET:g}x faster (float64), accuracy within one sd",
+        run=_run_case,
+    ),
+)
 
 
 def main() -> None:
