@@ -28,6 +28,7 @@ from benchmarks.environment import (
     describe_environment,
     load_average,
     pin_blas_threads,
+    pinned_cores,
     set_peer_threads,
     xla_threads,
 )
@@ -116,6 +117,7 @@ def run_benchmark(
         "torch": threads,
         "xla": xla_threads(),
     }
+    header["pinned_cores"] = pinned_cores()
     header["settings"] = {
         "quick": settings.quick,
         "rounds": settings.rounds,

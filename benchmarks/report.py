@@ -53,7 +53,13 @@ def header_lines(header: dict[str, Any]) -> list[str]:
             else ""
         ),
         f"BLAS: {blas}",
-        f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}",
+        f"threads: BLAS {threads['blas']}, torch {threads['torch']}, JAX {threads['xla']}"
+        + (
+            f" (the process pinned to core(s) {header['pinned_cores']}: XLA ignores its thread "
+            "flags and follows the affinity)"
+            if header.get("pinned_cores")
+            else ""
+        ),
         f"allocator: {header.get('allocator', 'unknown')}",
         f"environment: {env}"
         + (
