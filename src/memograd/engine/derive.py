@@ -5,6 +5,7 @@ inputs), each written once in ``ops.py`` as a short Python expression in ``x``, 
 and the op's parameter ``p``. This module turns each expression into every rule the engine needs:
 
 * the reverse rule (VJP) of input i: ``g * partial_i``, summed back to the input's shape;
+* for a unary op, the same product written into ``g`` when the sweep may spend it (``vjp_into``);
 * the forward rule (JVP): ``sum over inputs of partial_i * tangent_i``;
 * the local derivative a scalar :class:`~memograd.engine.value.Value` stores when it is made
   (its methods are generated here with the expression inlined: a Value op cannot afford a call);
