@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import importlib.util
 import itertools
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,60 +135,25 @@ def _run_sqlite_hit(settings: Settings, result: CaseResult) -> None:
             result.verdict = f"a hit costs {ours_time * 1e6:.1f} us; diskcache not installed"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 _SERVER: dict[str, str | None] = {}
 
 
 def redis_server() -> str | None:
     """The URL of a redis-server on a free loopback port, started once per run and stopped at
-    exit; None without the binary."""
+    exit; None without the binary. The server is the tests' (tools/redis_server.py)."""
     if "url" in _SERVER:
         return _SERVER["url"]
     binary = shutil.which("redis-server")
     if binary is None:
         _SERVER["url"] = None
         return None
-    folder = tempfile.mkdtemp(prefix="memograd-bench-redis-")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            folder,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def stop() -> None:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
-
-    atexit.register(stop)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.02)
-    _SERVER["url"] = f"redis://127.0.0.1:{port}/0"
+    path = Path(__file__).resolve().parents[1] / "tools" / "redis_server.py"
+    spec = importlib.util.spec_from_file_location("memograd_bench_redis_server", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    server = module.RedisServer(binary)
+    atexit.register(server.stop)
+    _SERVER["url"] = server.url(0)
     return _SERVER["url"]
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import memograd as mg
 
-_SERVER_FILE = Path(__file__).resolve().parents[1] / "memo" / "redis_server.py"
+_SERVER_FILE = Path(__file__).resolve().parents[2] / "tools" / "redis_server.py"
 
 
 def _redis_server_module():

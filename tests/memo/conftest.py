@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-_HERE = Path(__file__).resolve().parent
+_TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"memograd_tests_{name}", _HERE / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"memograd_tests_{name}", _TOOLS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

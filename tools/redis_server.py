@@ -1,8 +1,9 @@
-"""A real redis-server for the tests: started on a free loopback port, stopped afterwards.
+"""Development-only: a real redis-server on a free loopback port, stopped afterwards.
 
 The distribution's ``redis-server`` (Debian's package; CI installs it from .ci/run), listening on
-127.0.0.1 only, with persistence off and its files in a temporary directory. Used by
-tests/memo/conftest.py and tests/cli/test_cache_cli.py (which loads this file by path).
+127.0.0.1 only, with persistence off and its files in a temporary directory. The Redis store's
+tests (tests/memo/conftest.py, tests/cli/test_cache_cli.py) and the store benchmark
+(benchmarks/memoize_stores.py) load this file by path; it is not part of the library.
 """
 
 from __future__ import annotations
