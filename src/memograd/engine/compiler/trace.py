@@ -226,7 +226,7 @@ class Tracer:
         self.thread = threading.get_ident()
         self.suspended = 0  # inside a host call or the tracer's own backward: not recorded
         self.refs: dict[int, Ref] = {}
-        self.by_root: dict[int, Ref] = {}  # id(memory root of a traced array) -> its value
+        self.by_root: dict[int, list[Ref]] = {}  # id(memory root) -> traced values on it
         self.keep: list[Any] = []  # keeps every id above alive, so that none is reused
         self.grad_leaves: list[int] = []  # leaves that require grad, in order of first sight
         self.grad_seen: dict[int, tuple[Any, np.ndarray]] = {}  # leaf -> (array, its values)
@@ -278,7 +278,7 @@ class Tracer:
     def _register(self, t: Tensor, ref: Ref) -> None:
         self.refs[id(t)] = ref
         self.keep.append(t)
-        self.by_root.setdefault(id(tensor_module._memory_root(t._data)), ref)
+        self.by_root.setdefault(id(tensor_module._memory_root(t._data)), []).append(ref)
         self.keep.append(t._data)
 
     def ref(self, t: Tensor) -> Ref:
@@ -294,20 +294,20 @@ class Tracer:
             )
         index = len(self.record.leaves)
         ref = ("leaf", index)
-        root = self.by_root.get(id(tensor_module._memory_root(t._data)))
-        if root is not None:
-            owner = self._tensor_of(root)
-            if owner is None or owner._data is not t._data:
+        overlapping = self._overlapping(t._data)
+        if overlapping:
+            same = [r for r in overlapping if self._tensor_of(r)._data is t._data]
+            if not same:
                 self.refuse(
                     f"a tensor sharing memory with a traced value (shape {t.shape}) was made "
                     "outside the engine's ops; use the value itself, or .detach() it"
                 )
-            self.record.leaf_alias[index] = root
+            else:
+                self.record.leaf_alias[index] = same[0]
         self.record.leaves.append(t)
         self.refs[id(t)] = ref
         self.keep.append(t)
-        if root is None:
-            self.by_root[id(tensor_module._memory_root(t._data))] = ref
+        self.by_root.setdefault(id(tensor_module._memory_root(t._data)), []).append(ref)
         if t.requires_grad:
             self._check_start_grad(t)
             self.grad_leaves.append(index)
@@ -330,7 +330,20 @@ class Tracer:
                 "p.grad = None)"
             )
 
-    def _tensor_of(self, ref: Ref) -> Tensor | None:
+    def _overlapping(self, array: np.ndarray) -> list[Ref]:
+        """The traced values whose memory overlaps ``array``'s, in the order they were seen.
+
+        Values on one memory root need not overlap: parameters that are disjoint views of one
+        flat array (a vector an outside optimizer works on, cut into layers) are each a leaf
+        of their own.
+        """
+        return [
+            r
+            for r in self.by_root.get(id(tensor_module._memory_root(array)), ())
+            if np.may_share_memory(self._tensor_of(r)._data, array)
+        ]
+
+    def _tensor_of(self, ref: Ref) -> Tensor:
         kind, i = ref
         if kind == "arg":
             return self.record.arg_tensors[i]
@@ -342,8 +355,9 @@ class Tracer:
         """Arrays among an op's parameters that are traced values (cross-entropy's targets given
         as a tensor or argument) are read live by the plan; any other array is a constant."""
         if isinstance(params, np.ndarray):
-            ref = self.by_root.get(id(tensor_module._memory_root(params)))
-            if ref is not None:
+            overlapping = self._overlapping(params)
+            if overlapping:
+                ref = overlapping[0]
                 owner = self._tensor_of(ref)
                 data = owner._data
                 if not (
