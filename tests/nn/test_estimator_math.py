@@ -208,6 +208,29 @@ def test_the_compiled_batches_train_exactly_as_the_eager_ones(monkeypatch, kind,
     assert fit() == compiled
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_rows_from_any_memory_layout_train_the_same_model(shuffle):
+    """Batches are gathered from a C-ordered copy when X is a strided view (the columns of a
+    wider array, as scikit-learn's load_digits returns) or Fortran-ordered: the same fit, bit
+    for bit, and the caller's array untouched."""
+    y = TARGETS["multiclass"]
+    wider = np.concatenate([X, RNG.standard_normal((len(X), 1))], axis=1)
+    layouts = {"C": np.ascontiguousarray(X), "F": np.asfortranarray(X), "view": wider[:, :-1]}
+    assert not layouts["view"].flags.c_contiguous and not layouts["F"].flags.c_contiguous
+    before = wider.copy()
+    fits = {}
+    for name, data in layouts.items():
+        est = mg.MLPClassifier(
+            hidden_layer_sizes=(6,), max_iter=4, batch_size=16, shuffle=shuffle, random_state=0
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: 4 epochs
+            est.fit(data, y)
+        fits[name] = ([a.tobytes() for a in est.coefs_ + est.intercepts_], est.loss_curve_)
+    assert fits["F"] == fits["C"] and fits["view"] == fits["C"]
+    assert np.array_equal(wider, before)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 def test_a_diverging_fit_is_stopped_with_the_epoch_on_both_paths(weighted):
     """The compiled path (no sample weights) and the eager one (weights) stop alike."""

@@ -56,6 +56,11 @@ def fit_stochastic(
         X, X_val, Y, y_val, sample_weight, weight_val = _hold_out(
             est, X, Y, sample_weight, random_state
         )
+    if isinstance(X, np.ndarray) and not X.flags.c_contiguous:
+        # Every mini-batch gathers rows. From C-ordered rows that is one block copy per row; from
+        # a strided view (scikit-learn's load_digits hands out the columns of a wider array) or
+        # a Fortran-ordered array it took 40 us a batch of 200 instead of 5. One copy per fit.
+        X = np.ascontiguousarray(X)
     n = X.shape[0]
     if est.batch_size == "auto":
         batch_size = min(200, n)
