@@ -152,6 +152,22 @@ def _fib_method_with(decorate):
     return make
 
 
+def _fib_slotted_method_with(decorate):
+    """Instances without weak references: memoize's shared cache, keyed on self too."""
+
+    def make():
+        class Numbers:
+            __slots__ = ()
+
+            @decorate
+            def fib(self, n):
+                return n if n < 2 else self.fib(n - 1) + self.fib(n - 2)
+
+        return Numbers().fib
+
+    return make
+
+
 def _fib_static_with(decorate):
     def make():
         class Numbers:
@@ -187,6 +203,7 @@ DEPTH_CASES = {
     "typed": (_fib_with, memoize(typed=True), functools.lru_cache(maxsize=None, typed=True)),
     "key=": (_fib_with, memoize(key=lambda n: n), functools.cache),
     "method": (_fib_method_with, memoize, functools.cache),
+    "method, no weak references": (_fib_slotted_method_with, memoize, functools.cache),
     "staticmethod": (_fib_static_with, memoize, functools.cache),
     "maxsize=0": (_countdown_with, memoize(0), functools.lru_cache(maxsize=0)),
 }
@@ -365,8 +382,14 @@ def test_a_bound_memoized_method_pickles_with_its_instance_and_gets_its_own_cach
     assert shape.area(2) == 18
     clone = pickle.loads(pickle.dumps(shape.area))
     assert clone.__self__ is not shape and clone.__self__.side == 3
-    assert clone(2) == 18
-    assert clone.cache_info() == CacheInfo(hits=0, misses=1, maxsize=None, currsize=1)
+    before = Shapes.area.cache_info()
+    assert clone(2) == 18  # computed again: the clone's own cache is empty
+    after = Shapes.area.cache_info()
+    assert (after.hits, after.misses, after.currsize) == (
+        before.hits,
+        before.misses + 1,
+        before.currsize + 1,
+    )
     assert pickle.loads(pickle.dumps(shape)).area() == 9  # the instance itself pickles too
 
 
@@ -448,7 +471,7 @@ def test_hits_and_misses_call_no_builtin_a_user_could_have_replaced(options):
         return keywords["a"] - keywords["b"]
 
     holder = Holder()
-    holder.method  # its cache is made at first access; from then on calls go through it
+    holder.method(Counted(1))  # its cache is made at its first call; then calls go through it
     item = Counted(3)
     with _Tripwires() as wires:
         results = [fib(20), fib(20), holder.method(item), holder.method(item)]

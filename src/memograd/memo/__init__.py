@@ -31,7 +31,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, overload
 
 from memograd.memo.cache import CacheInfo
-from memograd.memo.methods import MemoizedMethod, is_method
+from memograd.memo.methods import is_method, memoize_method
 from memograd.memo.options import Options, validated_options
 from memograd.memo.wrapper import memoize_function
 
@@ -79,7 +79,7 @@ def _decorate(fn: Any, options: Options) -> Any:
     if is_method(fn):
         if options.store is not None:
             raise TypeError(_SHARED_METHOD.format(name=fn.__qualname__, what="instance"))
-        return MemoizedMethod(fn, options)
+        return memoize_method(fn, options)
     return memoize_function(fn, options)
 
 

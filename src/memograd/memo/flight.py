@@ -44,9 +44,9 @@ while True:
             HIT
         except AttributeError:
             pass
-        _mg_flight = _mg_flights.get(_mg_cell)
+        _mg_flight = _mg_memo.flights.get(_mg_cell)
         if _mg_flight is None:
-            _mg_flight = _mg_flights[_mg_cell] = _mg_Flight()
+            _mg_flight = _mg_memo.flights[_mg_cell] = _mg_Flight()
             _mg_flight.owner = _mg_get_ident()
             _mg_memo.computed += 1
             EPOCH
@@ -72,20 +72,20 @@ try:
         _mg_memo.refuse(_mg_value)
 except BaseException as _mg_error:
     with _mg_memo.lock:
-        del _mg_flights[_mg_cell]
+        del _mg_memo.flights[_mg_cell]
         if _mg_isinstance(_mg_error, Exception):
             _mg_flight.error = _mg_error
         if not _mg_hasattr(_mg_cell, "value"):
-            _mg_failed.add(_mg_weakref(_mg_cell, _mg_failed.discard))
+            _mg_memo.failed.add(_mg_weakref(_mg_cell, _mg_memo.failed.discard))
     if _mg_flight.done is not None:
         _mg_flight.done.release()
     raise
 with _mg_memo.lock:
     _mg_cell.value = _mg_value
     BORN
-    del _mg_flights[_mg_cell]
-    if _mg_failed:
-        _mg_failed.discard(_mg_weakref(_mg_cell))
+    del _mg_memo.flights[_mg_cell]
+    if _mg_memo.failed:
+        _mg_memo.failed.discard(_mg_weakref(_mg_cell))
 if _mg_flight.done is not None:
     _mg_flight.done.release()
 if _mg_flight.epoch != _mg_memo.epoch:

@@ -12,86 +12,91 @@ from typing import Any
 
 from memograd.memo.cache import CacheInfo, Memo
 from memograd.memo.options import Options
-from memograd.memo.wrapper import Template, memoize_function
+from memograd.memo.wrapper import NO_ENTRY, Template
 
-# ``__get__`` runs on every method call: bound when memograd is imported, so that a memoized
+# An instance's first call runs ``attach``: bound when memograd is imported, so that a memoized
 # builtin a user installs later (builtins.id = memoize(id)) is never called from here.
-_id, _type, _bind = id, type, types.MethodType
+_id = id
+
+Entry = tuple[weakref.ref, Callable[..., Any], Memo]
+"""A registered instance: a weak reference to it, its cache's C store, the cache."""
 
 
-class MemoizedMethod:
-    """``@memoize`` on a method: a function in a class body whose first parameter is ``self``.
+def memoize_method(fn: Callable[..., Any], options: Options) -> Callable[..., Any]:
+    """The class attribute for ``@memoize`` on a method: a plain function, bound by CPython.
 
-    Each instance gets its own cache and wrapper, found in a registry keyed by ``id(instance)``
-    whose entries hold the instance only through a weak reference (with a callback that drops the
-    entry). The wrapper takes ``self`` as its first argument and leaves it out of the key; neither
-    it nor its cache refers to the instance, so caching never keeps an instance alive, and the
-    instance's cache goes when it does. ``obj.method`` is an ordinary bound method of that wrapper.
+    Being a function rather than a descriptor of ours, it is bound in C, and for a call
+    ``obj.method(x)`` not even a bound method is made: its own frame finds the instance's cache
+    (wrapper.py, ``_METHOD``) and looks the arguments up there. ``cache_info()``,
+    ``cache_clear()`` and ``cache_parameters()`` are those of ``MethodCaches`` below, on the class
+    attribute and on every bound method alike (as functools' are); ``__caches__`` is the object
+    itself. A function pickles by reference and copies as itself, as functools' wrapper does.
+    """
+    template = Template(fn, options, method=True)
+    caches = MethodCaches(fn, options, template)
+    function = template.instantiate_method(caches)
+    caches.follow(function.__globals__)
+    function.__caches__ = caches
+    return function
 
-    Two cases share one cache keyed on all arguments, ``self`` included, as functools keys every
-    method: calls through the class (``Model.predict(obj, x)``), and instances that cannot be
-    weakly referenced (of subclasses of ``int``, ``str`` or ``tuple``, or with ``__slots__`` and
-    no ``__weakref__``), which that cache keeps alive, as functools does.
 
-    ``cache_info()`` and ``cache_clear()`` on the class attribute cover every live instance. Like
-    functools' wrapper it pickles by reference (its module and qualified name) and copies as
-    itself.
+class MethodCaches:
+    """The caches of one memoized method: one per live instance, and one shared.
+
+    Each instance that can be weakly referenced gets its own cache at its first call, filed in
+    ``instances`` under ``id(instance)`` with a weak reference to the instance whose callback
+    drops the entry. The method's wrapper takes ``self`` as its first argument and leaves it out
+    of the key; neither it nor the cache refers to the instance, so caching never keeps an
+    instance alive, and the instance's cache goes when it does. An entry is trusted only when its
+    reference gives back the very instance being called, so an ``id`` reused by a new object
+    after the first one died (even if a callback failed to run) finds no other object's values.
+
+    Instances that cannot be weakly referenced (of subclasses of ``int``, ``str`` or ``tuple``,
+    or with ``__slots__`` and no ``__weakref__``) share ``shared``, keyed on ``self`` and the
+    arguments as functools keys every method, which keeps them alive, as functools does.
+
+    ``cache_info()`` and ``cache_clear()`` cover every live instance's cache and the shared one.
     """
 
-    def __init__(self, fn: Callable[..., Any], options: Options) -> None:
-        functools.update_wrapper(self, fn)
-        self._options = options
-        self._template = Template(fn, options, method=True)
-        self._shared = memoize_function(fn, options)
-        self._instances: dict[int, tuple[weakref.ref, Callable[..., Any], Memo]] = {}
-        self._lock = threading.RLock()  # reentrant: a weakref callback may fire inside _attach
+    def __init__(self, fn: Callable[..., Any], options: Options, template: Template) -> None:
+        self.fn = fn
+        self.options = options
+        self.describe = template.describe
+        self.shared = Memo(fn, options, template.shared_describe)
+        self.instances: dict[int, Entry] = {}
+        self._lock = threading.RLock()  # reentrant: a weakref callback may fire inside attach
+        self._globals: dict[str, Any] = {}
 
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        entry = self._instances.get(_id(instance))
-        if entry is not None and entry[0]() is instance:
-            return _bind(entry[1], instance)
-        if not _type(instance).__weakrefoffset__:
-            return _bind(self._shared, instance)
-        return _bind(self._attach(instance)[1], instance)
+    def follow(self, wrapper_globals: dict[str, Any]) -> None:
+        """The wrapper's globals, whose ``_mg_recent`` is forgotten when its instance goes."""
+        self._globals = wrapper_globals
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._shared(*args, **kwargs)
-
-    def __reduce__(self) -> str:
-        return self.__qualname__
-
-    def __copy__(self) -> MemoizedMethod:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> MemoizedMethod:
-        return self
-
-    def __repr__(self) -> str:
-        return f"<memoized method {self.__qualname__}>"
-
-    def _attach(self, instance: object) -> tuple[weakref.ref, Callable[..., Any], Memo]:
+    def attach(self, instance: object) -> Entry:
+        """The instance's own cache, made at its first call (or after its ``id`` was reused)."""
         ident = _id(instance)
         with self._lock:
-            entry = self._instances.get(ident)
+            entry = self.instances.get(ident)
             if entry is not None and entry[0]() is instance:
                 return entry
             ref = weakref.ref(instance, functools.partial(self._detach, ident))
-            memo = Memo(self.__wrapped__, self._options, self._template.describe)
-            entry = (ref, self._template.instantiate(memo), memo)
-            self._instances[ident] = entry
+            memo = Memo(self.fn, self.options, self.describe)
+            entry = self.instances[ident] = (ref, memo.store, memo)
         return entry
 
     def _detach(self, ident: int, ref: weakref.ref) -> None:
+        """An instance is gone: its entry goes (its values are dropped after the lock)."""
         with self._lock:
-            entry = self._instances.get(ident)
+            entry = self.instances.get(ident)
             if entry is not None and entry[0] is ref:
-                del self._instances[ident]
+                del self.instances[ident]
+            if self._globals.get("_mg_recent", NO_ENTRY)[0] is ref:
+                self._globals["_mg_recent"] = NO_ENTRY
+        del entry
 
     def _memos(self) -> list[Memo]:
         with self._lock:
-            return [self._shared.__memo__, *(entry[2] for entry in self._instances.values())]
+            entries = [*self.instances.values()]  # copied in C: no callback can run meanwhile
+        return [self.shared, *(entry[2] for entry in entries)]
 
     def cache_info(self) -> CacheInfo:
         """Totals over every live instance's cache and the shared one."""
@@ -99,7 +104,7 @@ class MemoizedMethod:
         return CacheInfo(
             hits=sum(i.hits for i in infos),
             misses=sum(i.misses for i in infos),
-            maxsize=self._options.maxsize,
+            maxsize=self.options.maxsize,
             currsize=sum(i.currsize for i in infos),
         )
 
@@ -108,7 +113,10 @@ class MemoizedMethod:
             memo.cache_clear()
 
     def cache_parameters(self) -> dict[str, Any]:
-        return self._options.parameters()
+        return self.options.parameters()
+
+    def __repr__(self) -> str:
+        return f"<caches of memoized method {self.describe.name}: {len(self.instances)} instances>"
 
 
 def is_method(fn: object) -> bool:

@@ -4,7 +4,9 @@ Only real code with real parameter names gets CPython's fast call (no ``*args``/
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
 ``namedtuple`` generate theirs. A hit is that frame, one call of the C store and one attribute
 read; a miss computes in the same frame (flight.py says why), so a recursive memoized function
-costs two levels of the recursion limit per call, as with functools.
+costs two levels of the recursion limit per call, as with functools. A method's wrapper is a
+plain function too, so that CPython binds it in C, and finds the instance's own cache in its
+frame before the same lookup (methods.py keeps those caches).
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ from memograd.memo.keys import sorted_keywords
 from memograd.memo.options import Describe, Options
 
 if TYPE_CHECKING:
+    from memograd.memo.methods import MethodCaches
     from memograd.memo.persistent import StoredMemo
 
 _P = inspect.Parameter
 
-# The wrapper's body is assembled from these pieces. ARGS are the arguments as the store (or the
-# key function) sees them, CALL as the user's function gets them (for a method: with self). KEY
-# is what the store is called with: ARGS, or with ``key=`` the key function's result (KEYING).
+# The wrapper's body is assembled from these pieces. ARGS are the arguments as the store sees
+# them, KEYED as the key function gets them (for a method: both without self, except that the
+# cache shared by instances without weak references keys on self too), CALL as the user's
+# function gets them (for a method: with self). KEY is what the store is called with: ARGS, or
+# with ``key=`` the key function's result, KEY_VALUE (KEYING computes it).
+#
+# The cache's slow paths are reached through ``_mg_memo`` (cache.Memo) and only the store has a
+# name of its own: a plain function's wrapper finds both among its globals, a method's sets them
+# as locals, to its instance's cache (_METHOD below).
 #
 # The hit is the first ``return``: one store call and one attribute read. A key whose cell holds
 # no value yet raises AttributeError there, whose ``obj`` is the cell (set by the interpreter for
@@ -71,9 +80,9 @@ try:
 except AttributeError:
     pass
 """
-_KEYING = "_mg_key_value = _mg_key(ARGS)"
-_BY_CONTENT = "_mg_by_content(_mg_error, ARGS)"
-_BY_KEY_CONTENT = "_mg_by_key_content(_mg_error, _mg_key_value)"
+_KEYING = "_mg_key_value = _mg_key(KEYED)"
+_BY_CONTENT = "_mg_memo.by_content(_mg_error, ARGS)"
+_BY_KEY_CONTENT = "_mg_memo.by_key_content(_mg_error, KEY_VALUE)"
 # A key's first miss makes its cell inside the store call, one C call deeper than the function
 # itself will run. At the very bottom of a recursion that call can hit the limit where the
 # function still fits (functools, with no cell to make, runs it): run it uncached, as a miss.
@@ -83,7 +92,7 @@ with _mg_memo.lock:
 return AWAIT_mg_fn(CALL)"""
 _HIT = "return _mg_cell.value"
 _TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n    return _mg_cell.value"
-_ASYNC_MISS = "return await _mg_fill(_mg_cell, CALL)\n"
+_ASYNC_MISS = "return await _mg_fill_async(_mg_memo, _mg_cell, CALL)\n"
 # maxsize=0: caching off, as in functools. The store (which stores nothing) counts the call.
 _UNCACHED = "_mg_store()\nreturn AWAIT_mg_fn(CALL)\n"
 # A store shared across processes (persistent.py): the lookup hashes the arguments into a stable
@@ -96,6 +105,38 @@ if _mg_value is not _mg_MISSING:
 return AWAIT_mg_fill(_mg_stored_key, CALL)
 """
 
+# A method's wrapper: the class attribute itself, a plain function, which CPython binds in C (no
+# bound method object is even made for ``obj.method(x)``). Its frame finds the instance's own
+# cache, then runs OWN, the lookup above on it. ``_mg_recent`` is the cache of the instance called
+# last, as one tuple (weak reference, store, memo) so that threads replacing it never mix two
+# instances' parts: a call on the same instance again costs one call of that weak reference.
+# Any other instance is looked up in the registry by ``id`` (methods.py; an entry goes when its
+# instance does, and a stale one is never trusted: the reference must give back this very
+# object), or registered there at its first call. An instance that cannot be weakly referenced
+# has no cache of its own: SHARED is the lookup on the one cache keyed on self too.
+_METHOD = """\
+global _mg_recent
+_mg_ref, _mg_store, _mg_memo = _mg_recent
+if _mg_ref() is not SELF:
+    _mg_entry = _mg_instances.get(_mg_id(SELF), _mg_NO_ENTRY)
+    if _mg_entry[0]() is not SELF:
+        if not _mg_type(SELF).__weakrefoffset__:
+            _mg_store = _mg_shared_store
+            _mg_memo = _mg_shared_memo
+            SHARED
+        _mg_entry = _mg_attach(SELF)
+    _mg_ref, _mg_store, _mg_memo = _mg_recent = _mg_entry
+OWN
+"""
+
+
+class _Gone:
+    pass
+
+
+NO_ENTRY: tuple[Any, None, None] = (weakref.ref(_Gone()), None, None)
+"""``_mg_recent`` before a first call, or once its instance is gone: its reference gives None."""
+
 # What every wrapper's miss path may call, bound when memograd is imported: the miss path calls
 # no builtin by name, so a user who installs a memoized builtin (builtins.len = memoize(len))
 # is never called back from inside a cache.
@@ -106,11 +147,14 @@ _CONSTANTS: dict[str, Any] = {
     "_mg_get_ident": threading.get_ident,
     "_mg_allocate_lock": _thread.allocate_lock,
     "_mg_type": type,
+    "_mg_id": id,
     "_mg_isinstance": isinstance,
     "_mg_hasattr": hasattr,
     "_mg_weakref": weakref.ref,
     "_mg_ONE_SHOT": frozenset({types.GeneratorType, types.CoroutineType}),
     "_mg_kw": sorted_keywords,
+    "_mg_fill_async": fill_async,
+    "_mg_NO_ENTRY": NO_ENTRY,
 }
 
 
@@ -119,11 +163,11 @@ class Template:
 
     The wrapper has the user's exact signature, so CPython calls it like any small function and
     normalizes the arguments for free: ``f(1, b=2)``, ``f(b=2, a=1)`` and, with a default
-    ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. Each instance is a new function on the
-    same code with its own globals (the store, the slow paths): a global load is a little cheaper
-    than a closure cell, and one compile serves every instance of a class with a memoized method.
-    For a method the first parameter (``self``) is left out of the key but passed to the function:
-    each instance has its own store.
+    ``b=2``, ``f(1)`` are all one call ``store(1, 2)``. The function made from the code has its
+    own globals (the store, the slow paths): a global load is a little cheaper than a closure
+    cell. For a method the first parameter (``self``) is left out of the key but passed to the
+    function: each instance has its own store (``describe`` names its keyed parameters), except
+    the one shared by instances without weak references (``shared_describe``).
     """
 
     def __init__(self, fn: Callable[..., Any], options: Options, *, method: bool) -> None:
@@ -147,16 +191,19 @@ class Template:
             if p.kind is _P.KEYWORD_ONLY and p.default is not _P.empty
         }
         header, args, call = _render(parameters, skip_first=method)
-        keyed = parameters[1:] if method else parameters
-        self.describe = Describe(
-            name=getattr(fn, "__qualname__", None) or repr(fn),
-            positional_names=tuple(p.name for p in keyed if p.kind in positional),
-            var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
-        )
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        self.describe = _describe(name, parameters[1:] if method else parameters)
+        self.shared_describe = _describe(name, parameters)
         body = _body(options, self.is_async, args=args, call=call)
+        if method:
+            first = parameters[0].name  # self
+            shared = _body(options, self.is_async, args=args, call=call, shared_self=first)
+            method_body = re.sub(r"\bSELF\b", first, _METHOD)
+            body = _place(_place(method_body, "SHARED", shared), "OWN", body)
+        body = "".join(f"    {line}" if line.strip() else line for line in body.splitlines(True))
         self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{body}"
         namespace: dict[str, Any] = {}
-        exec(compile(self.source, f"<memoize {self.describe.name}>", "exec"), namespace)
+        exec(compile(self.source, f"<memoize {name}>", "exec"), namespace)
         self.code = namespace["memoized"].__code__
 
     def instantiate(self, memo: Memo) -> Callable[..., Any]:
@@ -165,45 +212,71 @@ class Template:
         if options.store is not None and options.maxsize != 0:  # a persistent.StoredMemo
             from memograd.memo.persistent import MISSING
 
-            return self._finish(
-                memo,
-                {
-                    **_CONSTANTS,
-                    "_mg_MISSING": MISSING,
-                    "_mg_lookup": memo.lookup if options.key is None else memo.lookup_key,
-                    "_mg_fill": memo.fill_async if self.is_async else memo.fill,
-                    "_mg_key": options.key,
-                },
-            )
+            namespace = {
+                **_CONSTANTS,
+                "_mg_MISSING": MISSING,
+                "_mg_lookup": memo.lookup if options.key is None else memo.lookup_key,
+                "_mg_fill": memo.fill_async if self.is_async else memo.fill,
+                "_mg_key": options.key,
+            }
+        else:
+            namespace = {**self._constants(memo), "_mg_memo": memo, "_mg_store": memo.store}
+        return self._finish(memo, namespace)
+
+    def instantiate_method(self, caches: MethodCaches) -> Callable[..., Any]:
+        """The class attribute of a memoized method, on the caches of its instances."""
+        shared = caches.shared
         namespace = {
+            **self._constants(shared),
+            "_mg_shared_memo": shared,
+            "_mg_shared_store": shared.store,
+            "_mg_instances": caches.instances,
+            "_mg_attach": caches.attach,
+            "_mg_recent": NO_ENTRY,
+        }
+        return self._finish(caches, namespace)
+
+    def _constants(self, memo: Memo) -> dict[str, Any]:
+        """The names every in-memory wrapper needs: what computes, and the options."""
+        options = memo.options
+        return {
             **_CONSTANTS,
-            "_mg_memo": memo,
-            "_mg_store": memo.store,
-            "_mg_flights": memo.flights,
-            "_mg_failed": memo.failed,
             "_mg_fn": memo.fn,
-            "_mg_by_content": memo.by_content,
-            "_mg_by_key_content": memo.by_key_content,
             "_mg_key": options.key,
             "_mg_timer": options.timer,
             "_mg_ttl": options.ttl,
-            "_mg_fill": functools.partial(fill_async, memo),
             "_mg_timeout": -1 if options.timeout is None else options.timeout,
         }
-        return self._finish(memo, namespace)
 
-    def _finish(self, memo: Memo | StoredMemo, namespace: dict[str, Any]) -> Callable[..., Any]:
+    def _finish(
+        self, statistics: Memo | StoredMemo | MethodCaches, namespace: dict[str, Any]
+    ) -> Callable[..., Any]:
         function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
         function.__kwdefaults__ = dict(self.kwdefaults) or None
         functools.update_wrapper(function, self.fn)
-        function.cache_info = memo.cache_info
-        function.cache_clear = memo.cache_clear
-        function.cache_parameters = memo.cache_parameters
+        function.cache_info = statistics.cache_info
+        function.cache_clear = statistics.cache_clear
+        function.cache_parameters = statistics.cache_parameters
         return function
 
 
-def _body(options: Options, is_async: bool, *, args: str, call: str) -> str:
-    """The wrapper's body for these options, indented for the ``def``."""
+def _describe(name: str, keyed: list[inspect.Parameter]) -> Describe:
+    positional = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+    return Describe(
+        name=name,
+        positional_names=tuple(p.name for p in keyed if p.kind in positional),
+        var_positional=next((p.name for p in keyed if p.kind is _P.VAR_POSITIONAL), None),
+    )
+
+
+def _body(
+    options: Options, is_async: bool, *, args: str, call: str, shared_self: str | None = None
+) -> str:
+    """The wrapper's body for these options, at indentation zero.
+
+    ``shared_self``: the lookup in a method's cache shared by its instances without weak
+    references, which keys on the instance too (named by the method's first parameter).
+    """
     hit = _HIT if options.ttl is None else _TTL_HIT
     if options.maxsize == 0:
         text = _UNCACHED
@@ -222,13 +295,20 @@ def _body(options: Options, is_async: bool, *, args: str, call: str) -> str:
             miss = _place(miss, "EPOCH", flight.EPOCH if options.maxsize is not None else "")
             text += _place(miss, "BORN", flight.BORN if options.ttl is not None else "")
     text = text.replace("AWAIT", "await " if is_async else "")
+    if shared_self is None:
+        stored, key, key_value = args, "_mg_key_value", "_mg_key_value"
+    else:
+        stored = f"{shared_self}, {args}" if args else shared_self
+        key = f"{shared_self}, _mg_key_value"
+        key_value = f"({key})"
     tokens = {
-        "ARGS": args,
+        "ARGS": stored,
+        "KEYED": args,
         "CALL": call,
-        "KEY": "_mg_key_value" if options.key is not None else args,
+        "KEY": stored if options.key is None else key,
+        "KEY_VALUE": key_value,
     }
-    text = re.sub(r"\b(ARGS|CALL|KEY)\b", lambda m: tokens[m.group(1)], text)
-    return "".join(f"    {line}" if line.strip() else line for line in text.splitlines(True))
+    return re.sub(r"\b(ARGS|KEYED|CALL|KEY_VALUE|KEY)\b", lambda m: tokens[m.group(1)], text)
 
 
 def _place(text: str, name: str, lines: str) -> str:
