@@ -117,27 +117,26 @@ def test_a_hit_is_one_exact_signature_frame_and_a_miss_adds_only_the_function():
     assert not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
     assert f.__defaults__ == (1,)
     f(3)
-    python_frames = []
+    assert python_frames(lambda: f(3, 1)) == ["memoized"]
+    # And a miss (which shows that the probe sees what runs behind the store): the function.
+    assert python_frames(lambda: f(5)) == ["memoized", "area"]
+
+
+def python_frames(call):
+    """The names of the Python functions that ``call()`` runs, itself left out."""
+    frames = []
     previous = sys.getprofile()
 
     def profile(frame, event, arg):
         if event == "call":
-            python_frames.append(frame.f_code.co_name)
+            frames.append(frame.f_code.co_name)
 
     sys.setprofile(profile)
     try:
-        f(3, 1)
+        call()
     finally:
         sys.setprofile(previous)
-    assert python_frames == ["memoized"]
-    # And a miss (which shows that the probe sees what runs behind the store): the function.
-    python_frames.clear()
-    sys.setprofile(profile)
-    try:
-        f(5)
-    finally:
-        sys.setprofile(previous)
-    assert python_frames == ["memoized", "area"]
+    return frames[1:]  # the first is call itself
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -620,24 +619,9 @@ def test_a_method_is_a_plain_function_and_a_hit_runs_no_frame_but_its_own():
     assert isinstance(Model.__dict__["predict"], types.FunctionType)
     a, b = Model(2), Model(3)
     a.predict(1), b.predict(1)
-    frames = []
-    previous = sys.getprofile()
-
-    def profile(frame, event, arg):
-        if event == "call":
-            frames.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        a.predict(1)  # b was called last: the registry finds a's cache
-        a.predict(1)  # the cache of the instance called last
-        hits = list(frames)
-        frames.clear()
-        a.predict(2)
-    finally:
-        sys.setprofile(previous)
-    assert hits == ["memoized", "memoized"]
-    assert frames == ["memoized", "predict"]
+    assert python_frames(lambda: a.predict(1)) == ["memoized"]  # b was last: the registry finds a
+    assert python_frames(lambda: a.predict(1)) == ["memoized"]  # the instance called last
+    assert python_frames(lambda: a.predict(2)) == ["memoized", "predict"]
 
 
 def test_a_new_object_at_a_dead_instances_id_never_gets_its_values():
