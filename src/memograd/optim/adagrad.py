@@ -23,7 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from memograd.optim.optimizer import Optimizer, check_flag, check_non_negative
+from memograd.optim.optimizer import (
+    Optimizer,
+    check_flag,
+    check_non_negative,
+    followed_gradient,
+)
 
 
 class Adagrad(Optimizer):
@@ -78,11 +83,7 @@ class Adagrad(Optimizer):
         if not state:  # the state was loaded without this parameter's entry
             state.update(step=0, sum=np.full_like(p, group["initial_accumulator_value"]))
         state["step"] += 1
-        if group["maximize"]:
-            grad = np.negative(grad, out=scratch(p, 0))
-        if group["weight_decay"]:
-            decayed = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
-            grad = np.add(grad, decayed, out=decayed)
+        grad = followed_gradient(grad, p, scratch, group["maximize"], float(group["weight_decay"]))
         rate = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         accumulated = state["sum"]
         squared = np.multiply(grad, grad, out=scratch(p, 2))

@@ -26,6 +26,7 @@ from memograd.optim.optimizer import (
     check_flag,
     check_fraction,
     check_non_negative,
+    followed_gradient,
     lerp_,
 )
 
@@ -85,8 +86,6 @@ class Adam(Optimizer):
         p, scratch = param.data, self._scratch
         lr, eps, decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = map(float, group["betas"])
-        if group["maximize"]:
-            grad = np.negative(grad, out=scratch(p, 0))
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -95,11 +94,10 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
-        if decay and group["decoupled_weight_decay"]:
+        decoupled = group["decoupled_weight_decay"]
+        if decay and decoupled:
             p *= 1.0 - lr * decay
-        elif decay:
-            decayed = np.multiply(p, decay, out=scratch(p, 1))
-            grad = np.add(grad, decayed, out=decayed)
+        grad = followed_gradient(grad, p, scratch, group["maximize"], 0.0 if decoupled else decay)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         lerp_(m, grad, 1.0 - beta1, scratch(p, 2))  # torch's lerp, for the same rounding
         v *= beta2

@@ -405,6 +405,19 @@ def _step_count(value: Any, where: str) -> int:
     return int(value)
 
 
+def followed_gradient(
+    grad: np.ndarray, p: np.ndarray, scratch: Scratch, maximize: bool, weight_decay: float
+) -> np.ndarray:
+    """The gradient an update follows: negated for ``maximize``, then plus ``weight_decay * p``
+    (L2 decay coupled to the gradient, torch's order), in scratch slots 0 and 1."""
+    if maximize:
+        grad = np.negative(grad, out=scratch(p, 0))
+    if weight_decay:
+        decayed = np.multiply(p, weight_decay, out=scratch(p, 1))
+        grad = np.add(grad, decayed, out=decayed)
+    return grad
+
+
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray) -> None:
     """``start += weight * (end - start)`` in place, rounded as torch's ``lerp_`` rounds.
 

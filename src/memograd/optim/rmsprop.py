@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from memograd.optim.optimizer import Optimizer, check_flag, check_non_negative, lerp_
+from memograd.optim.optimizer import (
+    Optimizer,
+    check_flag,
+    check_non_negative,
+    followed_gradient,
+    lerp_,
+)
 
 
 class RMSprop(Optimizer):
@@ -77,8 +83,6 @@ class RMSprop(Optimizer):
         # The update in the parameter's dtype, into the optimizer's scratch buffers.
         p, scratch = param.data, self._scratch
         alpha, momentum = float(group["alpha"]), float(group["momentum"])
-        if group["maximize"]:
-            grad = np.negative(grad, out=scratch(p, 0))
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p)
@@ -87,9 +91,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p)
         state["step"] += 1
-        if group["weight_decay"]:
-            decayed = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
-            grad = np.add(grad, decayed, out=decayed)
+        grad = followed_gradient(grad, p, scratch, group["maximize"], float(group["weight_decay"]))
         square_avg = state["square_avg"]
         square_avg *= alpha
         squared = np.multiply(grad, 1.0 - alpha, out=scratch(p, 2))

@@ -17,7 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from memograd.optim.optimizer import Optimizer, check_flag, check_non_negative
+from memograd.optim.optimizer import (
+    Optimizer,
+    check_flag,
+    check_non_negative,
+    followed_gradient,
+)
 
 
 class SGD(Optimizer):
@@ -66,12 +71,7 @@ class SGD(Optimizer):
         # Each line computes what the formula above says, in the parameter's dtype, into the
         # optimizer's scratch buffers (no array is allocated after the first step).
         p, scratch = param.data, self._scratch
-        if group["maximize"]:
-            grad = np.negative(grad, out=scratch(p, 0))
-        step = grad
-        if group["weight_decay"]:
-            step = np.multiply(p, float(group["weight_decay"]), out=scratch(p, 1))
-            np.add(grad, step, out=step)
+        step = followed_gradient(grad, p, scratch, group["maximize"], float(group["weight_decay"]))
         momentum = float(group["momentum"])
         if momentum:
             buffer = state.get("momentum_buffer")
