@@ -31,20 +31,26 @@ def batch(rows: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((rows, SIZES[0])).astype(np.float32), rng.integers(0, 5, rows)
 
 
-def ordinary_step(optimizer_name: str, model_kind: str = "tensors"):
+def ordinary_step(optimizer_name: str, model_kind: str = "tensors", arrays=None):
     """A step written the ordinary way (``h @ W + b``, ``.relu()``, cross_entropy, backward,
-    an optimizer), with its parameters."""
+    an optimizer), with its parameters. ``arrays``: the weights then the biases, wrapped
+    without a copy (the tensors' own arrays otherwise)."""
     rng = np.random.default_rng(0)
     if model_kind == "nn":
         model = mg.nn.MLP(list(SIZES), activation="relu", rng=0)
         params = list(model.parameters())
         forward = model
     else:
-        Ws = [
-            mg.tensor(rng.standard_normal((a, b)).astype(np.float32) * 0.3, requires_grad=True)
-            for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)
-        ]
-        bs = [mg.tensor(np.zeros(b, np.float32), requires_grad=True) for b in SIZES[1:]]
+        if arrays is None:
+            Ws = [
+                mg.tensor(rng.standard_normal((a, b)).astype(np.float32) * 0.3, requires_grad=True)
+                for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)
+            ]
+            bs = [mg.tensor(np.zeros(b, np.float32), requires_grad=True) for b in SIZES[1:]]
+        else:
+            layers = len(arrays) // 2
+            Ws = [mg.from_numpy(a).requires_grad_() for a in arrays[:layers]]
+            bs = [mg.from_numpy(a).requires_grad_() for a in arrays[layers:]]
         params = [*Ws, *bs]
 
         def forward(h):
@@ -165,34 +171,14 @@ def _views_of_one_vector(sizes, seed=0):
     return vector, views
 
 
-def _step_over(views):
-    params = [mg.from_numpy(v).requires_grad_() for v in views]
-    layers = len(params) // 2
-    optimizer = mg.optim.Adam(params, lr=1e-2)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        h = x
-        for k in range(layers):
-            h = h @ params[k] + params[layers + k]
-            if k < layers - 1:
-                h = h.relu()
-        loss = mg.nn.functional.cross_entropy(h, y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step, params
-
-
 def test_parameters_cut_from_one_vector_are_separate_leaves_and_replay_bitwise():
     """Disjoint views of one array are different values: traced as separate leaves, not refused
     as aliases, and the replay updates the vector exactly as eager does."""
     x, y = batch(8)
     eager_vector, eager_views = _views_of_one_vector(SIZES)
     vector, views = _views_of_one_vector(SIZES)
-    eager, _ = _step_over(eager_views)
-    compiled = mg.compile(_step_over(views)[0])
+    eager, _ = ordinary_step("adam", arrays=eager_views)
+    compiled = mg.compile(ordinary_step("adam", arrays=views)[0])
     for _ in range(6):
         assert compiled(x, y).data.tobytes() == eager(x, y).data.tobytes()
     assert vector.tobytes() == eager_vector.tobytes()
@@ -204,7 +190,7 @@ def test_a_tensor_overlapping_a_traced_parameter_is_refused():
     """A leaf made from part of a parameter's memory would read values the plan writes
     elsewhere: refused, naming what to do, not traced as a separate value."""
     _, views = _views_of_one_vector(SIZES)
-    step, _ = _step_over(views)
+    step, _ = ordinary_step("adam", arrays=views)
     first_row = mg.from_numpy(views[0][0])  # W1's first row, wrapped outside the engine's ops
     x, y = batch(4)
 
