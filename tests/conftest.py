@@ -5,13 +5,18 @@ Skipped, with the reason, only when chromium, chromedriver or selenium is missin
 them: see .ci/run). One browser serves the whole session; :class:`Browser` wraps it with what
 the page tests check: the requests a page sent, its console errors, a phone-sized viewport,
 horizontal overflow, and full-page screenshots saved to test-artifacts/ for a human look.
+
+Also the session's one real redis-server (tools/redis_server.py on a loopback port), for the
+Redis store's tests and the cache command's, with ``redis_url`` its emptied database 0.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -43,8 +48,44 @@ def _skip_unless_ci(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def skip_unless_ci():
-    """The rule above, for the fixtures of other folders' real parts (the Redis server)."""
+    """The rule above, for the fixtures of other folders' real parts."""
     return _skip_unless_ci
+
+
+def _redis_server_module():
+    """tools/redis_server.py, loaded by path: a development tool, not part of the library."""
+    path = Path(__file__).resolve().parents[1] / "tools" / "redis_server.py"
+    spec = importlib.util.spec_from_file_location("memograd_tests_redis_server", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server on a free 127.0.0.1 port for the session, shared by the Redis store's
+    tests and the cache command's; skipped, saying why, if absent (failed in CI)."""
+    server, reason = _redis_server_module().start_or_skip_reason()
+    if server is None:
+        _skip_unless_ci(reason)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The server's database 0, emptied and without a memory limit before the test."""
+    import redis
+
+    url = redis_server.url(0)
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.config_set("maxmemory", 0)
+    client.close()
+    return url
 
 
 def _browser_or_skip() -> tuple[str, str]:

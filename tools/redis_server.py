@@ -2,7 +2,7 @@
 
 The distribution's ``redis-server`` (Debian's package; CI installs it from .ci/run), listening on
 127.0.0.1 only, with persistence off and its files in a temporary directory. The Redis store's
-tests (tests/memo/conftest.py, tests/cli/test_cache_cli.py) and the store benchmark
+tests (the session fixture in tests/conftest.py) and the store benchmark
 (benchmarks/memoize_stores.py) load this file by path; it is not part of the library.
 """
 

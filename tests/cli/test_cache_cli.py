@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import memograd as mg
-
-_SERVER_FILE = Path(__file__).resolve().parents[2] / "tools" / "redis_server.py"
-
-
-def _redis_server_module():
-    spec = importlib.util.spec_from_file_location("memograd_cli_tests_redis_server", _SERVER_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    server, reason = _redis_server_module().start_or_skip_reason()
-    if server is None:
-        pytest.skip(reason)
-    try:
-        yield server.url(3)
-    finally:
-        server.stop()
 
 
 def area(r):
