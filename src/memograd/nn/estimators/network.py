@@ -116,9 +116,8 @@ class Loss:
     ``__call__(raw, targets[rows], weights, normalizer)`` returns the Tensor whose gradient
     training follows (it takes the rows' targets, not the rows, so that a compiled step gets
     them as an argument) and ``report(value, rows, weights)`` turns its value into the number
-    scikit-learn
-    reports as ``loss_`` (adding the Poisson deviance's constant part). The gradient and the
-    number differ in one more case, the squared error of several outputs:
+    scikit-learn reports as ``loss_`` (adding the Poisson deviance's constant part). The
+    gradient and the number differ in one more case, the squared error of several outputs:
     scikit-learn averages over outputs in the number it reports but steps along the gradient of
     the sum, and so does this class, so that training moves exactly as scikit-learn's does.
     """
