@@ -146,7 +146,12 @@ class Optimizer:
         ``closure`` (torch's protocol) recomputes the loss and its gradients before the update.
         """
         loss = None if closure is None else closure()
-        update = self._update
+        self._apply(self._update)
+        return loss
+
+    def _apply(self, update: Callable[[Any, np.ndarray, dict, dict], None]) -> None:
+        """``update(param, grad, state, group)`` for every parameter that has a gradient, after
+        step()'s checks; each updated tensor's version bumped."""
         state = self.state
         for index, group in enumerate(self.param_groups):
             lr = group["lr"]
@@ -172,7 +177,6 @@ class Optimizer:
                 if isinstance(param, Tensor):
                     bump_version(param)  # a graph that saved the old values must not backprop
         self._opt_called = True
-        return loss
 
     def _update(
         self, param: Any, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]

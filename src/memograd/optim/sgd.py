@@ -87,3 +87,22 @@ class SGD(Optimizer):
             else:
                 step = buffer
         p -= np.multiply(step, float(group["lr"]), out=scratch(p, 2))
+
+    def fused_step(self, kernels: Any) -> None:
+        """``step()`` as ``mg.compile(step, fuse=True)`` replays it: where no group has momentum,
+        weight decay or maximize, each ``p -= lr * grad`` is one pass of ``kernels.sgd_update``
+        (bitwise equal to step()'s multiply and subtract); otherwise step() itself. Checked on
+        every call, so hyperparameters set between calls are followed."""
+        if any(g["momentum"] or g["weight_decay"] or g["maximize"] for g in self.param_groups):
+            self.step()
+            return
+        one_pass = kernels.sgd_update
+
+        def update(param: Any, grad: np.ndarray, state: dict, group: dict) -> None:
+            p = param.data
+            if grad.dtype == p.dtype and p.flags.c_contiguous and grad.flags.c_contiguous:
+                one_pass(p.reshape(-1), grad.reshape(-1), p.dtype.type(group["lr"]))
+            else:
+                self._update(param, grad, state, group)
+
+        self._apply(update)

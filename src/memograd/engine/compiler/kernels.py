@@ -5,12 +5,16 @@ a buffer it planned (``out=``), and an input overwritten in place when nothing r
 This library does that for the rows a training step spends its time in: ``linear``, ``matmul``,
 ``add``, ``relu``, ``cross_entropy``, ``sum`` and the comparisons. Each kernel performs the row's
 own arithmetic, the same NumPy operations on the same operands in the same order, so a replay is
-bitwise equal to the eager step (``tests/compile/test_kernels.py`` checks every one against the
-row's functions); only where the result lands differs. Two places compute the same numbers by an
+bitwise equal to the eager step (``tests/engine/test_compile.py`` checks whole steps of every
+optimizer); only where the result lands differs. Two places compute the same numbers by an
 equivalent route, chosen because it lets a buffer be reused: the ReLU's VJP masks with
 ``out > 0`` instead of ``x > 0`` (the same mask for every x, NaN included, so its input's buffer
 can hold its output), and cross-entropy subtracts the one-hot by ``take``/``put`` at the targets
 instead of subtracting a dense one-hot (``p - 0.0`` is ``p``).
+
+With ``fuse=True`` (``lowering.fused`` set), a bias-add followed by a ReLU, the ReLU's VJP and
+cross-entropy's forward and VJP emit one call of a :mod:`fused` kernel each instead of their
+NumPy calls; everything else is as without it.
 
 Every other row, and a library row in a case it does not cover (a batched matmul, 1-D logits),
 goes through :func:`fallback_forward` / :func:`fallback_vjp`: the row's own forward and VJP
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from memograd.engine import ops
-from memograd.engine.compiler.program import Slot
+from memograd.engine.compiler.program import Instr, Slot
 
 if TYPE_CHECKING:
     from memograd.engine.compiler.lower import Lowering
@@ -63,6 +67,17 @@ def _result_dtype(*slots: Slot) -> np.dtype:
     return np.result_type(*(s.dtype for s in slots))
 
 
+def _note_bias_add(L: Lowering, instr: Instr, x: Slot, y: Slot, out: Slot) -> None:
+    """Remember ``out = x + y`` when it is a 2-D value plus a bias along its last axis, so that
+    a ReLU right after it can take both in one fused pass (fuse=True only)."""
+    if L.fused is None or len(out.shape) != 2:
+        return
+    for a, b in ((x, y), (y, x)):
+        if _same(a, out) and b.shape == out.shape[1:] and b.dtype == out.dtype:
+            L.bias_adds[out.index] = (instr, a, b)
+            return
+
+
 def _transposed(L: Lowering, s: Slot) -> Slot:
     return L.program.view(s, "{}.T", s.shape[::-1])
 
@@ -83,7 +98,10 @@ class Linear:
         out = P.buf(ev.out._data.shape, ev.out._data.dtype)
         P.emit("{0}({1}, {2}, {3})", np.matmul, xs[0], xs[1], out, reads=xs[:2], writes=(out,))
         if len(xs) == 3:
-            P.emit("{0}({1}, {2}, {1})", np.add, out, xs[2], reads=(out, xs[2]), writes=(out,))
+            add = P.emit(
+                "{0}({1}, {2}, {1})", np.add, out, xs[2], reads=(out, xs[2]), writes=(out,)
+            )
+            _note_bias_add(L, add, out, xs[2], out)
         return out
 
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
@@ -129,10 +147,11 @@ class Add:
         P = L.program
         out = P.buf(ev.out._data.shape, ev.out._data.dtype)
         inplace = tuple((x, out) for x in xs if _same(x, out))
-        P.emit(
+        add = P.emit(
             "{0}({1}, {2}, {3})", np.add, xs[0], xs[1], out,
             reads=tuple(xs), writes=(out,), inplace=inplace,
         )  # fmt: skip
+        _note_bias_add(L, add, xs[0], xs[1], out)
         return out
 
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
@@ -157,6 +176,18 @@ class Relu:
     def forward(self, L: Lowering, ev: OpEvent, xs: list[Slot]) -> Slot:
         P = L.program
         out = P.buf(ev.out._data.shape, ev.out._data.dtype)
+        bias_add = L.bias_adds.get(xs[0].index)
+        if bias_add is not None and P.instrs and P.instrs[-1] is bias_add[0] and _same(xs[0], out):
+            # The bias-add just emitted and this ReLU, in one pass (fuse=True): the sum is still
+            # written (a later op may read it), the ReLU may take its memory (in place).
+            P.instrs.pop()
+            _, a, b = bias_add
+            P.emit(
+                "{0}({1}, {2}, {3}, {4})", L.fused.bias_relu, a, b, xs[0], out,
+                reads=(a, b), writes=(xs[0], out), inplace=((a, xs[0]), (xs[0], out)),
+                note="bias-add and relu, fused",
+            )  # fmt: skip
+            return out
         inplace = ((xs[0], out),) if _same(xs[0], out) else ()
         P.emit(
             "{0}({1}, 0, out={2})", np.maximum, xs[0], out,
@@ -167,6 +198,13 @@ class Relu:
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
         out = L.output(ev)
+        if L.fused is not None and len(g.shape) == 2 and _same(g, out):
+            result = P.buf(g.shape, g.dtype)
+            P.emit(
+                "{0}({1}, {2}, {3})", L.fused.relu_backward, g, out, result,
+                reads=(g, out), writes=(result,), inplace=((g, result),),
+            )  # fmt: skip
+            return result
         mask = P.buf(out.shape, np.bool_)
         P.emit("{0}({1}, 0, {2})", np.greater, out, mask, reads=(out,), writes=(mask,))
         result = P.buf(g.shape, g.dtype)
@@ -255,8 +293,19 @@ class CrossEntropy:
         n, c = x.shape
         targets, reduction = ev.params
         t = L.param_array(ev, targets)
-        P.emit("{0}({1}, {2})", check_targets, t, c, reads=(t,))
         dtype = ev.out._data.dtype
+        if L.fused is not None:  # the kernel checks the targets; a bad one raises the op's error
+            losses = P.buf((n,), x.dtype)
+            probs = P.buf(x.shape, x.dtype)
+            P.emit(
+                "if {0}({1}, {2}, {3}, {4}): {5}({2}, {6})", L.fused.softmax_cross_entropy,
+                x, t, losses, probs, check_targets, c,
+                reads=(x, t), writes=(losses, probs), inplace=((x, probs),),
+                note="log-softmax, its loss and its probabilities, fused",
+            )  # fmt: skip
+            L.state[id(ev)] = (probs, t, reduction)
+            return self._reduce(P, losses, reduction, dtype)
+        P.emit("{0}({1}, {2})", check_targets, t, c, reads=(t,))
         top = P.buf((n, 1), x.dtype)
         P.emit("{0}({1}, -1, None, {2}, True)", max_reduce, x, top, reads=(x,), writes=(top,))
         shifted = P.buf(x.shape, x.dtype)
@@ -292,15 +341,7 @@ class CrossEntropy:
             reads=(losses, picked),
             writes=(losses,),
         )
-        if reduction == "none":
-            out = losses
-        else:
-            out = P.buf((), dtype)
-            P.emit(
-                "{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,)
-            )
-            if reduction == "mean":
-                P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
+        out = self._reduce(P, losses, reduction, dtype)
         if ev.out.requires_grad:
             probs = P.buf(x.shape, x.dtype)
             P.emit(
@@ -310,25 +351,38 @@ class CrossEntropy:
             L.state[id(ev)] = (probs, index, reduction)
         return out
 
+    @staticmethod
+    def _reduce(P: Any, losses: Slot, reduction: str, dtype: Any) -> Slot:
+        if reduction == "none":
+            return losses
+        out = P.buf((), dtype)
+        P.emit("{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,))
+        if reduction == "mean":
+            n = losses.shape[0]
+            P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
+        return out
+
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
         probs, index, reduction = L.state[id(ev)]
         n = probs.shape[0]
         result = P.buf(probs.shape, probs.dtype)
+        if L.fused is not None:  # index: the targets themselves
+            scale = self._scale(P, g, n, reduction)
+            if scale.shape == ():
+                scale = P.view(scale, "{}.reshape(1, 1)", (1, 1))
+            P.emit(
+                "{0}({1}, {2}, {3}, {4})", L.fused.cross_entropy_grad, probs, index, scale, result,
+                reads=(probs, index, scale), writes=(result,), inplace=((probs, result),),
+                note="softmax minus one-hot, scaled, fused",
+            )  # fmt: skip
+            return result
         picked = P.buf((n,), probs.dtype)
         P.emit(
             "{0}({1}, {2}, {3}, {4})", minus_onehot, probs, index, picked, result,
             reads=(probs, index), writes=(picked, result), inplace=((probs, result),),
         )  # fmt: skip
-        if reduction == "mean":
-            scale = P.buf(
-                (), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype
-            )
-            P.emit("{0}({1}, {2}, {3})", np.divide, g, n, scale, reads=(g,), writes=(scale,))
-        elif reduction == "none":
-            scale = P.view(g, f"{{}}.reshape(({n}, 1))", (n, 1))
-        else:
-            scale = g
+        scale = self._scale(P, g, n, reduction)
         P.emit(
             "{0}({1}, {2}, {1})",
             np.multiply,
@@ -338,6 +392,20 @@ class CrossEntropy:
             writes=(result,),
         )
         return result
+
+    @staticmethod
+    def _scale(P: Any, g: Slot, n: int, reduction: str) -> Slot:
+        """What the gradient of the per-row losses is multiplied by: g/n, g, or g per row."""
+        if reduction == "mean":
+            scale = P.buf(
+                (), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype
+            )
+            P.emit("{0}({1}, {2}, {3})", np.divide, g, n, scale, reads=(g,), writes=(scale,))
+        elif reduction == "none":
+            scale = P.view(g, f"{{}}.reshape(({n}, 1))", (n, 1))
+        else:
+            scale = g
+        return scale
 
 
 # The library, by row (identity): the rows of an MLP training step.

@@ -84,8 +84,10 @@ class _Sym:
 class Lowering:
     """Builds the :class:`Program` of one record (:meth:`run`)."""
 
-    def __init__(self, record: Record, arg_is_tensor: list[bool]) -> None:
+    def __init__(self, record: Record, arg_is_tensor: list[bool], fused: Any = None) -> None:
         self.record = record
+        self.fused = fused  # the fused kernels' module (fuse=True), or None: NumPy calls only
+        self.bias_adds: dict[int, tuple[Any, Slot, Slot]] = {}  # out slot -> (instr, x, bias)
         self.program = Program(len(record.arg_tensors), arg_is_tensor)
         self.values: dict[Ref, Slot] = {}
         self.state: dict[int, Any] = {}  # a kernel's own slots, by id(event)
@@ -346,7 +348,13 @@ class Lowering:
                     "with an array argument, which a replay could not supply"
                 )
         method = getattr(ev.obj, ev.method)
-        if ev.args or ev.kwargs:
+        fused = getattr(ev.obj, "fused_" + ev.method, None) if self.fused is not None else None
+        if fused is not None and not (ev.args or ev.kwargs):  # the object's own fused version
+            self.program.emit(
+                "{0}({1})", fused, self.fused,
+                note=f"{type(ev.obj).__name__}.{ev.method}, fused  # {ev.line}",
+            )  # fmt: skip
+        elif ev.args or ev.kwargs:
             self.program.emit(
                 "{0}(*{1}, **{2})", method, ev.args, ev.kwargs,
                 note=f"{type(ev.obj).__name__}.{ev.method}  # {ev.line}",
@@ -371,6 +379,7 @@ class Lowering:
         return (container, [self._outputs(v) for v in items])
 
 
-def lower(record: Record, arg_is_tensor: list[bool]) -> Program:
-    """The program of one record: forward, backward and host calls as a flat list."""
-    return Lowering(record, arg_is_tensor).run()
+def lower(record: Record, arg_is_tensor: list[bool], fused: Any = None) -> Program:
+    """The program of one record: forward, backward and host calls as a flat list
+    (``fused``: the module of fused kernels to use where they apply)."""
+    return Lowering(record, arg_is_tensor, fused).run()

@@ -1,0 +1,116 @@
+"""Fused kernels for ``mg.compile(step, fuse=True)``: a run of elementwise work in one pass.
+
+The plan's own kernels (:mod:`kernels`) call NumPy one ufunc at a time. Each call costs about a
+microsecond before any arithmetic and makes one pass over its operands, so at a small batch a
+training step's time goes largely to the calls around its matmuls: cross-entropy alone is a dozen
+of them. Here each such run is one loop, compiled to machine code by numba (an optional extra,
+``memograd[fused]``; this module is imported only when a step asks for fusion). The matmuls stay
+NumPy's (its BLAS is faster than any loop written here).
+
+What each kernel computes, against the NumPy calls it replaces:
+
+=========================  ===================================================================
+``bias_relu``              ``h = a + b`` (b along the last axis), ``o = max(h, 0)``: the same
+                           add and the same maximum per element, so **bitwise equal** (NaN kept,
+                           ``-0.0`` made ``+0.0`` as ``np.maximum`` does)
+``relu_backward``          ``g * (out > 0)``: the same multiply by 1.0 or 0.0, **bitwise equal**
+``softmax_cross_entropy``  per row: the max, ``exp(x - max)``, their sum, ``log(sum)`` minus the
+                           target's shifted logit, the probabilities. The C library's ``exp``
+                           and ``log`` and a running sum, where NumPy has its own vectorized
+                           ``exp`` and sums pairwise: **equal to float rounding** (a few ulp)
+``cross_entropy_grad``     ``(probs - onehot) * scale``: the same subtraction and multiply,
+                           **bitwise equal** given the same probabilities
+``sgd_update``             ``p -= lr * g`` over contiguous 1-D views: the same multiply (rounded
+                           to the parameter's dtype) and subtract, **bitwise equal** (no fused
+                           multiply-add: numba contracts only under fastmath, which is off)
+=========================  ===================================================================
+
+So a fused step equals the eager step to float rounding where it has a cross-entropy, and bit for
+bit where it has not. Every kernel works on 2-D operands of any strides; the planner may give an
+output the memory of an input (``kernels`` says which pairs), so each reads an element before it
+writes the element at the same index, and never reads an index it has already written.
+numba does not check bounds: the loss kernel checks each target before it reads with it and
+returns the first bad row, and the plan then raises the eager op's error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import numba
+except ImportError as exc:  # tests/engine/test_compile_fused.py hides numba to check this
+    raise ImportError("mg.compile(fuse=True) needs numba: pip install 'memograd[fused]'") from exc
+
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+@_jit
+def bias_relu(a: Any, b: Any, h: Any, o: Any) -> None:
+    n, m = a.shape
+    for i in range(n):
+        for j in range(m):
+            v = a[i, j] + b[j]
+            h[i, j] = v
+            if v > 0 or v != v:
+                o[i, j] = v
+            else:
+                o[i, j] = 0
+
+
+@_jit
+def relu_backward(g: Any, out: Any, result: Any) -> None:
+    n, m = g.shape
+    one = np.ones(1, g.dtype)[0]
+    zero = np.zeros(1, g.dtype)[0]
+    for i in range(n):
+        for j in range(m):
+            result[i, j] = g[i, j] * (one if out[i, j] > 0 else zero)
+
+
+@_jit
+def softmax_cross_entropy(x: Any, targets: Any, losses: Any, probs: Any) -> int:
+    n, c = x.shape
+    for i in range(n):
+        t = targets[i]
+        if t < 0 or t >= c:
+            return i + 1  # a target out of range: nothing read with it; the plan raises
+        top = x[i, 0]
+        for j in range(1, c):
+            v = x[i, j]
+            if v > top or v != v:
+                top = v
+        picked = x[i, t] - top
+        total = np.exp(x[i, 0] - top)
+        probs[i, 0] = total
+        for j in range(1, c):
+            e = np.exp(x[i, j] - top)
+            probs[i, j] = e
+            total += e
+        losses[i] = np.log(total) - picked
+        for j in range(c):
+            probs[i, j] = probs[i, j] / total
+    return 0
+
+
+@_jit
+def cross_entropy_grad(probs: Any, targets: Any, scale: Any, result: Any) -> None:
+    n, c = probs.shape
+    per_row = scale.shape[0] > 1
+    one = np.ones(1, probs.dtype)[0]  # 1 in the probabilities' dtype: p - 1 rounds as NumPy's
+    for i in range(n):
+        s = scale[i, 0] if per_row else scale[0, 0]
+        t = targets[i]
+        for j in range(c):
+            p = probs[i, j]
+            if j == t:
+                p = p - one
+            result[i, j] = p * s
+
+
+@_jit
+def sgd_update(p: Any, g: Any, lr: Any) -> None:
+    for k in range(p.size):
+        p[k] = p[k] - g[k] * lr

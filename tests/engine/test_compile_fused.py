@@ -1,0 +1,258 @@
+"""mg.compile(step, fuse=True): each fused kernel against the NumPy calls it replaces (bitwise
+where the module says so, to a few ulp for the softmax), whole steps against eager (to float
+rounding with a cross-entropy, bit for bit without), and the checks a kernel must not skip."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import memograd as mg
+from memograd.engine import compiler
+from memograd.engine.compiler import kernels
+
+fused = pytest.importorskip("memograd.engine.compiler.fused")
+
+from tests.engine.test_compile import OPTIMIZERS, batch, ordinary_step  # noqa: E402
+
+SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3.0, -3.0])
+
+
+def _with_specials(rng: np.random.Generator, shape: tuple[int, int], dtype) -> np.ndarray:
+    a = rng.standard_normal(shape).astype(dtype)
+    a.reshape(-1)[: len(SPECIALS)] = SPECIALS.astype(dtype)
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("aliased", [False, True], ids=["apart", "in_place"])
+def test_bias_relu_is_bitwise_the_add_and_the_maximum(dtype, aliased):
+    rng = np.random.default_rng(0)
+    a = _with_specials(rng, (7, 13), dtype)
+    b = _with_specials(rng, (1, 13), dtype)[0][::-1].copy()
+    h_expected = a + b
+    o_expected = np.maximum(h_expected, 0)
+    if aliased:  # the planner's in-place case: the sum and the ReLU over the input's memory
+        h = o = a
+    else:
+        h, o = np.empty_like(a), np.empty_like(a)
+    with np.errstate(invalid="ignore"):
+        fused.bias_relu(a, b, h, o)
+    assert o.tobytes() == o_expected.tobytes()
+    if not aliased:
+        assert h.tobytes() == h_expected.tobytes()
+    assert not np.signbit(o[o == 0]).any()  # -0.0 comes out +0.0, as np.maximum gives
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("aliased", [False, True], ids=["apart", "in_place"])
+def test_relu_backward_is_bitwise_the_masked_multiply(dtype, aliased):
+    rng = np.random.default_rng(1)
+    g = _with_specials(rng, (9, 11), dtype)
+    out = np.maximum(_with_specials(rng, (9, 11), dtype)[::-1], 0)
+    with np.errstate(invalid="ignore"):
+        expected = np.multiply(g, out > 0)
+    result = g if aliased else np.empty_like(g)
+    with np.errstate(invalid="ignore"):
+        fused.relu_backward(g, out, result)
+    assert result.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_equals_numpys_to_a_few_ulp(dtype):
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((64, 10)) * 6).astype(dtype)
+    targets = rng.integers(0, 10, 64).astype(np.intp)
+    losses, probs = np.empty(64, dtype), np.empty_like(x)
+    assert fused.softmax_cross_entropy(x, targets, losses, probs) == 0
+    shifted = x - x.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    ulp = float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(probs, e / total, rtol=8 * ulp, atol=8 * ulp * 1e-3)
+    expected = np.log(total[:, 0]) - shifted[np.arange(64), targets]
+    np.testing.assert_allclose(losses, expected, rtol=8 * ulp, atol=8 * ulp)
+    assert probs.sum(axis=1) == pytest.approx(np.ones(64), rel=16 * ulp)
+    np.testing.assert_allclose(losses, -np.log(probs[np.arange(64), targets]), rtol=1e-4, atol=1e-6)
+
+
+def test_softmax_cross_entropy_gives_nan_where_numpy_does_and_may_overwrite_its_input():
+    x = np.array([[1.0, np.nan, 2.0], [np.inf, 0.0, 1.0], [1e30, -1e30, 0.0]], np.float32)
+    targets = np.array([0, 1, 2], np.intp)
+    losses, probs = np.empty(3, np.float32), np.empty_like(x)
+    with np.errstate(invalid="ignore"):
+        fused.softmax_cross_entropy(x.copy(), targets, losses, probs)
+        shifted = x - x.max(axis=1, keepdims=True)
+        expected = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(3), targets]
+    assert np.array_equal(np.isnan(losses), np.isnan(expected))
+    assert np.isnan(losses[:2]).all() and losses[2] == expected[2] == np.float32(1e30)
+    same = x[2:].copy()
+    fused.softmax_cross_entropy(same, targets[2:], losses[:1], same)  # probabilities in place
+    assert same.tolist() == [[1.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize("bad", [10, -1, 2**40])
+def test_softmax_cross_entropy_reports_a_bad_target_before_reading_with_it(bad):
+    x = np.zeros((4, 10), np.float32)
+    targets = np.array([1, 2, bad, 3], np.intp)
+    assert fused.softmax_cross_entropy(x, targets, np.empty(4, np.float32), np.empty_like(x)) == 3
+
+
+@pytest.mark.parametrize("scale_shape", [(1, 1), (6, 1)], ids=["mean_or_sum", "none"])
+def test_cross_entropy_grad_is_bitwise_the_one_hot_subtraction_and_the_scale(scale_shape):
+    rng = np.random.default_rng(3)
+    probs = rng.random((6, 4)).astype(np.float32)
+    targets = np.array([0, 3, 1, 1, 2, 0], np.intp)
+    scale = rng.random(scale_shape).astype(np.float32)
+    expected = np.empty_like(probs)
+    kernels.minus_onehot(probs, np.arange(6) * 4 + targets, np.empty(6, np.float32), expected)
+    expected *= scale
+    result = np.empty_like(probs)
+    fused.cross_entropy_grad(probs, targets, scale, result)
+    assert result.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_update_is_bitwise_the_multiply_and_subtract(dtype):
+    rng = np.random.default_rng(4)
+    p = rng.standard_normal(10_000).astype(dtype)
+    g = rng.standard_normal(10_000).astype(dtype)
+    lr = 0.1234567
+    expected = p.copy()
+    expected -= np.multiply(g, lr)
+    fused.sgd_update(p, g, p.dtype.type(lr))
+    assert p.tobytes() == expected.tobytes()
+
+
+# ---- whole steps ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("model_kind", ["tensors", "nn"])
+def test_fused_step_equals_eager_to_float_rounding_after_20_steps(optimizer_name, model_kind):
+    x, y = batch(8)
+    eager, eager_params = ordinary_step(optimizer_name, model_kind)
+    step, params = ordinary_step(optimizer_name, model_kind)
+    compiled = mg.compile(step, fuse=True)
+    for _ in range(20):
+        expected = eager(x, y)
+        got = compiled(x, y)
+        assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    for p, q in zip(params, eager_params, strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6)
+    assert compiled.cache_info().replays == 18
+    source = compiled.explain()
+    assert source.count("bias_relu(") == 2  # both hidden layers
+    assert source.count("relu_backward(") == 2
+    assert "softmax_cross_entropy(" in source and "cross_entropy_grad(" in source
+    assert ("SGD.step, fused" in source) == optimizer_name.startswith("sgd")
+
+
+def test_a_fused_step_without_cross_entropy_is_bitwise_the_eager_step():
+    x, _ = batch(8)
+    target = np.random.default_rng(5).standard_normal((8, 5)).astype(np.float32)
+
+    def make():
+        model = mg.nn.MLP([12, 16, 16, 5], activation="relu", rng=0)
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            loss = mg.nn.functional.mse_loss(model(x), t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, list(model.parameters())
+
+    eager, eager_params = make()
+    step, params = make()
+    compiled = mg.compile(step, fuse=True)
+    for _ in range(20):
+        assert compiled(x, target).data.tobytes() == eager(x, target).data.tobytes()
+    for p, q in zip(params, eager_params, strict=True):
+        assert p.data.tobytes() == q.data.tobytes()
+    assert compiled.cache_info().replays == 18
+    assert "bias_relu(" in compiled.explain() and "SGD.step, fused" in compiled.explain()
+
+
+def test_fused_gradients_match_finite_differences():
+    x, y = batch(4)
+    _, params = ordinary_step("sgd")
+    Ws, bs = params[:3], params[3:]
+
+    def loss_and_grad(x, y):
+        for p in params:
+            p.grad = None
+        h = x
+        for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+            h = (h @ W + b).relu() if k < 2 else h @ W + b
+        loss = mg.cross_entropy(h, y)
+        loss.backward()
+        return loss
+
+    probe = mg.compile(loss_and_grad, fuse=True)
+    for _ in range(3):
+        probe(x, y)
+    for W in (Ws[0], bs[1]):
+        grad = W.grad.copy()
+        for index in [(0, 0), (3, 7)] if W.ndim == 2 else [(0,), (9,)]:
+            original = W.data[index]
+            W.data[index] = original + 1e-2
+            up = probe(x, y).item()
+            W.data[index] = original - 1e-2
+            down = probe(x, y).item()
+            W.data[index] = original
+            assert (up - down) / 2e-2 == pytest.approx(grad[index], rel=2e-2, abs=1e-3)
+    assert "softmax_cross_entropy(" in probe.explain()
+
+
+@pytest.mark.parametrize("bad", [5, -1])
+def test_a_bad_target_in_a_fused_replay_raises_the_eager_error(bad):
+    x, y = batch(6)
+    step, params = ordinary_step("sgd")
+    compiled = mg.compile(step, fuse=True)
+    for _ in range(3):
+        compiled(x, y)
+    before = [p.data.copy() for p in params]
+    y_bad = y.copy()
+    y_bad[4] = bad
+    with pytest.raises(ValueError, match=rf"targets\[4\] = {bad} is not a class index for 5"):
+        compiled(x, y_bad)
+    for p, q in zip(params, before, strict=True):  # raised before any update
+        assert p.data.tobytes() == q.tobytes()
+
+
+def test_hyperparameters_set_between_calls_are_followed_by_the_fused_update():
+    x, y = batch(8)
+    eager, eager_params = ordinary_step("sgd")
+    step, params = ordinary_step("sgd")
+    compiled = mg.compile(step, fuse=True)
+    optimizers = []
+    for fn in (eager, step):
+        optimizers.append(next(c.cell_contents for c in fn.__closure__ if
+                               isinstance(c.cell_contents, mg.optim.SGD)))  # fmt: skip
+    for k in range(12):
+        if k == 6:  # momentum and weight decay from here: the fused update hands over to step()
+            for opt in optimizers:
+                opt.param_groups[0]["momentum"] = 0.9
+                opt.param_groups[0]["weight_decay"] = 1e-2
+        eager(x, y)
+        compiled(x, y)
+    for p, q in zip(params, eager_params, strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
+    assert "momentum_buffer" in optimizers[1].state[params[0]]
+
+
+def test_fuse_needs_numba_and_says_so_in_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "memograd.engine.compiler.fused")
+    monkeypatch.delattr(compiler, "fused")
+    with pytest.raises(ImportError, match=r"needs numba: pip install 'memograd\[fused\]'"):
+        mg.compile(lambda x: x, fuse=True)
+    with pytest.raises(TypeError, match="fuse must be True or False"):
+        mg.compile(lambda x: x, fuse="yes")
+    assert mg.compile(lambda x: x).fused is None  # the NumPy plan needs nothing more
