@@ -4,6 +4,8 @@ torch.compile that cannot run is a one-line skip, never a crash or an eager step
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -26,7 +28,8 @@ SIZES, BATCH, LR, STEPS = (6, 8, 8, 3), 5, 0.1, 5
 def _trajectory(peer: str, lr: float = LR):
     problem = make_problem(SIZES, BATCH, seed=3)
     if peer.startswith("memograd_"):
-        step = compiled_step_vs_peers.ordinary_step(problem, lr, compiled=peer.endswith("compiled"))
+        compiled, fuse = peer != "memograd_eager", peer == "memograd_fused"
+        step = compiled_step_vs_peers.ordinary_step(problem, lr, compiled, fuse)
         return follow(step[0], problem, STEPS)
     return follow(PEER_BUILDERS[peer](problem, lr), problem, STEPS)
 
@@ -46,7 +49,8 @@ def test_batch_loss_is_pytorchs_cross_entropy_of_the_same_weights() -> None:
 def test_jax_jit_torch_and_memograd_follow_the_numpy_floors_losses_step_by_step() -> None:
     pytest.importorskip("jax")
     floor = _trajectory("numpy")
-    peers = [_trajectory(p) for p in ("jax_jit", "torch", "memograd_eager", "memograd_compiled")]
+    names = ("jax_jit", "torch", "memograd_eager", "memograd_compiled", "memograd_fused")
+    peers = [_trajectory(p) for p in names]
     assert trajectory_disagreements(peers, floor) == []
     # Training moves the loss, so agreement is not agreement at the start only.
     assert floor.losses[-1] < floor.losses[0] - 1e-3
@@ -107,9 +111,32 @@ def test_without_a_cxx_compiler_the_case_skips_torch_compile_in_one_line() -> No
     skipped = {entry["peer"]: entry["reason"] for entry in result.skipped}
     assert "C++ compiler" in skipped["torch_compile"] and "\n" not in skipped["torch_compile"]
     rows = {row.label: row for row in result.rows}
-    assert "torch_compile" not in rows and {"numpy", "torch", "memograd_compiled"} <= set(rows)
+    assert "torch_compile" not in rows
+    assert {"numpy", "torch", "memograd_compiled", "memograd_fused"} <= set(rows)
     assert result.met is not True  # a target peer went unmeasured: never "met"
     assert "not judged against torch_compile" in result.verdict
+    assert result.verdict.startswith("fused / torch ")  # the targets judged on the fused step
+    assert "compiled (NumPy plan) / numpy " in result.verdict
+
+
+def test_without_numba_the_fused_row_is_a_one_line_skip_and_the_plain_plan_is_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memograd.engine import compiler
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "memograd.engine.compiler.fused", raising=False)
+    monkeypatch.delattr(compiler, "fused", raising=False)
+    case = compiled_step_vs_peers.CASES[0]
+    result = case.new_result()
+    settings = Settings(quick=True, rounds=1, batch_seconds=0.005, settle_seconds=0.0)
+    case.run(settings, result)
+    skipped = {entry["peer"]: entry["reason"] for entry in result.skipped}
+    assert skipped["memograd_fused"] == (
+        "mg.compile(fuse=True) needs numba: pip install 'memograd[fused]'"
+    )
+    assert "memograd_fused" not in {row.label for row in result.rows}
+    assert result.verdict.startswith("compiled / torch ")
 
 
 @pytest.mark.slow
