@@ -154,12 +154,7 @@ class Optimizer:
         step()'s checks; each updated tensor's version bumped."""
         state = self.state
         for index, group in enumerate(self.param_groups):
-            lr = group["lr"]
-            if not 0 <= lr < math.inf:  # a schedule or a hand may have set it since: NaN too
-                raise ValueError(
-                    f"parameter group {index} has learning rate {lr!r}; a rate must be a finite "
-                    "number >= 0 (use maximize=True to ascend)"
-                )
+            checked_rate(index, group)
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -471,6 +466,18 @@ class Scratch:
                 k: v for k, v in self._views.items() if (k[0], k[2]) != (slot, like.dtype)
             }
         return flat[: like.size].reshape(like.shape)
+
+
+def checked_rate(index: int, group: Mapping[str, Any]) -> float:
+    """Group ``index``'s learning rate, refused unless finite and >= 0 (a schedule or a hand may
+    have set it since the group was checked; NaN too)."""
+    lr = group["lr"]
+    if not 0 <= lr < math.inf:
+        raise ValueError(
+            f"parameter group {index} has learning rate {lr!r}; a rate must be a finite "
+            "number >= 0 (use maximize=True to ascend)"
+        )
+    return lr
 
 
 def check_non_negative(group: Mapping[str, Any], name: str) -> None:

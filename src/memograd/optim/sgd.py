@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from memograd.engine.tensor import bump_version
 from memograd.optim.optimizer import (
     Optimizer,
     check_flag,
     check_non_negative,
+    checked_rate,
     followed_gradient,
 )
 
@@ -53,6 +55,7 @@ class SGD(Optimizer):
                 "maximize": maximize,
             },
         )
+        self._one_pass_views: list[tuple] | None = None  # fused_step's, made on its first call
 
     def _check_hyperparameters(self, group: dict[str, Any]) -> None:
         for name in ("lr", "momentum", "dampening", "weight_decay"):
@@ -92,17 +95,48 @@ class SGD(Optimizer):
         """``step()`` as ``mg.compile(step, fuse=True)`` replays it: where no group has momentum,
         weight decay or maximize, each ``p -= lr * grad`` is one pass of ``kernels.sgd_update``
         (bitwise equal to step()'s multiply and subtract); otherwise step() itself. Checked on
-        every call, so hyperparameters set between calls are followed."""
-        if any(g["momentum"] or g["weight_decay"] or g["maximize"] for g in self.param_groups):
+        every call, so hyperparameters set between calls are followed.
+
+        The flat views the kernel takes are made once and kept while every parameter holds the
+        same array and the same gradient array (a replay hands the same buffers every step), so
+        a call costs one identity check and one kernel call per parameter."""
+        groups = self.param_groups
+        if any(g["momentum"] or g["weight_decay"] or g["maximize"] for g in groups):
             self.step()
             return
+        views = self._one_pass_views
+        if views is None or any(p.grad is not g or p._data is not d for p, d, g, *_ in views):
+            views = self._one_pass_views = self._flat_views()
+            if views is None:  # a gradient step() must check or convert: step() does it
+                self.step()
+                return
+        rates = [checked_rate(index, group) for index, group in enumerate(groups)]
         one_pass = kernels.sgd_update
+        for param, data, grad, p_flat, g_flat, k in views:
+            if grad is not None:
+                one_pass(p_flat, g_flat, data.dtype.type(rates[k]))
+                bump_version(param)
+        self._opt_called = True
 
-        def update(param: Any, grad: np.ndarray, state: dict, group: dict) -> None:
-            p = param.data
-            if grad.dtype == p.dtype and p.flags.c_contiguous and grad.flags.c_contiguous:
-                one_pass(p.reshape(-1), grad.reshape(-1), p.dtype.type(group["lr"]))
-            else:
-                self._update(param, grad, state, group)
-
-        self._apply(update)
+    def _flat_views(self) -> list[tuple] | None:
+        """(param, its array, its gradient, both as flat views, group index) for every
+        parameter, or None where a gradient is not a contiguous array of its parameter's shape
+        and dtype."""
+        views = []
+        for k, group in enumerate(self.param_groups):
+            for param in group["params"]:
+                data, grad = param._data, param.grad
+                if grad is None:
+                    views.append((param, data, None, None, None, k))
+                    continue
+                if not (
+                    type(grad) is np.ndarray
+                    and grad.shape == data.shape
+                    and grad.dtype == data.dtype
+                    and grad.flags.c_contiguous
+                    and data.flags.c_contiguous
+                ):
+                    return None
+                self.state.setdefault(param, {})
+                views.append((param, data, grad, data.reshape(-1), grad.reshape(-1), k))
+        return views
