@@ -46,6 +46,9 @@ def test_bias_relu_is_bitwise_the_add_and_the_maximum(dtype, aliased):
     assert not np.signbit(o[o == 0]).any()  # -0.0 comes out +0.0, as np.maximum gives
 
 
+NONE = np.empty(0, np.float32)  # a kernel's ``sums`` when no column sums are wanted
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("aliased", [False, True], ids=["apart", "in_place"])
 def test_relu_backward_is_bitwise_the_masked_multiply(dtype, aliased):
@@ -56,8 +59,28 @@ def test_relu_backward_is_bitwise_the_masked_multiply(dtype, aliased):
         expected = np.multiply(g, out > 0)
     result = g if aliased else np.empty_like(g)
     with np.errstate(invalid="ignore"):
-        fused.relu_backward(g, out, result)
+        fused.relu_backward(g, out, result, NONE.astype(dtype))
     assert result.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 7, 8, 9, 32, 33, 128, 200, 1024])
+@pytest.mark.parametrize("columns", [2, 3, 10, 256])
+def test_column_sums_of_the_fused_kernels_are_bitwise_numpys_add_reduce_over_rows(rows, columns):
+    """The bias gradient summed inside the kernel, in NumPy's own order for a 2-D C array:
+    values spread over six orders of magnitude, so another order would round differently."""
+    rng = np.random.default_rng(rows * 1000 + columns)
+    g = rng.standard_normal((rows, columns)) * 10 ** rng.uniform(-3, 3, (rows, columns))
+    g = g.astype(np.float32)
+    out = np.abs(rng.standard_normal((rows, columns))).astype(np.float32)
+    out[::3] = 0
+    sums = np.full(columns, np.nan, np.float32)
+    fused.relu_backward(g, out, np.empty_like(g), sums)
+    assert sums.tobytes() == np.add.reduce(g * (out > 0), 0).tobytes()
+    probs = rng.random((rows, columns)).astype(np.float32)
+    targets = rng.integers(0, columns, rows).astype(np.intp)
+    result = np.empty_like(probs)
+    fused.cross_entropy_grad(probs, targets, np.ones((1, 1), np.float32), 3.0, result, sums)
+    assert sums.tobytes() == np.add.reduce(result, 0).tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -65,8 +88,8 @@ def test_softmax_cross_entropy_equals_numpys_to_a_few_ulp(dtype):
     rng = np.random.default_rng(2)
     x = (rng.standard_normal((64, 10)) * 6).astype(dtype)
     targets = rng.integers(0, 10, 64).astype(np.intp)
-    losses, probs = np.empty(64, dtype), np.empty_like(x)
-    assert fused.softmax_cross_entropy(x, targets, losses, probs) == 0
+    losses, probs, mean = np.empty(64, dtype), np.empty_like(x), np.empty(1, dtype)
+    assert fused.softmax_cross_entropy(x, targets, losses, probs, mean, dtype(64)) == 0
     shifted = x - x.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=1, keepdims=True)
@@ -75,6 +98,7 @@ def test_softmax_cross_entropy_equals_numpys_to_a_few_ulp(dtype):
     expected = np.log(total[:, 0]) - shifted[np.arange(64), targets]
     np.testing.assert_allclose(losses, expected, rtol=8 * ulp, atol=8 * ulp)
     assert probs.sum(axis=1) == pytest.approx(np.ones(64), rel=16 * ulp)
+    assert mean[0] == pytest.approx(float(np.mean(expected)), rel=64 * ulp)
     np.testing.assert_allclose(losses, -np.log(probs[np.arange(64), targets]), rtol=1e-4, atol=1e-6)
 
 
@@ -83,13 +107,15 @@ def test_softmax_cross_entropy_gives_nan_where_numpy_does_and_may_overwrite_its_
     targets = np.array([0, 1, 2], np.intp)
     losses, probs = np.empty(3, np.float32), np.empty_like(x)
     with np.errstate(invalid="ignore"):
-        fused.softmax_cross_entropy(x.copy(), targets, losses, probs)
+        fused.softmax_cross_entropy(x.copy(), targets, losses, probs, NONE, np.float32(1))
         shifted = x - x.max(axis=1, keepdims=True)
         expected = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(3), targets]
     assert np.array_equal(np.isnan(losses), np.isnan(expected))
     assert np.isnan(losses[:2]).all() and losses[2] == expected[2] == np.float32(1e30)
     same = x[2:].copy()
-    fused.softmax_cross_entropy(same, targets[2:], losses[:1], same)  # probabilities in place
+    fused.softmax_cross_entropy(
+        same, targets[2:], losses[:1], same, NONE, np.float32(1)
+    )  # in place
     assert same.tolist() == [[1.0, 0.0, 0.0]]
 
 
@@ -97,20 +123,25 @@ def test_softmax_cross_entropy_gives_nan_where_numpy_does_and_may_overwrite_its_
 def test_softmax_cross_entropy_reports_a_bad_target_before_reading_with_it(bad):
     x = np.zeros((4, 10), np.float32)
     targets = np.array([1, 2, bad, 3], np.intp)
-    assert fused.softmax_cross_entropy(x, targets, np.empty(4, np.float32), np.empty_like(x)) == 3
+    losses, probs = np.empty(4, np.float32), np.empty_like(x)
+    assert fused.softmax_cross_entropy(x, targets, losses, probs, NONE, np.float32(1)) == 3
 
 
-@pytest.mark.parametrize("scale_shape", [(1, 1), (6, 1)], ids=["mean_or_sum", "none"])
-def test_cross_entropy_grad_is_bitwise_the_one_hot_subtraction_and_the_scale(scale_shape):
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_grad_is_bitwise_the_one_hot_subtraction_and_the_scale(reduction):
+    """Against the NumPy plan's calls: ``minus_onehot``, then ``g / n`` (a mean), then the
+    multiply by it (per row for reduction="none")."""
     rng = np.random.default_rng(3)
     probs = rng.random((6, 4)).astype(np.float32)
     targets = np.array([0, 3, 1, 1, 2, 0], np.intp)
-    scale = rng.random(scale_shape).astype(np.float32)
+    g = rng.random(6 if reduction == "none" else ()).astype(np.float32)
     expected = np.empty_like(probs)
     kernels.minus_onehot(probs, np.arange(6) * 4 + targets, np.empty(6, np.float32), expected)
+    scale = np.divide(g, 6) if reduction == "mean" else g.reshape(-1, 1)
     expected *= scale
     result = np.empty_like(probs)
-    fused.cross_entropy_grad(probs, targets, scale, result)
+    divisor = np.float32(6 if reduction == "mean" else 1)
+    fused.cross_entropy_grad(probs, targets, g.reshape(-1, 1), divisor, result, NONE)
     assert result.tobytes() == expected.tobytes()
 
 
@@ -148,6 +179,7 @@ def test_fused_step_equals_eager_to_float_rounding_after_20_steps(optimizer_name
     assert source.count("bias_relu(") == 2  # both hidden layers
     assert source.count("relu_backward(") == 2
     assert "softmax_cross_entropy(" in source and "cross_entropy_grad(" in source
+    assert "reduce(" not in source  # the bias gradients and the mean: summed inside the kernels
     assert ("SGD.step, fused" in source) == optimizer_name.startswith("sgd")
 
 
@@ -256,3 +288,45 @@ def test_fuse_needs_numba_and_says_so_in_one_line(monkeypatch):
     with pytest.raises(TypeError, match="fuse must be True or False"):
         mg.compile(lambda x: x, fuse="yes")
     assert mg.compile(lambda x: x).fused is None  # the NumPy plan needs nothing more
+
+
+@pytest.mark.parametrize("order", ["relu_first", "skip_first"])
+def test_a_bias_gradient_waits_for_every_contribution_to_its_adjoint(order):
+    """z = x @ W + b feeds a ReLU and, directly, a second matmul: dz is relu_backward's result
+    plus a second contribution, so db must be summed after both (never inside the ReLU's
+    kernel alone). A loss without cross-entropy: the fused step is the eager step, bit for bit."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 12)).astype(np.float32)
+    target = rng.standard_normal((8, 5)).astype(np.float32)
+
+    def make():
+        r = np.random.default_rng(7)
+        W, V, U = (
+            mg.tensor(r.standard_normal(s).astype(np.float32) * 0.3, requires_grad=True)
+            for s in [(12, 16), (16, 5), (16, 5)]
+        )
+        b = mg.tensor(r.standard_normal(16).astype(np.float32), requires_grad=True)
+        params = [W, V, U, b]
+        optimizer = mg.optim.SGD(params, lr=0.05)
+
+        def step(x, t):
+            optimizer.zero_grad()
+            z = x @ W + b
+            h = z.relu()
+            y = h @ V + z @ U if order == "relu_first" else z @ U + h @ V
+            loss = mg.nn.functional.mse_loss(y, t)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, params
+
+    eager, eager_params = make()
+    step, params = make()
+    compiled = mg.compile(step, fuse=True)
+    for _ in range(6):
+        assert compiled(x, target).data.tobytes() == eager(x, target).data.tobytes()
+    for p, q in zip(params, eager_params, strict=True):
+        assert p.data.tobytes() == q.data.tobytes()
+        assert p.grad.tobytes() == q.grad.tobytes()
+    assert "relu_backward(" in compiled.explain() and compiled.cache_info().replays == 4

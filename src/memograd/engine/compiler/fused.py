@@ -69,20 +69,36 @@ def bias_relu(a: Any, b: Any, h: Any, o: Any) -> None:
 
 
 @_jit
-def relu_backward(g: Any, out: Any, result: Any) -> None:
+def _add_row(sums: Any, row: Any) -> None:
+    """One more row into column sums that started at 0: NumPy's ``add.reduce(a, 0)`` for a 2-D
+    C-ordered ``a`` with two or more columns adds the rows in order, from its identity 0 (so a
+    column of ``-0.0`` sums to ``+0.0``, as here)."""
+    for j in range(sums.shape[0]):
+        sums[j] += row[j]
+
+
+@_jit
+def relu_backward(g: Any, out: Any, result: Any, sums: Any) -> None:
     n, m = g.shape
     one = np.ones(1, g.dtype)[0]
     zero = np.zeros(1, g.dtype)[0]
     row = np.empty(m, result.dtype)
+    summing = sums.shape[0] > 0  # the bias gradient too (an empty ``sums``: not wanted)
+    if summing:
+        sums[:] = 0
     for i in range(n):
         for j in range(m):
             row[j] = g[i, j] * (one if out[i, j] > 0 else zero)
         for j in range(m):
             result[i, j] = row[j]
+        if summing:
+            _add_row(sums, row)
 
 
 @_jit
-def softmax_cross_entropy(x: Any, targets: Any, losses: Any, probs: Any) -> int:
+def softmax_cross_entropy(
+    x: Any, targets: Any, losses: Any, probs: Any, total: Any, divisor: Any
+) -> int:
     n, c = x.shape
     for i in range(n):
         t = targets[i]
@@ -94,31 +110,46 @@ def softmax_cross_entropy(x: Any, targets: Any, losses: Any, probs: Any) -> int:
             if v > top or v != v:
                 top = v
         picked = x[i, t] - top
-        total = np.exp(x[i, 0] - top)
-        probs[i, 0] = total
+        s = np.exp(x[i, 0] - top)
+        probs[i, 0] = s
         for j in range(1, c):
             e = np.exp(x[i, j] - top)
             probs[i, j] = e
-            total += e
-        losses[i] = np.log(total) - picked
+            s += e
+        losses[i] = np.log(s) - picked
         for j in range(c):
-            probs[i, j] = probs[i, j] / total
+            probs[i, j] = probs[i, j] / s
+    if total.shape[0] > 0:  # the reduction too: their sum, divided (by n for a mean, else 1)
+        acc = np.zeros(1, losses.dtype)[0]
+        for i in range(n):
+            acc += losses[i]
+        total[0] = acc / divisor
     return 0
 
 
 @_jit
-def cross_entropy_grad(probs: Any, targets: Any, scale: Any, result: Any) -> None:
+def cross_entropy_grad(
+    probs: Any, targets: Any, g: Any, divisor: Any, result: Any, sums: Any
+) -> None:
     n, c = probs.shape
-    per_row = scale.shape[0] > 1
+    per_row = g.shape[0] > 1  # reduction="none": each row's own incoming gradient
     one = np.ones(1, probs.dtype)[0]  # 1 in the probabilities' dtype: p - 1 rounds as NumPy's
+    row = np.empty(c, result.dtype)
+    summing = sums.shape[0] > 0
+    if summing:
+        sums[:] = 0
     for i in range(n):
-        s = scale[i, 0] if per_row else scale[0, 0]
+        s = g[i if per_row else 0, 0] / divisor  # g / n for a mean, as the NumPy plan divides
         t = targets[i]
         for j in range(c):
             p = probs[i, j]
             if j == t:
                 p = p - one
-            result[i, j] = p * s
+            row[j] = p * s
+        for j in range(c):
+            result[i, j] = row[j]
+        if summing:
+            _add_row(sums, row)
 
 
 @_jit

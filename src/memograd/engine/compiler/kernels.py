@@ -78,6 +78,28 @@ def _note_bias_add(L: Lowering, instr: Instr, x: Slot, y: Slot, out: Slot) -> No
             return
 
 
+def _no_sums(L: Lowering, dtype: np.dtype) -> Slot:
+    """An empty array for a fused kernel's ``sums``: no column sums wanted (yet)."""
+    return L.program.slot("const", (0,), dtype, np.empty(0, dtype))
+
+
+def _column_sums_fused(L: Lowering, g: Slot, out: Slot) -> bool:
+    """``out = g.sum(0)`` taken by the fused kernel that just wrote g, if one did (fuse=True):
+    its instruction gets ``out`` for its ``sums``. Only when that instruction is the last one
+    (no contribution was added into g since) and g has two columns or more, where the kernel's
+    order (first row, then each next added) is NumPy's own for ``add.reduce(g, 0)``."""
+    instr = L.column_sums.get(g.index)
+    P = L.program
+    if instr is None or not P.instrs or P.instrs[-1] is not instr:
+        return False
+    if len(g.shape) != 2 or g.shape[1] < 2 or out.shape != g.shape[1:] or out.dtype != g.dtype:
+        return False
+    instr.items = (*instr.items[:-1], out)
+    instr.writes = (*instr.writes, out)
+    del L.column_sums[g.index]
+    return True
+
+
 def _transposed(L: Lowering, s: Slot) -> Slot:
     return L.program.view(s, "{}.T", s.shape[::-1])
 
@@ -107,6 +129,12 @@ class Linear:
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
         x, w = L.inputs(ev)[:2]
+        key = ("bias gradient", id(ev))
+        if L.fused is not None and len(ev.inputs) == 3 and key not in L.state:
+            # The sweep asks for db last, after two matmuls; the fused kernel that wrote g is
+            # the last instruction only now, at the first of the three: it sums db right away.
+            db = P.buf(g.shape[1:], g.dtype)
+            L.state[key] = db if _column_sums_fused(L, g, db) else None
         if i == 0:  # dx = g @ W^T
             out = P.buf(x.shape, _result_dtype(g, w))
             P.emit(
@@ -120,8 +148,10 @@ class Linear:
                 reads=(x, g), writes=(out,),
             )  # fmt: skip
         else:  # db = g summed over the batch
-            out = P.buf(g.shape[1:], g.dtype)
-            P.emit("{0}({1}, 0, None, {2})", add_reduce, g, out, reads=(g,), writes=(out,))
+            out = L.state.get(key)
+            if out is None:
+                out = P.buf(g.shape[1:], g.dtype)
+                P.emit("{0}({1}, 0, None, {2})", add_reduce, g, out, reads=(g,), writes=(out,))
         return out
 
 
@@ -163,6 +193,8 @@ class Add:
         out = P.buf(target.shape, g.dtype)
         reduced = tuple(n for a, n in enumerate(g.shape) if a not in axes)
         flat = P.view(out, f"{{}}.reshape({reduced!r})", reduced)
+        if axes == (0,) and _column_sums_fused(L, g, flat):
+            return out
         P.emit("{0}({1}, {2}, None, {3})", add_reduce, g, axes, flat, reads=(g,), writes=(flat,))
         return out
 
@@ -200,9 +232,9 @@ class Relu:
         out = L.output(ev)
         if L.fused is not None and len(g.shape) == 2 and _same(g, out):
             result = P.buf(g.shape, g.dtype)
-            P.emit(
-                "{0}({1}, {2}, {3})", L.fused.relu_backward, g, out, result,
-                reads=(g, out), writes=(result,), inplace=((g, result),),
+            L.column_sums[result.index] = P.emit(
+                "{0}({1}, {2}, {3}, {4})", L.fused.relu_backward, g, out, result,
+                _no_sums(L, g.dtype), reads=(g, out), writes=(result,), inplace=((g, result),),
             )  # fmt: skip
             return result
         mask = P.buf(out.shape, np.bool_)
@@ -297,14 +329,21 @@ class CrossEntropy:
         if L.fused is not None:  # the kernel checks the targets; a bad one raises the op's error
             losses = P.buf((n,), x.dtype)
             probs = P.buf(x.shape, x.dtype)
+            if reduction == "none":
+                out, total = losses, _no_sums(L, dtype)
+            else:  # the sum (divided by n for a mean) in the kernel too
+                out = P.buf((), dtype)
+                total = P.view(out, "{}.reshape(1)", (1,))
+            divisor = x.dtype.type(n if reduction == "mean" else 1)
             P.emit(
-                "if {0}({1}, {2}, {3}, {4}): {5}({2}, {6})", L.fused.softmax_cross_entropy,
-                x, t, losses, probs, check_targets, c,
-                reads=(x, t), writes=(losses, probs), inplace=((x, probs),),
+                "if {0}({1}, {2}, {3}, {4}, {5}, {6}): {7}({2}, {8})",
+                L.fused.softmax_cross_entropy, x, t, losses, probs, total, divisor,
+                check_targets, c,
+                reads=(x, t), writes=(losses, probs, total), inplace=((x, probs),),
                 note="log-softmax, its loss and its probabilities, fused",
             )  # fmt: skip
             L.state[id(ev)] = (probs, t, reduction)
-            return self._reduce(P, losses, reduction, dtype)
+            return out
         P.emit("{0}({1}, {2})", check_targets, t, c, reads=(t,))
         top = P.buf((n, 1), x.dtype)
         P.emit("{0}({1}, -1, None, {2}, True)", max_reduce, x, top, reads=(x,), writes=(top,))
@@ -367,13 +406,14 @@ class CrossEntropy:
         probs, index, reduction = L.state[id(ev)]
         n = probs.shape[0]
         result = P.buf(probs.shape, probs.dtype)
-        if L.fused is not None:  # index: the targets themselves
-            scale = self._scale(P, g, n, reduction)
-            if scale.shape == ():
-                scale = P.view(scale, "{}.reshape(1, 1)", (1, 1))
-            P.emit(
-                "{0}({1}, {2}, {3}, {4})", L.fused.cross_entropy_grad, probs, index, scale, result,
-                reads=(probs, index, scale), writes=(result,), inplace=((probs, result),),
+        if L.fused is not None:  # index: the targets themselves; g / n in the kernel
+            rows = n if reduction == "none" else 1
+            g2 = P.view(g, f"{{}}.reshape({rows}, 1)", (rows, 1))
+            divisor = g.dtype.type(n if reduction == "mean" else 1)
+            L.column_sums[result.index] = P.emit(
+                "{0}({1}, {2}, {3}, {4}, {5}, {6})", L.fused.cross_entropy_grad, probs, index,
+                g2, divisor, result, _no_sums(L, result.dtype), reads=(probs, index, g2),
+                writes=(result,), inplace=((probs, result),),
                 note="softmax minus one-hot, scaled, fused",
             )  # fmt: skip
             return result

@@ -88,9 +88,10 @@ class Lowering:
         self.record = record
         self.fused = fused  # the fused kernels' module (fuse=True), or None: NumPy calls only
         self.bias_adds: dict[int, tuple[Any, Slot, Slot]] = {}  # out slot -> (instr, x, bias)
+        self.column_sums: dict[int, Any] = {}  # adjoint slot -> the fused instr that wrote it
         self.program = Program(len(record.arg_tensors), arg_is_tensor)
         self.values: dict[Ref, Slot] = {}
-        self.state: dict[int, Any] = {}  # a kernel's own slots, by id(event)
+        self.state: dict[Any, Any] = {}  # a kernel's own slots, by id(event) (or a tuple with it)
         self.kernels: dict[int, Any] = {}  # id(event) -> library kernel (None: the row's own)
         self.forward_instr: dict[int, int] = {}  # id(event) -> index of its last instruction
         self.fallback: dict[int, tuple[Slot, Slot]] = {}  # id(event) -> (output, ctx) slots
