@@ -177,7 +177,9 @@ def print_case(console: Any, case: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"{case['title']}  [dim]({case['name']})[/dim]", title_justify="left")
-    table.add_column(case["label_header"])
+    # Labels are never cut: "memograd_eager" and "memograd_fused" would both print "memograd…".
+    widest = max((len(row["label"]) for row in case["rows"]), default=None)
+    table.add_column(case["label_header"], no_wrap=True, min_width=widest)
     extra_columns = list(case["columns"])
     for column in extra_columns:
         table.add_column(column.replace("_", " "), justify="right")

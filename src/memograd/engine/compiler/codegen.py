@@ -71,6 +71,8 @@ class _Namer:
         if known is not None:
             return known
         base = getattr(value, "__name__", None)
+        if isinstance(value, np.generic):  # a typed constant (a divisor): its type and value
+            base = f"{type(value).__name__}_{value}".replace(".", "_").replace("-", "m")
         if not isinstance(base, str) or not base.isidentifier() or keyword.iskeyword(base):
             base = type(value).__name__.lower()
         base = base.strip("_") or "obj"
