@@ -180,7 +180,8 @@ def test_fused_step_equals_eager_to_float_rounding_after_20_steps(optimizer_name
     assert source.count("relu_backward(") == 2
     assert "softmax_cross_entropy(" in source and "cross_entropy_grad(" in source
     assert "reduce(" not in source  # the bias gradients and the mean: summed inside the kernels
-    assert ("SGD.step, fused" in source) == optimizer_name.startswith("sgd")
+    has_fused_step = optimizer_name in ("sgd", "sgd_momentum_nesterov", "adam", "adamw")
+    assert (".step, fused" in source) == has_fused_step
 
 
 def test_a_fused_step_without_cross_entropy_is_bitwise_the_eager_step():
@@ -330,3 +331,43 @@ def test_a_bias_gradient_waits_for_every_contribution_to_its_adjoint(order):
         assert p.data.tobytes() == q.data.tobytes()
         assert p.grad.tobytes() == q.grad.tobytes()
     assert "relu_backward(" in compiled.explain() and compiled.cache_info().replays == 4
+
+
+ADAMS = {
+    "adam": lambda ps: mg.optim.Adam(ps, lr=1e-2),
+    "amsgrad_maximize": lambda ps: mg.optim.Adam(ps, lr=1e-2, amsgrad=True, maximize=True),
+    "l2": lambda ps: mg.optim.Adam(ps, lr=3e-3, betas=(0.8, 0.99), weight_decay=0.1),
+    "adamw": lambda ps: mg.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+    "big_beta1": lambda ps: mg.optim.Adam(ps, lr=1e-2, betas=(0.3, 0.9)),  # lerp's other form
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(ADAMS))
+def test_adams_fused_step_is_bitwise_its_step(name, dtype):
+    rng = np.random.default_rng(8)
+    start = [rng.standard_normal(s).astype(dtype) for s in [(7, 5), (5,), (3, 4, 2)]]
+    grads = [[rng.standard_normal(a.shape).astype(dtype) for a in start] for _ in range(20)]
+    grads[3][0][0, 0] = 0.0  # a zero gradient, a huge one and a denormal one on the way
+    grads[5][1][2] = 1e30 if dtype == np.float32 else 1e200
+    grads[7][2][0, 0, 0] = np.finfo(dtype).smallest_subnormal
+    runs = []
+    for fused_update in (False, True):
+        params = [mg.tensor(a.copy(), requires_grad=True) for a in start]
+        optimizer = ADAMS[name](params)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads, strict=True):
+                p.grad = g.copy()
+            with np.errstate(over="ignore"):  # the huge gradient's square, in both
+                if fused_update:
+                    optimizer.fused_step(fused)
+                else:
+                    optimizer.step()
+        runs.append((params, optimizer))
+    (eager, eager_opt), (one_pass, fused_opt) = runs
+    for p, q in zip(eager, one_pass, strict=True):
+        assert p.data.tobytes() == q.data.tobytes()
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            a, b = eager_opt.state[p][key], fused_opt.state[q][key]
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    assert not np.array_equal(one_pass[0].data, start[0])

@@ -115,6 +115,58 @@ class Adam(Optimizer):
         update *= step_size
         p -= update
 
+    def fused_step(self, kernels: Any) -> None:
+        """``step()`` as ``mg.compile(step, fuse=True)`` replays it: each parameter's whole
+        update is one pass of ``kernels.adam_update`` over flat views, the same operations in
+        the same order as :meth:`_update`'s NumPy calls (bitwise equal); a parameter whose
+        state is not made yet, or whose arrays are not contiguous in its dtype, takes
+        :meth:`_update`."""
+        one_pass = kernels.adam_update
+        empty: dict[np.dtype, np.ndarray] = {}
+
+        def update(param: Any, grad: np.ndarray, state: dict, group: dict) -> None:
+            p = param.data
+            if not (
+                state
+                and grad.dtype == p.dtype
+                and p.flags.c_contiguous
+                and grad.flags.c_contiguous
+                and state["exp_avg"].flags.c_contiguous
+                and state["exp_avg_sq"].flags.c_contiguous
+            ):
+                self._update(param, grad, state, group)
+                return
+            state["step"] += 1
+            t = state["step"]
+            cast = p.dtype.type
+            lr, eps, decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+            beta1, beta2 = map(float, group["betas"])
+            decoupled = group["decoupled_weight_decay"]
+            w = cast(1.0 - beta1)
+            if group["amsgrad"]:
+                v_max = state["max_exp_avg_sq"].reshape(-1)
+            else:
+                v_max = empty.setdefault(p.dtype, np.empty(0, p.dtype))
+            one_pass(
+                p.reshape(-1),
+                grad.reshape(-1),
+                state["exp_avg"].reshape(-1),
+                state["exp_avg_sq"].reshape(-1),
+                v_max,
+                cast(1.0 - lr * decay) if decay and decoupled else cast(1.0),
+                bool(group["maximize"]),
+                cast(0.0 if decoupled else decay),
+                w,
+                bool(abs(w) < 0.5),
+                cast(beta2),
+                cast(1.0 - beta2),
+                cast((1.0 - beta2**t) ** 0.5),
+                cast(eps),
+                cast(lr / (1.0 - beta1**t)),
+            )
+
+        self._apply(update)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay; ``weight_decay`` defaults to 0.01 as in torch."""
