@@ -27,6 +27,7 @@ DEFAULTS = [mg.MLPClassifier(), mg.MLPRegressor()]
 VARIANTS = [
     mg.MLPClassifier(dropout=0.2, dtype="float32"),
     mg.MLPRegressor(solver="sgd", activation="tanh"),
+    mg.MLPClassifier(fuse=True),  # the compiled, fused mini-batch step (numba: the test extra)
 ]
 
 
@@ -49,7 +50,7 @@ def test_sklearn_estimator_checks(estimator, check):
     ("ours", "theirs"),
     [(mg.MLPClassifier, SklearnClassifier), (mg.MLPRegressor, SklearnRegressor)],
 )
-def test_constructor_is_sklearns_plus_three_keywords(ours, theirs):
+def test_constructor_is_sklearns_plus_four_keywords(ours, theirs):
     mine = inspect.signature(ours).parameters
     sk = inspect.signature(theirs).parameters
     for name, parameter in sk.items():
@@ -62,6 +63,7 @@ def test_constructor_is_sklearns_plus_three_keywords(ours, theirs):
         "dropout": 0.0,
         "dtype": None,
         "progress_bar": False,
+        "fuse": False,
     }
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extras.values())
 

@@ -196,16 +196,71 @@ def test_the_compiled_batches_train_exactly_as_the_eager_ones(monkeypatch, kind,
 
     steps, compile_step = [], stochastic.compile_step
 
-    def compile_and_keep(function):
-        steps.append(compile_step(function))
+    def compile_and_keep(function, fuse):
+        steps.append(compile_step(function, fuse=fuse))
         return steps[-1]
 
     with monkeypatch.context() as patch:
         patch.setattr(stochastic, "compile_step", compile_and_keep)
         compiled = fit()
     assert steps and steps[0].cache_info().replays > 0  # the plans did run
-    monkeypatch.setattr(stochastic, "compile_step", lambda function: function)
+    monkeypatch.setattr(stochastic, "compile_step", lambda function, fuse: function)
     assert fit() == compiled
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("multiclass", {"solver": "adam", "alpha": 0.01}),
+        ("multiclass", {"solver": "sgd", "momentum": 0.0, "alpha": 0.0}),
+        ("multiclass", {"solver": "sgd", "early_stopping": True, "validation_fraction": 0.25}),
+        ("two_outputs", {"solver": "adam", "activation": "relu"}),
+        ("regression", {"solver": "sgd", "momentum": 0.0}),
+    ],
+)
+def test_a_fused_fit_is_the_default_fit_to_rounding_and_bitwise_without_cross_entropy(
+    kind, options
+):
+    """fuse=True: every kernel of the compiled batch step and the optimizer's update is bitwise
+    its NumPy calls except cross-entropy's, so a regressor's fit is the default one bit for bit
+    and a classifier's agrees to float64 rounding (same epochs, same predictions)."""
+    pytest.importorskip("numba")
+    cls = mg.MLPClassifier if kind == "multiclass" else mg.MLPRegressor
+
+    def fit(fuse: bool):
+        est = cls(
+            hidden_layer_sizes=(6, 4), max_iter=8, batch_size=16, random_state=0, fuse=fuse,
+            **options,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: 8 epochs
+            return est.fit(X, TARGETS[kind])
+
+    default, fused = fit(False), fit(True)
+    assert fused.n_iter_ == default.n_iter_ and fused.get_params()["fuse"] is True
+    pairs = list(zip(default.coefs_ + default.intercepts_, fused.coefs_ + fused.intercepts_))
+    if kind == "multiclass":
+        for a, b in pairs:
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fused.loss_curve_, default.loss_curve_, rtol=1e-12)
+        assert np.array_equal(fused.predict(X), default.predict(X))
+    else:
+        assert all(a.tobytes() == b.tobytes() for a, b in pairs)
+        assert fused.loss_curve_ == default.loss_curve_
+
+
+def test_fuse_is_refused_for_lbfgs_and_without_numba(monkeypatch):
+    with pytest.raises(ValueError, match="fuse=True compiles the mini-batch step"):
+        mg.MLPClassifier(solver="lbfgs", fuse=True).fit(X, TARGETS["multiclass"])
+    import sys
+
+    from memograd.engine import compiler
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "memograd.engine.compiler.fused", raising=False)
+    monkeypatch.delattr(compiler, "fused", raising=False)
+    with pytest.raises(ImportError, match=r"^MLPRegressor\(fuse=True\) needs numba: pip install"):
+        mg.MLPRegressor(fuse=True).fit(X, TARGETS["regression"])
 
 
 @pytest.mark.parametrize("shuffle", [True, False])

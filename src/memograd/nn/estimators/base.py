@@ -8,11 +8,14 @@ accepted), the fitted attributes and when each is set, the stopping rule, the wa
 runs underneath is memograd: the network is a ``memograd.nn.Sequential`` over ``coefs_``, the
 gradients come from the engine's backward sweep, the updates from ``memograd.optim``.
 
-Three keyword arguments are memograd's own, after scikit-learn's: ``dropout`` (after every
+Four keyword arguments are memograd's own, after scikit-learn's: ``dropout`` (after every
 hidden activation, stochastic solvers only), ``dtype`` (None: float32 input trains in float32
 and anything else in float64, as scikit-learn does; "float32" makes float32 the rule, for
-speed) and ``progress_bar`` (a rich bar on a terminal; ``verbose`` keeps printing
-scikit-learn's lines).
+speed), ``progress_bar`` (a rich bar on a terminal; ``verbose`` keeps printing
+scikit-learn's lines) and ``fuse`` (stochastic solvers: each mini-batch step compiled with
+``mg.compile(fuse=True)`` and the optimizer's update fused too; needs numba, the
+``memograd[fused]`` extra; the fit then equals the default one to float rounding, not bit for
+bit, because cross-entropy's fused kernel computes ``exp`` and ``log`` another way).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class BaseMLP(BaseEstimator):
             Options(type, {np.float32, np.float64}),
         ],
         "progress_bar": ["boolean"],
+        "fuse": ["boolean"],
     }
 
     def __init__(
@@ -112,6 +116,7 @@ class BaseMLP(BaseEstimator):
         dropout=0.0,
         dtype=None,
         progress_bar=False,
+        fuse=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -139,6 +144,7 @@ class BaseMLP(BaseEstimator):
         self.dropout = dropout
         self.dtype = dtype
         self.progress_bar = progress_bar
+        self.fuse = fuse
 
     # ---- what the subclasses define ----------------------------------------------------------
 
@@ -190,6 +196,11 @@ class BaseMLP(BaseEstimator):
             raise ValueError(
                 f"dropout={self.dropout} needs a stochastic solver ('adam' or 'sgd'): "
                 f"{self.solver!r} needs a loss that is the same at every evaluation"
+            )
+        if self.fuse and self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError(
+                "fuse=True compiles the mini-batch step of a stochastic solver ('adam' or "
+                f"'sgd'); {self.solver!r} takes no mini-batch steps"
             )
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)

@@ -29,7 +29,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     classes (or a multilabel indicator matrix) logistic outputs on binary log loss.
 
     memograd's own keywords: ``dropout`` (a rate after each hidden activation), ``dtype``
-    ("float32" to train in single precision whatever the input) and ``progress_bar``; see
+    ("float32" to train in single precision whatever the input), ``progress_bar`` and ``fuse``
+    (compiled, fused mini-batch steps: the `memograd[fused]` extra); see
     :mod:`memograd.nn.estimators.base`. ``activation`` also takes 'leaky_relu' and 'gelu'.
     ``save(path)`` / ``MLPClassifier.load(path)`` keep a fitted model in one .npz file.
     """

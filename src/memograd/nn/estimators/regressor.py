@@ -20,9 +20,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Same parameters, defaults, meanings and fitted attributes as scikit-learn's (``loss`` is
     'squared_error', identity output, or 'poisson', exponential output on half Poisson
-    deviance); memograd's ``dropout``, ``dtype`` and ``progress_bar`` keywords come last, as in
-    :class:`MLPClassifier`. ``y`` is used in its own units: put a scaler in front of the
-    network (or ``TransformedTargetRegressor`` around it) when the units are large, as with
+    deviance); memograd's ``dropout``, ``dtype``, ``progress_bar`` and ``fuse`` keywords come
+    last, as in :class:`MLPClassifier`. ``y`` is used in its own units: put a scaler in front of
+    the network (or ``TransformedTargetRegressor`` around it) when the units are large, as with
     scikit-learn's.
     """
 
@@ -63,6 +63,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         dropout=0.0,
         dtype=None,
         progress_bar=False,
+        fuse=False,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -91,6 +92,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             dropout=dropout,
             dtype=dtype,
             progress_bar=progress_bar,
+            fuse=fuse,
         )
         self.loss = loss
 

@@ -72,6 +72,7 @@ def fit_stochastic(
                 stacklevel=5,
             )
         batch_size = int(np.clip(est.batch_size, 1, n))
+    kernels = _fused_kernels(est) if est.fuse else None
     net = network.build(est.coefs_, est.intercepts_, est.activation, est.dropout, rng).train()
     layers = network.linear_layers(net)
     optimizer = _optimizer(est, layers, incremental)
@@ -92,7 +93,8 @@ def fit_stochastic(
         # a plan of NumPy kernels, the same arithmetic in the same order (the same weights, bit
         # for bit) without building a graph per batch. Dropout's masks and sample weights
         # (a normalizer per batch) would change the plan from batch to batch: those run eagerly.
-        forward_backward = compile_step(forward_backward)
+        forward_backward = compile_step(forward_backward, fuse=est.fuse)
+    fused_update = getattr(optimizer, "fused_step", None) if kernels is not None else None
 
     def step(rows: Any) -> float:
         """One mini-batch: forward, loss, backward, update; returns the loss times its rows."""
@@ -114,7 +116,10 @@ def fit_stochastic(
         if est.alpha:
             squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in weights)
             batch_loss += 0.5 * est.alpha * squares / weight_sum
-        optimizer.step()
+        if fused_update is not None:
+            fused_update(kernels)  # the update in one pass per parameter, the same arithmetic
+        else:
+            optimizer.step()
         return batch_loss * xb.shape[0]
 
     starts = range(0, n, batch_size)
@@ -182,6 +187,17 @@ def _hold_out(est: Any, X: Any, Y: np.ndarray, weights: np.ndarray | None, rando
             "your dataset."
         )
     return X_train, X_val, Y_train, est._validation_targets(Y_val), w_train, w_val
+
+
+def _fused_kernels(est: Any) -> Any:
+    """The fused kernels' module, or one line naming the extra that brings numba."""
+    try:
+        from memograd.engine.compiler import fused
+    except ImportError:
+        raise ImportError(
+            f"{type(est).__name__}(fuse=True) needs numba: pip install 'memograd[fused]'"
+        ) from None
+    return fused
 
 
 def _optimizer(est: Any, layers: list, incremental: bool) -> Optimizer:
