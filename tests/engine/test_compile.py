@@ -31,10 +31,10 @@ def batch(rows: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((rows, SIZES[0])).astype(np.float32), rng.integers(0, 5, rows)
 
 
-def ordinary_step(optimizer_name: str, model_kind: str = "tensors", arrays=None):
+def ordinary_step(optimizer_name: str, model_kind: str = "tensors", arrays=None, loss=None):
     """A step written the ordinary way (``h @ W + b``, ``.relu()``, cross_entropy, backward,
     an optimizer), with its parameters. ``arrays``: the weights then the biases, wrapped
-    without a copy (the tensors' own arrays otherwise)."""
+    without a copy (the tensors' own arrays otherwise); ``loss``: another loss function."""
     rng = np.random.default_rng(0)
     if model_kind == "nn":
         model = mg.nn.MLP(list(SIZES), activation="relu", rng=0)
@@ -61,27 +61,34 @@ def ordinary_step(optimizer_name: str, model_kind: str = "tensors", arrays=None)
             return h
 
     optimizer = OPTIMIZERS[optimizer_name](params)
+    loss_of = loss or mg.nn.functional.cross_entropy
 
     def step(x, y):
         optimizer.zero_grad()
-        loss = mg.nn.functional.cross_entropy(forward(x), y)
-        loss.backward()
+        value = loss_of(forward(x), y)
+        value.backward()
         optimizer.step()
-        return loss
+        return value
 
     return step, params
+
+
+def side_by_side(optimizer_name: str, model_kind: str, fuse: bool = False, calls: int = 20):
+    """Two copies of the ordinary step, one in ``mg.compile``, called ``calls`` times on one
+    batch: the compiled step, the (compiled, eager) losses, and both parameter lists."""
+    x, y = batch(8)
+    eager, eager_params = ordinary_step(optimizer_name, model_kind)
+    step, params = ordinary_step(optimizer_name, model_kind)
+    compiled = mg.compile(step, fuse=fuse)
+    losses = [(compiled(x, y), eager(x, y)) for _ in range(calls)]
+    return compiled, losses, params, eager_params
 
 
 @pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("model_kind", ["tensors", "nn"])
 def test_compiled_weights_equal_eager_bitwise_after_20_steps(optimizer_name, model_kind):
-    x, y = batch(8)
-    eager, eager_params = ordinary_step(optimizer_name, model_kind)
-    step, params = ordinary_step(optimizer_name, model_kind)
-    compiled = mg.compile(step)
-    for _ in range(20):
-        expected = eager(x, y)
-        got = compiled(x, y)
+    compiled, losses, params, eager_params = side_by_side(optimizer_name, model_kind)
+    for got, expected in losses:
         assert got.data.tobytes() == expected.data.tobytes()
     for p, q in zip(params, eager_params, strict=True):
         assert p.data.tobytes() == q.data.tobytes()

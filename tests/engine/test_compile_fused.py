@@ -15,7 +15,7 @@ from memograd.engine.compiler import kernels
 
 fused = pytest.importorskip("memograd.engine.compiler.fused")
 
-from tests.engine.test_compile import OPTIMIZERS, batch, ordinary_step  # noqa: E402
+from tests.engine.test_compile import OPTIMIZERS, batch, ordinary_step, side_by_side  # noqa: E402
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3.0, -3.0])
 
@@ -163,13 +163,8 @@ def test_sgd_update_is_bitwise_the_multiply_and_subtract(dtype):
 @pytest.mark.parametrize("optimizer_name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("model_kind", ["tensors", "nn"])
 def test_fused_step_equals_eager_to_float_rounding_after_20_steps(optimizer_name, model_kind):
-    x, y = batch(8)
-    eager, eager_params = ordinary_step(optimizer_name, model_kind)
-    step, params = ordinary_step(optimizer_name, model_kind)
-    compiled = mg.compile(step, fuse=True)
-    for _ in range(20):
-        expected = eager(x, y)
-        got = compiled(x, y)
+    compiled, losses, params, eager_params = side_by_side(optimizer_name, model_kind, fuse=True)
+    for got, expected in losses:
         assert got.item() == pytest.approx(expected.item(), rel=1e-5)
     for p, q in zip(params, eager_params, strict=True):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
@@ -189,27 +184,25 @@ def test_a_fused_step_without_cross_entropy_is_bitwise_the_eager_step():
     target = np.random.default_rng(5).standard_normal((8, 5)).astype(np.float32)
 
     def make():
-        model = mg.nn.MLP([12, 16, 16, 5], activation="relu", rng=0)
-        optimizer = mg.optim.SGD(model.parameters(), lr=0.05)
+        return ordinary_step("sgd", "nn", loss=mg.nn.functional.mse_loss)
 
-        def step(x, t):
-            optimizer.zero_grad()
-            loss = mg.nn.functional.mse_loss(model(x), t)
-            loss.backward()
-            optimizer.step()
-            return loss
+    compiled = _fused_is_eager_bitwise(make, (x, target), calls=20)
+    assert "bias_relu(" in compiled.explain() and "SGD.step, fused" in compiled.explain()
 
-        return step, list(model.parameters())
 
+def _fused_is_eager_bitwise(make, args, calls: int):
+    """Two copies from ``make()`` (a step and its parameters), one in mg.compile(fuse=True):
+    the same losses, weights and gradients bit for bit after ``calls`` calls."""
     eager, eager_params = make()
     step, params = make()
     compiled = mg.compile(step, fuse=True)
-    for _ in range(20):
-        assert compiled(x, target).data.tobytes() == eager(x, target).data.tobytes()
+    for _ in range(calls):
+        assert compiled(*args).data.tobytes() == eager(*args).data.tobytes()
     for p, q in zip(params, eager_params, strict=True):
         assert p.data.tobytes() == q.data.tobytes()
-    assert compiled.cache_info().replays == 18
-    assert "bias_relu(" in compiled.explain() and "SGD.step, fused" in compiled.explain()
+        assert p.grad.tobytes() == q.grad.tobytes()
+    assert compiled.cache_info().replays == calls - 2
+    return compiled
 
 
 def test_fused_gradients_match_finite_differences():
@@ -322,15 +315,8 @@ def test_a_bias_gradient_waits_for_every_contribution_to_its_adjoint(order):
 
         return step, params
 
-    eager, eager_params = make()
-    step, params = make()
-    compiled = mg.compile(step, fuse=True)
-    for _ in range(6):
-        assert compiled(x, target).data.tobytes() == eager(x, target).data.tobytes()
-    for p, q in zip(params, eager_params, strict=True):
-        assert p.data.tobytes() == q.data.tobytes()
-        assert p.grad.tobytes() == q.grad.tobytes()
-    assert "relu_backward(" in compiled.explain() and compiled.cache_info().replays == 4
+    compiled = _fused_is_eager_bitwise(make, (x, target), calls=6)
+    assert "relu_backward(" in compiled.explain()
 
 
 ADAMS = {
