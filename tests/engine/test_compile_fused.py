@@ -380,3 +380,23 @@ def test_cross_entropys_other_reductions_fuse_and_follow_eager(reduction):
     for p, q in zip(params, eager_params, strict=True):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
     assert "cross_entropy_grad(" in compiled.explain() and compiled.cache_info().replays == 6
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd", "sgd_momentum_nesterov"])
+def test_dtypes_the_kernels_do_not_take_keep_their_numpy_calls(optimizer_name):
+    """float16 parameters under fuse=True: no fused kernel (numba has no float16), the plan's
+    NumPy calls and the optimizer's own update, so the step is the eager one bit for bit."""
+    x, y = batch(6)
+    x = x.astype(np.float16)
+
+    def make():
+        step, params = ordinary_step(optimizer_name)
+        for p in params:
+            p.data = p.data.astype(np.float16)
+        return step, params
+
+    compiled = _fused_is_eager_bitwise(make, (x, y), calls=5)
+    assert np.isfinite(compiled(x, y).item())
+    source = compiled.explain()
+    for kernel in ("bias_relu(", "relu_backward(", "softmax_cross_entropy(", "cross_entropy_grad("):
+        assert kernel not in source

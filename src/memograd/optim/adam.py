@@ -129,6 +129,7 @@ class Adam(Optimizer):
             if not (
                 state
                 and grad.dtype == p.dtype
+                and p.dtype in (np.float32, np.float64)  # the kernel's dtypes
                 and p.flags.c_contiguous
                 and grad.flags.c_contiguous
                 and state["exp_avg"].flags.c_contiguous

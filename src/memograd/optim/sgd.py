@@ -133,6 +133,7 @@ class SGD(Optimizer):
                     type(grad) is np.ndarray
                     and grad.shape == data.shape
                     and grad.dtype == data.dtype
+                    and data.dtype in (np.float32, np.float64)  # the kernel's dtypes
                     and grad.flags.c_contiguous
                     and data.flags.c_contiguous
                 ):

@@ -67,10 +67,20 @@ def _result_dtype(*slots: Slot) -> np.dtype:
     return np.result_type(*(s.dtype for s in slots))
 
 
+# The dtypes the fused kernels are compiled for; any other (float16, integers) keeps its NumPy
+# calls, as without fuse=True.
+FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fusable(L: Lowering, *slots: Slot) -> bool:
+    """fuse=True, and every operand in a dtype the fused kernels take."""
+    return L.fused is not None and all(s.dtype in FUSED_DTYPES for s in slots)
+
+
 def _note_bias_add(L: Lowering, instr: Instr, x: Slot, y: Slot, out: Slot) -> None:
     """Remember ``out = x + y`` when it is a 2-D value plus a bias along its last axis, so that
     a ReLU right after it can take both in one fused pass (fuse=True only)."""
-    if L.fused is None or len(out.shape) != 2:
+    if not _fusable(L, out) or len(out.shape) != 2:
         return
     for a, b in ((x, y), (y, x)):
         if _same(a, out) and b.shape == out.shape[1:] and b.dtype == out.dtype:
@@ -230,7 +240,7 @@ class Relu:
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
         out = L.output(ev)
-        if L.fused is not None and len(g.shape) == 2 and _same(g, out):
+        if _fusable(L, g) and len(g.shape) == 2 and _same(g, out):
             result = P.buf(g.shape, g.dtype)
             L.column_sums[result.index] = P.emit(
                 "{0}({1}, {2}, {3}, {4})", L.fused.relu_backward, g, out, result,
@@ -326,7 +336,7 @@ class CrossEntropy:
         targets, reduction = ev.params
         t = L.param_array(ev, targets)
         dtype = ev.out._data.dtype
-        if L.fused is not None:  # the kernel checks the targets; a bad one raises the op's error
+        if _fusable(L, x):  # the kernel checks the targets; a bad one raises the op's error
             losses = P.buf((n,), x.dtype)
             probs = P.buf(x.shape, x.dtype)
             if reduction == "none":
@@ -342,7 +352,7 @@ class CrossEntropy:
                 reads=(x, t), writes=(losses, probs, total), inplace=((x, probs),),
                 note="log-softmax, its loss and its probabilities, fused",
             )  # fmt: skip
-            L.state[id(ev)] = (probs, t, reduction)
+            L.state[id(ev)] = (probs, t, reduction, True)
             return out
         P.emit("{0}({1}, {2})", check_targets, t, c, reads=(t,))
         top = P.buf((n, 1), x.dtype)
@@ -352,9 +362,7 @@ class CrossEntropy:
             "{0}({1}, {2}, {3})", np.subtract, x, top, shifted,
             reads=(x, top), writes=(shifted,), inplace=((x, shifted),),
         )  # fmt: skip
-        index = P.buf((n,), np.intp)
-        rows = P.slot("const", (n,), np.intp, np.arange(n, dtype=np.intp) * c)
-        P.emit("{0}({1}, {2}, {3})", np.add, rows, t, index, reads=(rows, t), writes=(index,))
+        index = self._flat_index(P, t, n, c)
         picked = P.buf((n,), x.dtype)
         P.emit(
             "{0}({1}, {2}, None, {3})", np.take, P.view(shifted, "{}.reshape(-1)", (n * c,)),
@@ -387,8 +395,16 @@ class CrossEntropy:
                 "{0}({1}, {2}, {3})", np.divide, e, total, probs,
                 reads=(e, total), writes=(probs,), inplace=((e, probs),),
             )  # fmt: skip
-            L.state[id(ev)] = (probs, index, reduction)
+            L.state[id(ev)] = (probs, index, reduction, False)
         return out
+
+    @staticmethod
+    def _flat_index(P: Any, t: Slot, n: int, c: int) -> Slot:
+        """Each row's target as an index into the flattened (n, c) array: row * c + target."""
+        index = P.buf((n,), np.intp)
+        rows = P.slot("const", (n,), np.intp, np.arange(n, dtype=np.intp) * c)
+        P.emit("{0}({1}, {2}, {3})", np.add, rows, t, index, reads=(rows, t), writes=(index,))
+        return index
 
     @staticmethod
     def _reduce(P: Any, losses: Slot, reduction: str, dtype: Any) -> Slot:
@@ -403,10 +419,12 @@ class CrossEntropy:
 
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
-        probs, index, reduction = L.state[id(ev)]
+        probs, index, reduction, fused = L.state[id(ev)]
         n = probs.shape[0]
         result = P.buf(probs.shape, probs.dtype)
-        if L.fused is not None:  # index: the targets themselves; g / n in the kernel
+        if fused and not _fusable(L, g):  # an adjoint in another dtype: the NumPy calls
+            index = self._flat_index(P, index, n, probs.shape[1])
+        elif fused:  # index: the targets themselves; g / n in the kernel
             rows = n if reduction == "none" else 1
             g2 = P.view(g, f"{{}}.reshape({rows}, 1)", (rows, 1))
             divisor = g.dtype.type(n if reduction == "mean" else 1)
