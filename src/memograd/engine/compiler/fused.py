@@ -13,13 +13,17 @@ What each kernel computes, against the NumPy calls it replaces:
 ``bias_relu``              ``h = a + b`` (b along the last axis), ``o = max(h, 0)``: the same
                            add and the same maximum per element, so **bitwise equal** (NaN kept,
                            ``-0.0`` made ``+0.0`` as ``np.maximum`` does)
-``relu_backward``          ``g * (out > 0)``: the same multiply by 1.0 or 0.0, **bitwise equal**
+``relu_backward``          ``g * (out > 0)``: the same multiply by 1.0 or 0.0, and when asked,
+                           the result's column sums (a bias gradient) added row after row from
+                           0, NumPy's own order for ``add.reduce(g, 0)``: **bitwise equal**
 ``softmax_cross_entropy``  per row: the max, ``exp(x - max)``, their sum, ``log(sum)`` minus the
-                           target's shifted logit, the probabilities. The C library's ``exp``
-                           and ``log`` and a running sum, where NumPy has its own vectorized
-                           ``exp`` and sums pairwise: **equal to float rounding** (a few ulp)
-``cross_entropy_grad``     ``(probs - onehot) * scale``: the same subtraction and multiply,
-                           **bitwise equal** given the same probabilities
+                           target's shifted logit, the probabilities, and the losses' sum (or
+                           mean). The C library's ``exp`` and ``log`` and running sums, where
+                           NumPy has its own vectorized ``exp`` and sums pairwise: **equal to
+                           float rounding** (a few ulp)
+``cross_entropy_grad``     ``(probs - onehot) * (g / n)``, and the column sums as above: the
+                           same subtraction, division and multiply, **bitwise equal** given the
+                           same probabilities
 ``sgd_update``             ``p -= lr * g`` over contiguous 1-D views: the same multiply (rounded
                            to the parameter's dtype) and subtract, **bitwise equal** (no fused
                            multiply-add: numba contracts only under fastmath, which is off)
@@ -28,14 +32,19 @@ What each kernel computes, against the NumPy calls it replaces:
                            the same operations in the same order, **bitwise equal**
 =========================  ===================================================================
 
+The kernels take float32 and float64 operands; a step in another dtype (float16) keeps its NumPy
+calls under ``fuse=True``, and the optimizers their own update.
+
 So a fused step equals the eager step to float rounding where it has a cross-entropy, and bit for
-bit where it has not. Every kernel works on 2-D operands of any strides; the planner may give an
+bit where it has not. The step's kernels work on 2-D operands of any strides (the updates on
+flat views of contiguous arrays); the planner may give an
 output the memory of an input (``kernels`` says which pairs), so each reads an element before it
 writes the element at the same index, and never reads an index it has already written. The
 elementwise kernels go through one row of scratch: an output that may be its input's memory
 keeps LLVM from vectorizing a loop that reads one and writes the other (it cannot rule out a
 partial overlap), and a row copied out first removes the doubt; at batch 32 that is 3 µs a
 call instead of 8.
+
 numba does not check bounds: the loss kernel checks each target before it reads with it and
 returns the first bad row, and the plan then raises the eager op's error.
 """
