@@ -14,7 +14,8 @@ instead of subtracting a dense one-hot (``p - 0.0`` is ``p``).
 
 With ``fuse=True`` (``lowering.fused`` set), a bias-add followed by a ReLU, the ReLU's VJP and
 cross-entropy's forward and VJP emit one call of a :mod:`fused` kernel each instead of their
-NumPy calls; everything else is as without it.
+NumPy calls (the two VJP kernels also sum a bias gradient when one is asked of their result
+next); everything else, and any operand not in float32 or float64, is as without it.
 
 Every other row, and a library row in a case it does not cover (a batched matmul, 1-D logits),
 goes through :func:`fallback_forward` / :func:`fallback_vjp`: the row's own forward and VJP
@@ -97,7 +98,7 @@ def _column_sums_fused(L: Lowering, g: Slot, out: Slot) -> bool:
     """``out = g.sum(0)`` taken by the fused kernel that just wrote g, if one did (fuse=True):
     its instruction gets ``out`` for its ``sums``. Only when that instruction is the last one
     (no contribution was added into g since) and g has two columns or more, where the kernel's
-    order (first row, then each next added) is NumPy's own for ``add.reduce(g, 0)``."""
+    order (from 0, each row added in turn) is NumPy's own for ``add.reduce(g, 0)``."""
     instr = L.column_sums.get(g.index)
     P = L.program
     if instr is None or not P.instrs or P.instrs[-1] is not instr:
