@@ -400,3 +400,40 @@ def test_dtypes_the_kernels_do_not_take_keep_their_numpy_calls(optimizer_name):
     source = compiled.explain()
     for kernel in ("bias_relu(", "relu_backward(", "softmax_cross_entropy(", "cross_entropy_grad("):
         assert kernel not in source
+
+
+def test_a_parameter_group_added_between_replays_is_updated_by_the_fused_sgd_step():
+    """SGD's fused step keeps flat views between calls; a group added since (its gradient set
+    outside the step, which resets only its own parameters' gradients) must be updated as
+    step() updates it, not skipped."""
+    x, y = batch(8)
+    runs = []
+    for fuse in (False, True):
+        _, params = ordinary_step("sgd")
+        optimizer = mg.optim.SGD(params, lr=0.1)
+        extra = mg.tensor(np.ones(3, np.float32), requires_grad=True)
+
+        def step(x, y, params=params, optimizer=optimizer):
+            for p in params:
+                p.grad = None
+            h = x
+            for k, (W, b) in enumerate(zip(params[:3], params[3:], strict=True)):
+                h = (h @ W + b).relu() if k < 2 else h @ W + b
+            loss = mg.cross_entropy(h, y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        fn = mg.compile(step, fuse=fuse)
+        for k in range(6):
+            if k == 4:
+                optimizer.add_param_group({"params": [extra], "lr": 0.5})
+            extra.grad = np.full(3, 0.25, np.float32)
+            fn(x, y)
+        assert fn.cache_info().replays == 4
+        runs.append((extra.data.copy(), [p.data.copy() for p in params]))
+    (plain_extra, plain), (fused_extra, fused) = runs
+    assert plain_extra.tolist() == [0.75, 0.75, 0.75]  # two steps of 0.5 * 0.25
+    assert fused_extra.tobytes() == plain_extra.tobytes()
+    for a, b in zip(plain, fused, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)

@@ -97,15 +97,16 @@ class SGD(Optimizer):
         (bitwise equal to step()'s multiply and subtract); otherwise step() itself. Checked on
         every call, so hyperparameters set between calls are followed.
 
-        The flat views the kernel takes are made once and kept while every parameter holds the
-        same array and the same gradient array (a replay hands the same buffers every step), so
-        a call costs one identity check and one kernel call per parameter."""
+        The flat views the kernel takes are made once and kept while the groups hold the same
+        parameters, each with the same array and the same gradient array (a replay hands the
+        same buffers every step), so a call costs one identity check and one kernel call per
+        parameter."""
         groups = self.param_groups
         if any(g["momentum"] or g["weight_decay"] or g["maximize"] for g in groups):
             self.step()
             return
         views = self._one_pass_views
-        if views is None or any(p.grad is not g or p._data is not d for p, d, g, *_ in views):
+        if views is None or not self._views_hold(views):
             views = self._one_pass_views = self._flat_views()
             if views is None:  # a gradient step() must check or convert: step() does it
                 self.step()
@@ -117,6 +118,15 @@ class SGD(Optimizer):
                 one_pass(p_flat, g_flat, data.dtype.type(rates[k]))
                 bump_version(param)
         self._opt_called = True
+
+    def _views_hold(self, views: list[tuple]) -> bool:
+        """Whether ``views`` still describe the groups: the same parameters in the same groups
+        (one added with ``add_param_group`` must not be skipped), the same arrays."""
+        current = [(k, p) for k, group in enumerate(self.param_groups) for p in group["params"]]
+        return len(current) == len(views) and all(
+            v[0] is p and v[5] == k and p._data is v[1] and p.grad is v[2]
+            for (k, p), v in zip(current, views, strict=True)
+        )
 
     def _flat_views(self) -> list[tuple] | None:
         """(param, its array, its gradient, both as flat views, group index) for every
