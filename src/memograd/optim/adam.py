@@ -30,6 +30,9 @@ from memograd.optim.optimizer import (
     lerp_,
 )
 
+# fused_step's ``v_max`` without amsgrad: an empty array of the parameter's dtype.
+_NO_MAXIMUM = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
+
 
 class Adam(Optimizer):
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
@@ -122,7 +125,6 @@ class Adam(Optimizer):
         state is not made yet, or whose arrays are not contiguous in its dtype, takes
         :meth:`_update`."""
         one_pass = kernels.adam_update
-        empty: dict[np.dtype, np.ndarray] = {}
 
         def update(param: Any, grad: np.ndarray, state: dict, group: dict) -> None:
             p = param.data
@@ -147,7 +149,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 v_max = state["max_exp_avg_sq"].reshape(-1)
             else:
-                v_max = empty.setdefault(p.dtype, np.empty(0, p.dtype))
+                v_max = _NO_MAXIMUM[p.dtype]
             one_pass(
                 p.reshape(-1),
                 grad.reshape(-1),

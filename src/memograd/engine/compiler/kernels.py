@@ -389,7 +389,15 @@ class CrossEntropy:
             reads=(losses, picked),
             writes=(losses,),
         )
-        out = self._reduce(P, losses, reduction, dtype)
+        if reduction == "none":
+            out = losses
+        else:
+            out = P.buf((), dtype)
+            P.emit(
+                "{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,)
+            )
+            if reduction == "mean":
+                P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
         if ev.out.requires_grad:
             probs = P.buf(x.shape, x.dtype)
             P.emit(
@@ -406,17 +414,6 @@ class CrossEntropy:
         rows = P.slot("const", (n,), np.intp, np.arange(n, dtype=np.intp) * c)
         P.emit("{0}({1}, {2}, {3})", np.add, rows, t, index, reads=(rows, t), writes=(index,))
         return index
-
-    @staticmethod
-    def _reduce(P: Any, losses: Slot, reduction: str, dtype: Any) -> Slot:
-        if reduction == "none":
-            return losses
-        out = P.buf((), dtype)
-        P.emit("{0}({1}, None, None, {2})", add_reduce, losses, out, reads=(losses,), writes=(out,))
-        if reduction == "mean":
-            n = losses.shape[0]
-            P.emit("{0}({1}, {2}, {1})", np.divide, out, n, reads=(out,), writes=(out,))
-        return out
 
     def vjp(self, L: Lowering, ev: OpEvent, i: int, g: Slot) -> Slot:
         P = L.program
@@ -441,20 +438,6 @@ class CrossEntropy:
             "{0}({1}, {2}, {3}, {4})", minus_onehot, probs, index, picked, result,
             reads=(probs, index), writes=(picked, result), inplace=((probs, result),),
         )  # fmt: skip
-        scale = self._scale(P, g, n, reduction)
-        P.emit(
-            "{0}({1}, {2}, {1})",
-            np.multiply,
-            result,
-            scale,
-            reads=(result, scale),
-            writes=(result,),
-        )
-        return result
-
-    @staticmethod
-    def _scale(P: Any, g: Slot, n: int, reduction: str) -> Slot:
-        """What the gradient of the per-row losses is multiplied by: g/n, g, or g per row."""
         if reduction == "mean":
             scale = P.buf(
                 (), np.result_type(g.dtype, np.float32) if g.dtype.kind != "f" else g.dtype
@@ -464,7 +447,15 @@ class CrossEntropy:
             scale = P.view(g, f"{{}}.reshape(({n}, 1))", (n, 1))
         else:
             scale = g
-        return scale
+        P.emit(
+            "{0}({1}, {2}, {1})",
+            np.multiply,
+            result,
+            scale,
+            reads=(result, scale),
+            writes=(result,),
+        )
+        return result
 
 
 # The library, by row (identity): the rows of an MLP training step.
