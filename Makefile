@@ -44,8 +44,8 @@ bench: $(VENV)/.bench
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests tools benchmarks
-	$(BIN)/ruff format --check src tests tools benchmarks
+	$(BIN)/ruff check src tests tools benchmarks setup.py
+	$(BIN)/ruff format --check src tests tools benchmarks setup.py
 
 clean:
 	rm -rf $(VENV) memograd-report .pytest_cache

@@ -15,3 +15,20 @@ def make_store(request, tmp_path):
         return lambda **options: SQLiteStore(tmp_path / "results.db", **options)
     url = request.getfixturevalue("redis_url")
     return lambda **options: RedisStore(url, **options)
+
+
+@pytest.fixture(params=["c", "python"])
+def hit_path(request, monkeypatch):
+    """Each in-memory test runs twice: on the C front (wrapper.Memoized, from _speedups.c) and on
+    the pure-Python wrapper alone, which is what memoize is where the extension was not built.
+
+    The parameter only changes the functions a test memoizes itself; functions memoized when a
+    test module is imported are on the C front whenever it is built.
+    """
+    from memograd.memo import wrapper
+
+    if request.param == "python":
+        monkeypatch.setattr(wrapper, "Memoized", None)
+    elif wrapper.Memoized is None:
+        pytest.skip("memograd.memo._speedups is not built (no C compiler at install)")
+    return request.param

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from memograd.memo import CacheInfo, memoize
+from memograd.memo import CacheInfo, memoize, wrapper
 
 VENDORED = Path(__file__).parent / "cpython" / "cpython_3_11_test_functools.py"
 ARCHITECTURE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
@@ -58,6 +58,23 @@ def lru_cache(maxsize=128, typed=False):
     if callable(maxsize) and isinstance(typed, bool):
         return memoize(128, typed)(maxsize)
     return memoize(maxsize, typed)
+
+
+def python_lru_cache(maxsize=128, typed=False):
+    """``lru_cache`` above on the pure-Python wrapper alone, as memoize is where its C front was
+    not built (CPython likewise runs TestLRU on both its C and its Python lru_cache)."""
+    if callable(maxsize) and isinstance(typed, bool):
+        return python_lru_cache(128, typed)(maxsize)
+    decorator = lru_cache(maxsize, typed)
+
+    def decorate(function):
+        saved, wrapper.Memoized = wrapper.Memoized, None
+        try:
+            return decorator(function)
+        finally:
+            wrapper.Memoized = saved
+
+    return decorate
 
 
 MEMOIZE_AS_FUNCTOOLS = types.SimpleNamespace(
@@ -110,6 +127,25 @@ class TestLRUMemoize(cpython.TestLRU, unittest.TestCase):
         return 3 * x + y
 
 
+@python_lru_cache(None)
+def python_cached_func(x, y):
+    return 3 * x + y
+
+
+class TestLRUMemoizePython(TestLRUMemoize):
+    module = types.SimpleNamespace(**{**vars(MEMOIZE_AS_FUNCTOOLS), "lru_cache": python_lru_cache})
+    cached_func = (python_cached_func,)
+
+    @python_lru_cache(None)
+    def cached_meth(self, x, y):
+        return 3 * x + y
+
+    @staticmethod
+    @python_lru_cache(None)
+    def cached_staticmeth(x, y):
+        return 3 * x + y
+
+
 def _declared(name: str, mark: pytest.MarkDecorator):
     test = getattr(cpython.TestLRU, name)
 
@@ -151,3 +187,8 @@ def test_the_suite_runs_the_cpython_tests_not_an_empty_shell():
     names = [name for name in dir(TestLRUMemoize) if name.startswith("test_")]
     assert len(names) >= 25
     assert TestLRUMemoize.module.lru_cache is lru_cache
+    assert TestLRUMemoizePython.module.lru_cache is python_lru_cache
+    assert isinstance(TestLRUMemoizePython.cached_func[0], types.FunctionType)
+    if wrapper.Memoized is not None:
+        assert isinstance(TestLRUMemoize.cached_func[0], wrapper.Memoized)
+        assert not isinstance(python_lru_cache(None)(len), wrapper.Memoized)

@@ -23,6 +23,9 @@ import pytest
 from memograd.fibonacci import fib_table
 from memograd.memo import CacheInfo, memoize
 
+# Every test here runs on the C front and on the pure-Python wrapper (tests/memo/conftest.py).
+pytestmark = pytest.mark.usefixtures("hit_path")
+
 
 class Counted:
     """A hashable argument that counts its ``__hash__`` calls, as CPython's test counts them."""

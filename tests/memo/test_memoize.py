@@ -21,6 +21,9 @@ import memograd as mg
 from memograd.fibonacci import fib_table
 from memograd.memo import CacheInfo, memoize
 
+# Every test here runs on the C front and on the pure-Python wrapper (tests/memo/conftest.py).
+pytestmark = pytest.mark.usefixtures("hit_path")
+
 
 def counted(fn):
     """``fn`` plus a list of the argument tuples it was really called with."""
@@ -92,34 +95,46 @@ def test_wrapper_keeps_name_doc_signature_and_wrapped():
     assert cached(3.0) == 3.0 and cached(3.0, 2.0) == 6.0
 
 
-def test_the_store_is_functools_c_lru_cache_not_a_python_fallback():
+def test_the_store_is_functools_c_lru_cache_not_a_python_fallback(hit_path):
     """The hit path's lookup must run in C: the store is CPython's C ``_lru_cache_wrapper``."""
     f = memoize(lambda x: x)
     store = f.__memo__.store
     assert type(store).__name__ == "_lru_cache_wrapper"
     assert not isinstance(store, types.FunctionType)  # the pure-Python lru_cache is a function
-    assert f.__globals__["_mg_store"] is store  # the wrapper calls the store directly
-    assert "_mg_store" in f.__code__.co_names
+    generated = f.__generated__ if hit_path == "c" else f
+    assert generated.__globals__["_mg_store"] is store  # the wrapper calls the store directly
+    assert "_mg_store" in generated.__code__.co_names
 
 
-def test_a_hit_is_one_exact_signature_frame_and_a_miss_adds_only_the_function():
-    """What keeps a hit near functools.cache (timed by ``make bench``, not here): the wrapper
-    takes the function's own parameters (no ``*args``/``**kwargs`` to build), and a hit runs no
-    Python frame but the wrapper's: the lookup itself happens inside the C store. A miss runs the
-    function from the wrapper's own frame, with no helper in between (recursion depth)."""
+def test_a_hit_is_one_exact_signature_frame_and_a_miss_adds_only_the_function(hit_path):
+    """What keeps a hit near functools.cache (timed by ``make bench``, not here). On the C front
+    a hit runs no Python frame at all, a miss the miss path and the function, and any other call
+    (keywords, an omitted default) the generated wrapper, as the pure-Python path runs every call:
+    the wrapper takes the function's own parameters (no ``*args``/``**kwargs`` to build), a hit
+    runs no Python frame but the wrapper's (the lookup itself happens inside the C store), and a
+    miss runs the function from the wrapper's own frame, with no helper in between (recursion
+    depth)."""
 
     def area(width, height=1):
         return width * height
 
     f = memoize(area)
-    code = f.__code__
+    generated = f.__generated__ if hit_path == "c" else f
+    code = generated.__code__
     assert code.co_argcount == 2
     assert not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
-    assert f.__defaults__ == (1,)
+    assert generated.__defaults__ == (1,)
     f(3)
-    assert python_frames(lambda: f(3, 1)) == ["memoized"]
-    # And a miss (which shows that the probe sees what runs behind the store): the function.
-    assert python_frames(lambda: f(5)) == ["memoized", "area"]
+    if hit_path == "c":
+        assert type(f).__name__ == "Memoized"
+        assert python_frames(lambda: f(3, 1)) == []
+        assert python_frames(lambda: f(3)) == ["memoized"]  # the default filled in Python
+        assert python_frames(lambda: f(5, 1)) == ["memoized_miss", "area"]
+        assert python_frames(lambda: f(6)) == ["memoized", "area"]
+    else:
+        assert python_frames(lambda: f(3, 1)) == ["memoized"]
+        # And a miss (which shows that the probe sees what runs behind the store): the function.
+        assert python_frames(lambda: f(5)) == ["memoized", "area"]
 
 
 def python_frames(call):

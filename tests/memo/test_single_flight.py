@@ -9,6 +9,9 @@ import pytest
 
 from memograd.memo import memoize
 
+# Every test here runs on the C front and on the pure-Python wrapper (tests/memo/conftest.py).
+pytestmark = pytest.mark.usefixtures("hit_path")
+
 
 class _HeldBack:
     """The cache's lock, except that one thread's first acquisition waits for an event first.

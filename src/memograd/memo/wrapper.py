@@ -1,5 +1,10 @@
 """The function ``@memoize`` returns: generated with the user's own signature.
 
+Where the C extension is built (_speedups.c), a plain function's cache (in memory, no ``ttl``,
+no ``key=``, positional parameters only) is fronted by ``Memoized``, which does the hit below in
+C with no Python frame at all and hands every other call to the code generated here: keywords
+and defaults to the whole wrapper, an empty cell to the miss path alone (``MISS_FUNCTION``).
+
 Only real code with real parameter names gets CPython's fast call (no ``*args``/``**kwargs``
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
 ``namedtuple`` generate theirs. A hit is that frame, one call of the C store and one attribute
@@ -27,6 +32,11 @@ from memograd.memo.aio import fill_async
 from memograd.memo.cache import Cell, Flight, Memo
 from memograd.memo.keys import sorted_keywords
 from memograd.memo.options import Describe, Options
+
+try:
+    from memograd.memo._speedups import Memoized
+except ImportError:  # built without a C compiler: the generated wrapper does every call
+    Memoized = None
 
 if TYPE_CHECKING:
     from memograd.memo.methods import MethodCaches
@@ -93,6 +103,13 @@ return AWAIT_mg_fn(CALL)"""
 _HIT = "return _mg_cell.value"
 _TTL_HIT = "if _mg_timer() - _mg_cell.born < _mg_ttl:\n    return _mg_cell.value"
 _ASYNC_MISS = "return await _mg_fill_async(_mg_memo, _mg_cell, CALL)\n"
+# The miss path on its own, for the C front: it calls ``miss(cell, *args)`` with the empty cell the
+# store gave it, or with None when the store call failed at the recursion limit.
+_MISS_FUNCTION = """\
+if _mg_cell is None:
+    AT_THE_LIMIT
+MISS
+"""
 # maxsize=0: caching off, as in functools. The store (which stores nothing) counts the call.
 _UNCACHED = "_mg_store()\nreturn AWAIT_mg_fn(CALL)\n"
 # A store shared across processes (persistent.py): the lookup hashes the arguments into a stable
@@ -200,11 +217,26 @@ class Template:
             shared = _body(options, self.is_async, args=args, call=call, shared_self=first)
             method_body = re.sub(r"\bSELF\b", first, _METHOD)
             body = _place(_place(method_body, "SHARED", shared), "OWN", body)
-        body = "".join(f"    {line}" if line.strip() else line for line in body.splitlines(True))
-        self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{body}"
-        namespace: dict[str, Any] = {}
-        exec(compile(self.source, f"<memoize {name}>", "exec"), namespace)
-        self.code = namespace["memoized"].__code__
+        self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{_indent(body)}"
+        self.code = _compiled(self.source, name, "memoized")
+        # The C front's miss path: a plain function's in-memory cache without ttl or key=, whose
+        # parameters can all be passed by position (the front handles exactly that call).
+        self.front_nargs: int | None = None
+        self.miss_code: types.CodeType | None = None
+        simple = all(p.kind in positional for p in parameters)
+        if (
+            simple
+            and not method
+            and not self.is_async
+            and options.maxsize != 0
+            and options.store is None
+            and options.ttl is None
+            and options.key is None
+        ):
+            self.front_nargs = len(parameters)
+            miss = _miss_function_body(options, args=args, call=call)
+            source = f"def memoized_miss(_mg_cell, {header}):\n{_indent(miss)}"
+            self.miss_code = _compiled(source, name, "memoized_miss")
 
     def instantiate(self, memo: Memo) -> Callable[..., Any]:
         """A new wrapper function on this code, for ``memo``'s store."""
@@ -221,7 +253,11 @@ class Template:
             }
         else:
             namespace = {**self._constants(memo), "_mg_memo": memo, "_mg_store": memo.store}
-        return self._finish(memo, namespace)
+        function = self._function(namespace)
+        if self.miss_code is not None and Memoized is not None:
+            miss = types.FunctionType(self.miss_code, namespace, "memoized_miss")
+            function = Memoized(memo.store, miss, function, memo.by_content, Cell, self.front_nargs)
+        return self._finish(memo, function)
 
     def instantiate_method(self, caches: MethodCaches) -> Callable[..., Any]:
         """The class attribute of a memoized method, on the caches of its instances."""
@@ -234,7 +270,7 @@ class Template:
             "_mg_attach": caches.attach,
             "_mg_recent": NO_ENTRY,
         }
-        return self._finish(caches, namespace)
+        return self._finish(caches, self._function(namespace))
 
     def _constants(self, memo: Memo) -> dict[str, Any]:
         """The names every in-memory wrapper needs: what computes, and the options."""
@@ -248,16 +284,29 @@ class Template:
             "_mg_timeout": -1 if options.timeout is None else options.timeout,
         }
 
-    def _finish(
-        self, statistics: Memo | StoredMemo | MethodCaches, namespace: dict[str, Any]
-    ) -> Callable[..., Any]:
+    def _function(self, namespace: dict[str, Any]) -> types.FunctionType:
         function = types.FunctionType(self.code, namespace, "memoized", self.defaults or None)
         function.__kwdefaults__ = dict(self.kwdefaults) or None
+        return function
+
+    def _finish(
+        self, statistics: Memo | StoredMemo | MethodCaches, function: Callable[..., Any]
+    ) -> Callable[..., Any]:
         functools.update_wrapper(function, self.fn)
         function.cache_info = statistics.cache_info
         function.cache_clear = statistics.cache_clear
         function.cache_parameters = statistics.cache_parameters
         return function
+
+
+def _indent(body: str) -> str:
+    return "".join(f"    {line}" if line.strip() else line for line in body.splitlines(True))
+
+
+def _compiled(source: str, name: str, function: str) -> types.CodeType:
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<memoize {name}>", "exec"), namespace)
+    return namespace[function].__code__
 
 
 def _describe(name: str, keyed: list[inspect.Parameter]) -> Describe:
@@ -277,23 +326,41 @@ def _body(
     ``shared_self``: the lookup in a method's cache shared by its instances without weak
     references, which keys on the instance too (named by the method's first parameter).
     """
-    hit = _HIT if options.ttl is None else _TTL_HIT
     if options.maxsize == 0:
         text = _UNCACHED
     elif options.store is not None:
         text = _place(_STORED, "KEYING", _KEYING if options.key is not None else "")
     else:
-        text = _LOOKUP if options.ttl is None else _place(_TTL_LOOKUP, "HIT", hit)
+        text = _LOOKUP if options.ttl is None else _place(_TTL_LOOKUP, "HIT", _hit(options))
         keyed = options.key is not None
         text = _place(text, "KEYING", _KEYING if keyed else "")
         text = _place(text, "AT_THE_LIMIT", _AT_THE_LIMIT)
         text = text.replace("BY_CONTENT", _BY_KEY_CONTENT if keyed else _BY_CONTENT)
-        if is_async:
-            text += _ASYNC_MISS
-        else:
-            miss = _place(flight.MISS, "HIT", hit)
-            miss = _place(miss, "EPOCH", flight.EPOCH if options.maxsize is not None else "")
-            text += _place(miss, "BORN", flight.BORN if options.ttl is not None else "")
+        text += _ASYNC_MISS if is_async else _miss(options)
+    return _tokens(text, options, is_async, args=args, call=call, shared_self=shared_self)
+
+
+def _miss_function_body(options: Options, *, args: str, call: str) -> str:
+    """The body of ``memoized_miss(_mg_cell, ...)``, the C front's miss path, at indentation 0."""
+    text = _place(_place(_MISS_FUNCTION, "MISS", _miss(options)), "AT_THE_LIMIT", _AT_THE_LIMIT)
+    return _tokens(text, options, False, args=args, call=call, shared_self=None)
+
+
+def _hit(options: Options) -> str:
+    return _HIT if options.ttl is None else _TTL_HIT
+
+
+def _miss(options: Options) -> str:
+    """The single-flight miss path (flight.py) of a plain function's cache with these options."""
+    miss = _place(flight.MISS, "HIT", _hit(options))
+    miss = _place(miss, "EPOCH", flight.EPOCH if options.maxsize is not None else "")
+    return _place(miss, "BORN", flight.BORN if options.ttl is not None else "")
+
+
+def _tokens(
+    text: str, options: Options, is_async: bool, *, args: str, call: str, shared_self: str | None
+) -> str:
+    """Fill in the argument lists (``ARGS``, ``KEY``, ``CALL``...) and ``AWAIT``."""
     text = text.replace("AWAIT", "await " if is_async else "")
     if shared_self is None:
         stored, key, key_value = args, "_mg_key_value", "_mg_key_value"

@@ -1,0 +1,317 @@
+/* memograd.memo._speedups: a memoized function's hit path in C, with no Python frame.
+ *
+ * The pure-Python wrapper (wrapper.py) is one frame plus one call of the C store plus one
+ * attribute read; functools' cache is the C store alone. That frame is most of the distance
+ * between the two, so this module provides the callable a plain memoized function becomes when
+ * it is built: ``Memoized``, a vectorcall object that does the wrapper's hit in C and hands
+ * everything else to the same Python code as before.
+ *
+ * What it does itself, for a call with exactly ``nargs`` positional arguments and no keywords:
+ * call the store (the same ``lru_cache`` of cells, so keying, counting and LRU order are the
+ * store's, unchanged), and return the cell's value if it holds one. Everything else is Python:
+ *
+ *   - keywords, defaults, another number of arguments: ``slow``, the generated wrapper itself;
+ *   - a store call that cannot hash the arguments (TypeError): ``by_content(error, *args)``,
+ *     the wrapper's content-key path, then as below;
+ *   - an empty cell: ``miss(cell, *args)``, the wrapper's single-flight miss path (flight.py);
+ *   - the store call failing at the recursion limit: ``miss(None, *args)``, which computes
+ *     uncached, as the wrapper does there.
+ *
+ * A vectorcall object adds no level to the recursion limit (CPython counts Python frames and
+ * tp_call), so a miss costs two levels, this object's ``miss`` frame and the function, as
+ * functools' wrapper and the function do.
+ *
+ * The object behaves as functools' wrappers do: it binds as a method (``__get__``), carries a
+ * ``__dict__`` (``functools.update_wrapper``, ``cache_info``), can be weakly referenced, pickles
+ * by qualified name, and ``copy``/``deepcopy`` return it unchanged.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *store;      /* key -> Cell, a functools.lru_cache object (cache.py) */
+    PyObject *miss;       /* miss(cell or None, *args) -> value */
+    PyObject *slow;       /* the generated Python wrapper: any other call */
+    PyObject *by_content; /* by_content(error, *args) -> Cell */
+    PyTypeObject *cell_type;
+    Py_ssize_t value_offset; /* where a cell keeps its value slot */
+    Py_ssize_t nargs;        /* the positional arguments of the fast path */
+    PyObject *dict;
+    PyObject *weakreflist;
+} Memoized;
+
+/* callable(first, *args), the arguments on the C stack when they are few. */
+static PyObject *
+call_with_first(PyObject *callable, PyObject *first, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *small[8];
+    PyObject **stack = small;
+    if (nargs + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
+        stack = PyMem_New(PyObject *, nargs + 1);
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = first;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *result = PyObject_Vectorcall(callable, stack, nargs + 1, NULL);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
+
+/* The store could not hash the arguments: the content-key path, given the exception. */
+static PyObject *
+cell_by_content(Memoized *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *type, *error, *traceback;
+    PyErr_Fetch(&type, &error, &traceback);
+    PyErr_NormalizeException(&type, &error, &traceback);
+    if (traceback != NULL) {
+        PyException_SetTraceback(error, traceback);
+    }
+    PyObject *cell = call_with_first(self->by_content, error, args, nargs);
+    Py_XDECREF(type);
+    Py_XDECREF(error);
+    Py_XDECREF(traceback);
+    return cell;
+}
+
+static PyObject *
+memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Memoized *self = (Memoized *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs != self->nargs) {
+        return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+    }
+    PyObject *cell = PyObject_Vectorcall(self->store, args, nargs, NULL);
+    if (cell == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_RecursionError)) {
+            PyErr_Clear();
+            return call_with_first(self->miss, Py_None, args, nargs);
+        }
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return NULL; /* a user's __eq__ or __hash__ raised: it is theirs */
+        }
+        cell = cell_by_content(self, args, nargs);
+        if (cell == NULL) {
+            return NULL;
+        }
+    }
+    if (!Py_IS_TYPE(cell, self->cell_type)) {
+        PyErr_Format(PyExc_SystemError, "memoize: the store returned %R, not a cell", cell);
+        Py_DECREF(cell);
+        return NULL;
+    }
+    PyObject *value = *(PyObject **)((char *)cell + self->value_offset);
+    if (value != NULL) {
+        Py_INCREF(value);
+        Py_DECREF(cell);
+        return value;
+    }
+    PyObject *result = call_with_first(self->miss, cell, args, nargs);
+    Py_DECREF(cell);
+    return result;
+}
+
+static int
+require_callable(PyObject *value, const char *name)
+{
+    if (!PyCallable_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "Memoized: %s must be callable, got %R", name, value);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+memoized_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"store", "miss", "slow", "by_content", "cell_type", "nargs", NULL};
+    PyObject *store, *miss, *slow, *by_content;
+    PyTypeObject *cell_type;
+    Py_ssize_t nargs;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOO!n:Memoized", names, &store, &miss,
+                                     &slow, &by_content, &PyType_Type, &cell_type, &nargs)) {
+        return NULL;
+    }
+    if (require_callable(store, "store") || require_callable(miss, "miss") ||
+        require_callable(slow, "slow") || require_callable(by_content, "by_content")) {
+        return NULL;
+    }
+    if (nargs < 0) {
+        PyErr_Format(PyExc_ValueError, "Memoized: nargs must be >= 0, got %zd", nargs);
+        return NULL;
+    }
+    /* The cell's value must be an object slot that reads as unset until written. */
+    PyObject *descriptor = PyDict_GetItemString(cell_type->tp_dict, "value");
+    if (descriptor == NULL || !Py_IS_TYPE(descriptor, &PyMemberDescr_Type) ||
+        ((PyMemberDescrObject *)descriptor)->d_member->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "Memoized: %R has no 'value' slot", cell_type);
+        return NULL;
+    }
+    Memoized *self = PyObject_GC_New(Memoized, type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = memoized_vectorcall;
+    self->store = Py_NewRef(store);
+    self->miss = Py_NewRef(miss);
+    self->slow = Py_NewRef(slow);
+    self->by_content = Py_NewRef(by_content);
+    self->cell_type = (PyTypeObject *)Py_NewRef(cell_type);
+    self->value_offset = ((PyMemberDescrObject *)descriptor)->d_member->offset;
+    self->nargs = nargs;
+    self->dict = NULL;
+    self->weakreflist = NULL;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int
+memoized_traverse(Memoized *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->store);
+    Py_VISIT(self->miss);
+    Py_VISIT(self->slow);
+    Py_VISIT(self->by_content);
+    Py_VISIT(self->cell_type);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int
+memoized_clear(Memoized *self)
+{
+    Py_CLEAR(self->store);
+    Py_CLEAR(self->miss);
+    Py_CLEAR(self->slow);
+    Py_CLEAR(self->by_content);
+    Py_CLEAR(self->cell_type);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void
+memoized_dealloc(Memoized *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    memoized_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Found on a class, it binds as a function does. */
+static PyObject *
+memoized_get(PyObject *self, PyObject *instance, PyObject *owner)
+{
+    if (instance == NULL || instance == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, instance);
+}
+
+static PyObject *
+memoized_repr(Memoized *self)
+{
+    PyObject *name = PyObject_GetAttrString((PyObject *)self, "__qualname__");
+    if (name == NULL) {
+        PyErr_Clear();
+        return PyUnicode_FromFormat("<memoized function at %p>", self);
+    }
+    PyObject *text = PyUnicode_FromFormat("<memoized function %S at %p>", name, self);
+    Py_DECREF(name);
+    return text;
+}
+
+/* Pickled by reference, as a function is: the module attribute of that qualified name. */
+static PyObject *
+memoized_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyObject_GetAttrString(self, "__qualname__");
+}
+
+static PyObject *
+memoized_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return Py_NewRef(self);
+}
+
+static PyObject *
+memoized_deepcopy(PyObject *self, PyObject *Py_UNUSED(memo))
+{
+    return Py_NewRef(self);
+}
+
+static PyMethodDef memoized_methods[] = {
+    {"__reduce__", memoized_reduce, METH_NOARGS, NULL},
+    {"__copy__", memoized_copy, METH_NOARGS, NULL},
+    {"__deepcopy__", memoized_deepcopy, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef memoized_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef memoized_members[] = {
+    {"__generated__", T_OBJECT, offsetof(Memoized, slow), READONLY,
+     "The generated Python wrapper that handles every call the C path does not."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject MemoizedType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "memograd.memo._speedups.Memoized",
+    .tp_doc = "A memoized function whose cache hit runs in C (see memograd.memo.wrapper).",
+    .tp_basicsize = sizeof(Memoized),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_new = memoized_new,
+    .tp_dealloc = (destructor)memoized_dealloc,
+    .tp_traverse = (traverseproc)memoized_traverse,
+    .tp_clear = (inquiry)memoized_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Memoized, vectorcall),
+    .tp_descr_get = memoized_get,
+    .tp_repr = (reprfunc)memoized_repr,
+    .tp_methods = memoized_methods,
+    .tp_members = memoized_members,
+    .tp_getset = memoized_getset,
+    .tp_dictoffset = offsetof(Memoized, dict),
+    .tp_weaklistoffset = offsetof(Memoized, weakreflist),
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "memograd.memo._speedups",
+    .m_doc = "The hit path of a memoized function, in C (optional: wrapper.py works without it).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&MemoizedType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&speedups_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "Memoized", (PyObject *)&MemoizedType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
