@@ -12,8 +12,8 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 # Stamp files record which extras are installed, so reruns skip pip entirely
-# unless pyproject.toml changed.
-$(VENV)/.cli: $(BIN)/python pyproject.toml
+# unless pyproject.toml or the C extension (setup.py, memo/_speedups.c) changed.
+$(VENV)/.cli: $(BIN)/python pyproject.toml setup.py src/memograd/memo/_speedups.c
 	$(PIP) install --quiet -e ".[cli]"
 	touch $@
 
