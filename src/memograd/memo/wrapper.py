@@ -3,7 +3,7 @@
 Where the C extension is built (_speedups.c), a plain function's cache (in memory, no ``ttl``,
 no ``key=``, positional parameters only) is fronted by ``Memoized``, which does the hit below in
 C with no Python frame at all and hands every other call to the code generated here: keywords
-and defaults to the whole wrapper, an empty cell to the miss path alone (``MISS_FUNCTION``).
+and defaults to the whole wrapper, an empty cell to the miss path alone (``_MISS_FUNCTION``).
 
 Only real code with real parameter names gets CPython's fast call (no ``*args``/``**kwargs``
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
