@@ -76,6 +76,30 @@ def test_cache_clear_forgets_entries_and_statistics():
     assert len(f.__wrapped__.calls) == 2
 
 
+def test_after_a_failed_recursion_and_a_clear_the_size_counts_the_new_entries():
+    """A computation that failed leaves its cell empty, and its exception's traceback keeps that
+    cell alive in a reference cycle until a garbage collection. Once the cache is cleared such a
+    cell is no longer an entry: it must not be subtracted from the new entries (it was, and
+    ``currsize`` read 0 for 301 entries until the collector ran)."""
+
+    @memoize
+    def fib(n):
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    collecting = gc.isenabled()
+    gc.disable()  # what a program between two collections sees
+    try:
+        with pytest.raises(RecursionError):
+            fib(sys.getrecursionlimit() * 2)
+        assert fib.cache_info().currsize == 0  # every cell made is empty
+        fib.cache_clear()
+        assert fib(300) == 222232244629420445529739893461909967206666939096499764990979600
+        assert fib.cache_info() == CacheInfo(hits=298, misses=301, maxsize=None, currsize=301)
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def test_wrapper_keeps_name_doc_signature_and_wrapped():
     def area(width: float, height: float = 1.0) -> float:
         """Rectangle area."""

@@ -212,6 +212,10 @@ class Memo:
         with self.lock:
             self.computed = self.touches = 0
             self.epoch += 1
+            # The store lets go of every cell, so none of the empty ones counts against its size
+            # any more; a failed computation's cell can outlive the clear (its exception's
+            # traceback holds it in a cycle until a garbage collection).
+            self.failed.clear()
         # Outside the lock: dropping the results may run their __del__, which may call us.
         self.store.cache_clear()
 
