@@ -12,7 +12,9 @@ import copy
 import gc
 import os
 import pickle
+import platform
 import shutil
+import subprocess
 import sys
 import sysconfig
 import weakref
@@ -220,3 +222,60 @@ def test_it_pickles_by_reference_and_copies_as_itself(protocol):
     assert pickle.loads(pickle.dumps(module_square, protocol)) is module_square
     assert copy.copy(module_square) is module_square
     assert copy.deepcopy(module_square) is module_square
+
+
+DEEP_RECURSION = """
+import sys, threading
+import memograd as mg
+from memograd.memo import wrapper
+assert wrapper.Memoized is not None
+sys.setrecursionlimit(10**6)
+
+@mg.memoize
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def deep(report):
+    try:
+        fib(200_000)
+        report.append("computed")
+    except RecursionError as error:
+        report.append(str(error))
+    fib.cache_clear()
+    report.append(fib(2_000) > 0)
+
+report = []
+if sys.argv[1] == "thread":
+    threading.stack_size(4 * 1024 * 1024)
+    thread = threading.Thread(target=deep, args=(report,))
+    thread.start()
+    thread.join()
+else:
+    deep(report)
+print(report[0])
+print(report[1])
+"""
+
+
+@needs_front
+@pytest.mark.skipif(
+    platform.libc_ver()[0] != "glibc", reason="the C stack's bounds are read from glibc"
+)
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_deep_recursion_under_a_raised_limit_raises_instead_of_overflowing_the_c_stack(where):
+    """Each nested call through the C front is a C frame and an interpreter loop on the C stack,
+    as with functools' wrapper, which on Python 3.11 kills the process here (a segmentation
+    fault) once the recursion limit is raised far enough. The front stops with RecursionError
+    while an eighth of the stack (at most 512 KiB) is left, and the cache goes on working."""
+    run = subprocess.run(
+        [sys.executable, "-c", DEEP_RECURSION, where],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    error, later = run.stdout.splitlines()
+    size = "4096 KiB" if where == "thread" else "KiB"
+    assert error.startswith("maximum recursion depth exceeded: a memoized function's C stack")
+    assert size in error and "threading.stack_size()" in error
+    assert later == "True"
