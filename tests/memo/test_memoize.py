@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import memograd as mg
 from memograd.fibonacci import fib_table
 from memograd.memo import CacheInfo, memoize
+from memograd.memo.wrapper import NO_ENTRY
 
 # Every test here runs on the C front and on the pure-Python wrapper (tests/memo/conftest.py).
 pytestmark = pytest.mark.usefixtures("hit_path")
@@ -651,16 +652,60 @@ def test_instances_without_weak_references_share_one_cache_as_in_functools():
     assert Slotted.get.cache_info() == CacheInfo(hits=1, misses=2, maxsize=None, currsize=2)
 
 
-def test_a_method_is_a_plain_function_and_a_hit_runs_no_frame_but_its_own():
-    """What keeps a method hit near functools' (timed by ``make bench``, not here): the class
+def test_a_method_is_bound_in_c_and_a_hit_runs_no_frame_but_the_wrappers(hit_path):
+    """What keeps a method hit near functools' (timed by ``make bench``, not here). On the C front
+    the class attribute is the front, which CPython treats as a method (no bound method made),
+    and a hit on the instance called last runs no Python frame at all; another instance goes
+    through the generated wrapper, which makes it the last one. On the pure-Python path the class
     attribute is a plain function, which CPython binds in C, and a hit finds the instance's cache
     and its value in that one frame. A miss adds only the user's method (recursion depth)."""
-    assert isinstance(Model.__dict__["predict"], types.FunctionType)
-    a, b = Model(2), Model(3)
+
+    class Scaled:
+        def __init__(self, scale):
+            self.scale = scale
+
+        @memoize
+        def predict(self, x):
+            return self.scale * x
+
+    attribute = Scaled.__dict__["predict"]
+    a, b = Scaled(2), Scaled(3)
     a.predict(1), b.predict(1)
-    assert python_frames(lambda: a.predict(1)) == ["memoized"]  # b was last: the registry finds a
-    assert python_frames(lambda: a.predict(1)) == ["memoized"]  # the instance called last
-    assert python_frames(lambda: a.predict(2)) == ["memoized", "predict"]
+    if hit_path == "c":
+        assert type(attribute).__name__ == "Memoized"
+        assert python_frames(lambda: a.predict(1)) == ["memoized"]  # b was last: the registry
+        assert python_frames(lambda: a.predict(1)) == []  # the instance called last
+        assert python_frames(lambda: Scaled.predict(a, 1)) == []  # through the class: the same
+        assert python_frames(lambda: a.predict(2)) == ["memoized_miss", "predict"]
+        assert python_frames(lambda: a.predict(x=1)) == ["memoized"]
+    else:
+        assert isinstance(attribute, types.FunctionType)
+        assert python_frames(lambda: a.predict(1)) == ["memoized"]  # b was last: the registry
+        assert python_frames(lambda: a.predict(1)) == ["memoized"]  # the instance called last
+        assert python_frames(lambda: a.predict(2)) == ["memoized", "predict"]
+    assert [a.predict(1), b.predict(1), a.predict(2)] == [2, 3, 4]
+
+
+def test_a_method_called_through_its_class_on_none_is_keyed_on_none_as_in_functools(hit_path):
+    """``Model.method(None, x)``: the last-called entry's reference must never give None back
+    (a dead reference does), or None would take that entry for its own, and it did: the call
+    failed on the entry's missing store. None cannot be weakly referenced, so it shares the
+    cache keyed on ``self``, as functools keys every call."""
+
+    class Plain:
+        @memoize
+        def pair(self, x):
+            return (self, x)
+
+    assert Plain.pair(None, 7) == (None, 7) and Plain.pair(None, 7) == (None, 7)
+    assert Plain().pair(7)[1] == 7
+    assert Plain.pair(None, 7) == (None, 7)
+    assert Plain.pair.cache_info() == CacheInfo(hits=2, misses=2, maxsize=None, currsize=2)
+
+
+def wrapper_globals(memoized):
+    """The globals of the generated wrapper, behind the C front or not."""
+    return getattr(memoized, "__generated__", memoized).__globals__
 
 
 def test_a_new_object_at_a_dead_instances_id_never_gets_its_values():
@@ -685,7 +730,7 @@ def test_a_new_object_at_a_dead_instances_id_never_gets_its_values():
     assert stale[2].cache_info().currsize == 1 and stale[0]() is None
     fresh = Model(4)
     Model.predict.__caches__.instances[id(fresh)] = stale
-    Model.predict.__globals__["_mg_recent"] = stale
+    wrapper_globals(Model.predict)["_mg_recent"] = stale
     assert fresh.predict(5) == 20 and fresh.runs == 1
     assert Model.predict.__caches__.instances[id(fresh)][0]() is fresh  # replaced, not trusted
 
@@ -702,13 +747,13 @@ def test_an_instance_in_a_reference_cycle_takes_its_cache_along_when_collected()
     node = Node()
     node.me = node  # a cycle: only the garbage collector frees it
     result = weakref.ref(node.compute(1))
-    assert Node.compute.__globals__["_mg_recent"][0]() is node
+    assert wrapper_globals(Node.compute)["_mg_recent"][0]() is node
     alive = weakref.ref(node)
     del node
     gc.collect()
     assert alive() is None and result() is None  # the instance, and the value it cached
     assert Node.compute.__caches__.instances == {}
-    assert Node.compute.__globals__["_mg_recent"][0]() is None  # nor kept as the last called
+    assert wrapper_globals(Node.compute)["_mg_recent"] is NO_ENTRY  # nor kept as the last called
     assert Node.compute.cache_info() == CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)
 
 

@@ -279,3 +279,31 @@ def test_a_deep_recursion_under_a_raised_limit_raises_instead_of_overflowing_the
     assert error.startswith("maximum recursion depth exceeded: a memoized function's C stack")
     assert size in error and "threading.stack_size()" in error
     assert later == "True"
+
+
+@needs_front
+def test_a_method_gets_the_front_and_keeps_each_instances_cache():
+    class Scaled:
+        def __init__(self, scale):
+            self.scale = scale
+
+        @memoize
+        def times(self, x):
+            return self.scale * (sum(x) if isinstance(x, list) else x)
+
+        @memoize(ttl=60)
+        def timed(self, x):
+            return x
+
+    assert isinstance(Scaled.__dict__["times"], Memoized)
+    assert not isinstance(Scaled.__dict__["timed"], Memoized)
+    a, b = Scaled(2), Scaled(3)
+    # Alternating instances: each call after the other's goes through the registry.
+    assert [a.times(5), b.times(5), a.times(5), b.times(5)] == [10, 15, 10, 15]
+    assert [a.times(5), a.times(5)] == [10, 10]  # the instance called last: the C path
+    # A list is keyed by content in the instance's own cache: memo.by_content from C.
+    assert [a.times([1, 2]), a.times([1, 2]), b.times([1, 2])] == [6, 6, 9]
+    info = Scaled.times.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (5, 4, 4)
+    bound = a.times
+    assert bound(5) == 10 and bound.__self__ is a and bound.__func__ is Scaled.times

@@ -2,8 +2,8 @@
  *
  * The pure-Python wrapper (wrapper.py) is one frame plus one call of the C store plus one
  * attribute read; functools' cache is the C store alone. That frame is most of the distance
- * between the two, so this module provides the callable a plain memoized function becomes when
- * it is built: ``Memoized``, a vectorcall object that does the wrapper's hit in C and hands
+ * between the two, so this module provides the callable a memoized function or method becomes
+ * when it is built: ``Memoized``, a vectorcall object that does the wrapper's hit in C and hands
  * everything else to the same Python code as before.
  *
  * What it does itself, for a call with exactly ``nargs`` positional arguments and no keywords:
@@ -17,13 +17,21 @@
  *   - the store call failing at the recursion limit: ``miss(None, *args)``, which computes
  *     uncached, as the wrapper does there.
  *
+ * A method's object (``globals`` given) finds its instance's cache as the method's wrapper does
+ * (wrapper.py, ``_METHOD``): in ``_mg_recent`` among the wrapper's globals, the last-called
+ * instance's (weak reference, store, cache). Any other instance, found in the registry or not
+ * yet, goes to ``slow``, which files it there and makes it the last-called one. The instance is
+ * not part of the key; the miss path and ``by_content`` belong to the instance's cache, so they
+ * are ``miss(cell, memo, self, *args)`` and ``memo.by_content(error, *args)``.
+ *
  * A vectorcall object adds no level to the recursion limit (CPython counts Python frames and
  * tp_call), so a miss costs two levels, this object's ``miss`` frame and the function, as
  * functools' wrapper and the function do.
  *
- * The object behaves as functools' wrappers do: it binds as a method (``__get__``), carries a
- * ``__dict__`` (``functools.update_wrapper``, ``cache_info``), can be weakly referenced, pickles
- * by qualified name, and ``copy``/``deepcopy`` return it unchanged.
+ * The object behaves as functools' wrappers do: it binds as a method (``__get__``; flagged as a
+ * method descriptor, so ``obj.f(x)`` makes no bound method), carries a ``__dict__``
+ * (``functools.update_wrapper``, ``cache_info``), can be weakly referenced, pickles by qualified
+ * name, and ``copy``/``deepcopy`` return it unchanged.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,10 +44,12 @@
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject *store;      /* key -> Cell, a functools.lru_cache object (cache.py) */
-    PyObject *miss;       /* miss(cell or None, *args) -> value */
+    PyObject *store;      /* key -> Cell, a functools.lru_cache object (cache.py); a method's
+                             cache is its instance's, found through globals */
+    PyObject *miss;       /* miss(cell or None, [memo, ]*args) -> value */
     PyObject *slow;       /* the generated Python wrapper: any other call */
-    PyObject *by_content; /* by_content(error, *args) -> Cell */
+    PyObject *by_content; /* by_content(error, *args) -> Cell; a method's is its memo's */
+    PyObject *globals;    /* a method's wrapper's globals, holding _mg_recent; else NULL */
     PyTypeObject *cell_type;
     Py_ssize_t value_offset; /* where a cell keeps its value slot */
     Py_ssize_t nargs;        /* the positional arguments of the fast path */
@@ -109,32 +119,39 @@ stack_nearly_full(void)
 }
 #endif
 
-/* callable(first, *args), the arguments on the C stack when they are few. */
+static PyObject *recent_name; /* "_mg_recent" */
+static PyObject *by_content_name; /* "by_content" */
+
+/* callable(*prefix, *args), the arguments on the C stack when they are few. */
 static PyObject *
-call_with_first(PyObject *callable, PyObject *first, PyObject *const *args, Py_ssize_t nargs)
+call_with_prefix(PyObject *callable, PyObject *const *prefix, Py_ssize_t nprefix,
+                 PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *small[8];
     PyObject **stack = small;
-    if (nargs + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
-        stack = PyMem_New(PyObject *, nargs + 1);
+    Py_ssize_t total = nprefix + nargs;
+    if (total > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
+        stack = PyMem_New(PyObject *, total);
         if (stack == NULL) {
             return PyErr_NoMemory();
         }
     }
-    stack[0] = first;
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        stack[i + 1] = args[i];
+    for (Py_ssize_t i = 0; i < nprefix; i++) {
+        stack[i] = prefix[i];
     }
-    PyObject *result = PyObject_Vectorcall(callable, stack, nargs + 1, NULL);
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        stack[nprefix + i] = args[i];
+    }
+    PyObject *result = PyObject_Vectorcall(callable, stack, total, NULL);
     if (stack != small) {
         PyMem_Free(stack);
     }
     return result;
 }
 
-/* The store could not hash the arguments: the content-key path, given the exception. */
+/* The store could not hash the key's arguments: the content-key path, given the exception. */
 static PyObject *
-cell_by_content(Memoized *self, PyObject *const *args, Py_ssize_t nargs)
+cell_by_content(Memoized *self, PyObject *memo, PyObject *const *keyed, Py_ssize_t nkeyed)
 {
     PyObject *type, *error, *traceback;
     PyErr_Fetch(&type, &error, &traceback);
@@ -142,34 +159,47 @@ cell_by_content(Memoized *self, PyObject *const *args, Py_ssize_t nargs)
     if (traceback != NULL) {
         PyException_SetTraceback(error, traceback);
     }
-    PyObject *cell = call_with_first(self->by_content, error, args, nargs);
+    PyObject *cell;
+    if (memo == NULL) {
+        cell = call_with_prefix(self->by_content, &error, 1, keyed, nkeyed);
+    }
+    else {
+        PyObject *by_content = PyObject_GetAttr(memo, by_content_name);
+        cell = by_content == NULL ? NULL
+                                  : call_with_prefix(by_content, &error, 1, keyed, nkeyed);
+        Py_XDECREF(by_content);
+    }
     Py_XDECREF(type);
     Py_XDECREF(error);
     Py_XDECREF(traceback);
     return cell;
 }
 
+/* The miss path: miss(cell or None, *args) for a function, miss(cell or None, memo, *args) for
+ * a method. */
 static PyObject *
-memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+call_miss(Memoized *self, PyObject *cell, PyObject *memo, PyObject *const *args, Py_ssize_t nargs)
 {
-    Memoized *self = (Memoized *)op;
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (stack_nearly_full()) {
-        return NULL;
-    }
-    if (kwnames != NULL || nargs != self->nargs) {
-        return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
-    }
-    PyObject *cell = PyObject_Vectorcall(self->store, args, nargs, NULL);
+    PyObject *prefix[2] = {cell, memo};
+    return call_with_prefix(self->miss, prefix, memo == NULL ? 1 : 2, args, nargs);
+}
+
+/* The hit, or the Python code for anything else, once the cache is known: ``store`` and, for a
+ * method, ``memo`` (NULL for a function), whose key leaves out args[0], the instance. */
+static PyObject *
+look_up(Memoized *self, PyObject *store, PyObject *memo, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t skip = memo == NULL ? 0 : 1;
+    PyObject *cell = PyObject_Vectorcall(store, args + skip, nargs - skip, NULL);
     if (cell == NULL) {
         if (PyErr_ExceptionMatches(PyExc_RecursionError)) {
             PyErr_Clear();
-            return call_with_first(self->miss, Py_None, args, nargs);
+            return call_miss(self, Py_None, memo, args, nargs);
         }
         if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
             return NULL; /* a user's __eq__ or __hash__ raised: it is theirs */
         }
-        cell = cell_by_content(self, args, nargs);
+        cell = cell_by_content(self, memo, args + skip, nargs - skip);
         if (cell == NULL) {
             return NULL;
         }
@@ -185,8 +215,50 @@ memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject
         Py_DECREF(cell);
         return value;
     }
-    PyObject *result = call_with_first(self->miss, cell, args, nargs);
+    PyObject *result = call_miss(self, cell, memo, args, nargs);
     Py_DECREF(cell);
+    return result;
+}
+
+static PyObject *
+memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Memoized *self = (Memoized *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (stack_nearly_full()) {
+        return NULL;
+    }
+    if (kwnames != NULL || nargs != self->nargs) {
+        return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+    }
+    return look_up(self, self->store, NULL, args, nargs);
+}
+
+static PyObject *
+method_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Memoized *self = (Memoized *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (stack_nearly_full()) {
+        return NULL;
+    }
+    if (kwnames != NULL || nargs != self->nargs) {
+        return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+    }
+    PyObject *recent = PyDict_GetItemWithError(self->globals, recent_name); /* borrowed */
+    if (recent == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* Trusted only as the wrapper trusts it: its weak reference gives back this very instance. */
+    if (recent == NULL || !PyTuple_CheckExact(recent) || PyTuple_GET_SIZE(recent) != 3 ||
+        !PyWeakref_CheckRefExact(PyTuple_GET_ITEM(recent, 0)) ||
+        PyWeakref_GET_OBJECT(PyTuple_GET_ITEM(recent, 0)) != args[0]) {
+        return PyObject_Vectorcall(self->slow, args, nargsf, NULL);
+    }
+    Py_INCREF(recent); /* another thread may replace it while the store runs Python code */
+    PyObject *result =
+        look_up(self, PyTuple_GET_ITEM(recent, 1), PyTuple_GET_ITEM(recent, 2), args, nargs);
+    Py_DECREF(recent);
     return result;
 }
 
@@ -203,20 +275,26 @@ require_callable(PyObject *value, const char *name)
 static PyObject *
 memoized_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"store", "miss", "slow", "by_content", "cell_type", "nargs", NULL};
-    PyObject *store, *miss, *slow, *by_content;
+    static char *names[] = {"store", "miss",  "slow",    "by_content",
+                            "cell_type", "nargs", "globals", NULL};
+    PyObject *store, *miss, *slow, *by_content, *globals = NULL;
     PyTypeObject *cell_type;
     Py_ssize_t nargs;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOO!n:Memoized", names, &store, &miss,
-                                     &slow, &by_content, &PyType_Type, &cell_type, &nargs)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOO!n|$O!:Memoized", names, &store, &miss,
+                                     &slow, &by_content, &PyType_Type, &cell_type, &nargs,
+                                     &PyDict_Type, &globals)) {
         return NULL;
     }
-    if (require_callable(store, "store") || require_callable(miss, "miss") ||
-        require_callable(slow, "slow") || require_callable(by_content, "by_content")) {
+    if (require_callable(miss, "miss") || require_callable(slow, "slow")) {
         return NULL;
     }
-    if (nargs < 0) {
-        PyErr_Format(PyExc_ValueError, "Memoized: nargs must be >= 0, got %zd", nargs);
+    if (globals == NULL &&
+        (require_callable(store, "store") || require_callable(by_content, "by_content"))) {
+        return NULL;
+    }
+    if (nargs < (globals == NULL ? 0 : 1)) {
+        PyErr_Format(PyExc_ValueError, "Memoized: nargs must be >= %d, got %zd",
+                     globals == NULL ? 0 : 1, nargs);
         return NULL;
     }
     /* The cell's value must be an object slot that reads as unset until written. */
@@ -230,11 +308,12 @@ memoized_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (self == NULL) {
         return NULL;
     }
-    self->vectorcall = memoized_vectorcall;
+    self->vectorcall = globals == NULL ? memoized_vectorcall : method_vectorcall;
     self->store = Py_NewRef(store);
     self->miss = Py_NewRef(miss);
     self->slow = Py_NewRef(slow);
     self->by_content = Py_NewRef(by_content);
+    self->globals = Py_XNewRef(globals);
     self->cell_type = (PyTypeObject *)Py_NewRef(cell_type);
     self->value_offset = ((PyMemberDescrObject *)descriptor)->d_member->offset;
     self->nargs = nargs;
@@ -251,6 +330,7 @@ memoized_traverse(Memoized *self, visitproc visit, void *arg)
     Py_VISIT(self->miss);
     Py_VISIT(self->slow);
     Py_VISIT(self->by_content);
+    Py_VISIT(self->globals);
     Py_VISIT(self->cell_type);
     Py_VISIT(self->dict);
     return 0;
@@ -263,6 +343,7 @@ memoized_clear(Memoized *self)
     Py_CLEAR(self->miss);
     Py_CLEAR(self->slow);
     Py_CLEAR(self->by_content);
+    Py_CLEAR(self->globals);
     Py_CLEAR(self->cell_type);
     Py_CLEAR(self->dict);
     return 0;
@@ -372,6 +453,11 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     if (PyType_Ready(&MemoizedType) < 0) {
+        return NULL;
+    }
+    recent_name = PyUnicode_InternFromString("_mg_recent");
+    by_content_name = PyUnicode_InternFromString("by_content");
+    if (recent_name == NULL || by_content_name == NULL) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&speedups_module);

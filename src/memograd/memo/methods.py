@@ -35,7 +35,6 @@ def memoize_method(fn: Callable[..., Any], options: Options) -> Callable[..., An
     template = Template(fn, options, method=True)
     caches = MethodCaches(fn, options, template)
     function = template.instantiate_method(caches)
-    caches.follow(function.__globals__)
     function.__caches__ = caches
     return function
 

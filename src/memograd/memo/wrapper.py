@@ -1,9 +1,10 @@
 """The function ``@memoize`` returns: generated with the user's own signature.
 
-Where the C extension is built (_speedups.c), a plain function's cache (in memory, no ``ttl``,
-no ``key=``, positional parameters only) is fronted by ``Memoized``, which does the hit below in
-C with no Python frame at all and hands every other call to the code generated here: keywords
-and defaults to the whole wrapper, an empty cell to the miss path alone (``_MISS_FUNCTION``).
+Where the C extension is built (_speedups.c), a cache in memory without ``ttl`` or ``key=``, of a
+function or method whose parameters can all be passed by position, is fronted by ``Memoized``,
+which does the hit below in C with no Python frame at all and hands every other call to the
+code generated here: keywords, defaults and a method's instance not called last to the whole
+wrapper, an empty cell to the miss path alone (``_MISS_FUNCTION``).
 
 Only real code with real parameter names gets CPython's fast call (no ``*args``/``**kwargs``
 built, the frame inlined), so the wrapper is generated from source, as ``dataclasses`` and
@@ -147,12 +148,15 @@ OWN
 """
 
 
-class _Gone:
-    pass
+class _Nobody:
+    """The referent of ``NO_ENTRY``: kept alive here, and never an instance a method is called on."""
 
 
-NO_ENTRY: tuple[Any, None, None] = (weakref.ref(_Gone()), None, None)
-"""``_mg_recent`` before a first call, or once its instance is gone: its reference gives None."""
+_NOBODY = _Nobody()
+NO_ENTRY: tuple[Any, None, None] = (weakref.ref(_NOBODY), None, None)
+"""``_mg_recent`` before a first call, or once its instance is gone. Its reference gives an object
+no method is called on: a dead reference would give None, and ``Model.method(None, x)`` would
+then take it for its instance's entry (it did, and failed on the entry's missing store)."""
 
 # What every wrapper's miss path may call, bound when memograd is imported: the miss path calls
 # no builtin by name, so a user who installs a memoized builtin (builtins.len = memoize(len))
@@ -219,14 +223,14 @@ class Template:
             body = _place(_place(method_body, "SHARED", shared), "OWN", body)
         self.source = f"{'async ' if self.is_async else ''}def memoized({header}):\n{_indent(body)}"
         self.code = _compiled(self.source, name, "memoized")
-        # The C front's miss path: a plain function's in-memory cache without ttl or key=, whose
-        # parameters can all be passed by position (the front handles exactly that call).
+        # The C front's miss path: an in-memory cache without ttl or key=, of a function whose
+        # parameters can all be passed by position (the front handles exactly that call). A
+        # method's miss path also takes the instance's cache, which the front found.
         self.front_nargs: int | None = None
         self.miss_code: types.CodeType | None = None
         simple = all(p.kind in positional for p in parameters)
         if (
             simple
-            and not method
             and not self.is_async
             and options.maxsize != 0
             and options.store is None
@@ -235,7 +239,8 @@ class Template:
         ):
             self.front_nargs = len(parameters)
             miss = _miss_function_body(options, args=args, call=call)
-            source = f"def memoized_miss(_mg_cell, {header}):\n{_indent(miss)}"
+            memo = "_mg_memo, " if method else ""
+            source = f"def memoized_miss(_mg_cell, {memo}{header}):\n{_indent(miss)}"
             self.miss_code = _compiled(source, name, "memoized_miss")
 
     def instantiate(self, memo: Memo) -> Callable[..., Any]:
@@ -270,7 +275,14 @@ class Template:
             "_mg_attach": caches.attach,
             "_mg_recent": NO_ENTRY,
         }
-        return self._finish(caches, self._function(namespace))
+        caches.follow(namespace)
+        function = self._function(namespace)
+        if self.miss_code is not None and Memoized is not None:
+            miss = types.FunctionType(self.miss_code, namespace, "memoized_miss")
+            function = Memoized(
+                None, miss, function, None, Cell, self.front_nargs, globals=namespace
+            )
+        return self._finish(caches, function)
 
     def _constants(self, memo: Memo) -> dict[str, Any]:
         """The names every in-memory wrapper needs: what computes, and the options."""
