@@ -149,7 +149,7 @@ OWN
 
 
 class _Nobody:
-    """The referent of ``NO_ENTRY``: kept alive here, and never an instance a method is called on."""
+    """The referent of ``NO_ENTRY``: kept alive here, never an instance a method is called on."""
 
 
 _NOBODY = _Nobody()
