@@ -27,7 +27,9 @@ def memoize_method(fn: Callable[..., Any], options: Options) -> Callable[..., An
 
     Being a function rather than a descriptor of ours, it is bound in C, and for a call
     ``obj.method(x)`` not even a bound method is made: its own frame finds the instance's cache
-    (wrapper.py, ``_METHOD``) and looks the arguments up there. ``cache_info()``,
+    (wrapper.py, ``_METHOD``) and looks the arguments up there. Where the C extension is built,
+    the class attribute is its front instead (wrapper.py), which CPython calls the same way and
+    which finds the cache of the instance called last without a frame. ``cache_info()``,
     ``cache_clear()`` and ``cache_parameters()`` are those of ``MethodCaches`` below, on the class
     attribute and on every bound method alike (as functools' are); ``__caches__`` is the object
     itself. A function pickles by reference and copies as itself, as functools' wrapper does.
