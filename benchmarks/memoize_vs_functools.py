@@ -164,7 +164,8 @@ def _run_memoize_hit(settings: Settings, result: CaseResult) -> None:
         mine, peer = timings[f"{ours} {shape}"], timings[f"{theirs} {shape}"]
         per_round = [a / b for a, b in zip(mine.rounds, peer.rounds, strict=True)]
         ratio = statistics.median(per_round)
-        ratios[f"{shape}{ours.removeprefix('mg.memoize')}"] = ratio
+        options = ours.removeprefix("mg.memoize")  # "(maxsize=128)" or nothing
+        ratios[f"{shape}, {options.strip('()')}" if options else shape] = ratio
         for timing, row_ratio in ((mine, None), (peer, ratio)):
             extra = {"ns_per_hit": round(timing.median / CALLS_PER_STEP * 1e9, 1)}
             if row_ratio is not None:
