@@ -148,6 +148,11 @@ def test_only_runs_just_the_named_case() -> None:
     report = json.loads(completed.stdout)
     assert [case["name"] for case in report["cases"]] == ["memoize_hit"]
     assert report["header"]["settings"]["rounds"] == 1
+    # The memoize figures say which hit path they measured (the C front, or pure Python).
+    from memograd.memo import wrapper
+
+    path = "hit path: C)" if wrapper.Memoized is not None else "hit path: pure Python"
+    assert path in report["cases"][0]["verdict"]
 
 
 def test_markdown_output_has_the_header_block_and_a_table_per_case() -> None:
