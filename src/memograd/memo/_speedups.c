@@ -220,6 +220,27 @@ look_up(Memoized *self, PyObject *store, PyObject *memo, PyObject *const *args, 
     return result;
 }
 
+/* A method's cache: the last-called instance's entry, if it is args[0]'s; else the wrapper. */
+static PyObject *
+look_up_method(Memoized *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *recent = PyDict_GetItemWithError(self->globals, recent_name); /* borrowed */
+    if (recent == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* Trusted only as the wrapper trusts it: its weak reference gives back this very instance. */
+    if (recent == NULL || !PyTuple_CheckExact(recent) || PyTuple_GET_SIZE(recent) != 3 ||
+        !PyWeakref_CheckRefExact(PyTuple_GET_ITEM(recent, 0)) ||
+        PyWeakref_GET_OBJECT(PyTuple_GET_ITEM(recent, 0)) != args[0]) {
+        return PyObject_Vectorcall(self->slow, args, nargs, NULL);
+    }
+    Py_INCREF(recent); /* another thread may replace it while the store runs Python code */
+    PyObject *result =
+        look_up(self, PyTuple_GET_ITEM(recent, 1), PyTuple_GET_ITEM(recent, 2), args, nargs);
+    Py_DECREF(recent);
+    return result;
+}
+
 static PyObject *
 memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -231,35 +252,10 @@ memoized_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject
     if (kwnames != NULL || nargs != self->nargs) {
         return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
     }
+    if (self->globals != NULL) {
+        return look_up_method(self, args, nargs);
+    }
     return look_up(self, self->store, NULL, args, nargs);
-}
-
-static PyObject *
-method_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
-{
-    Memoized *self = (Memoized *)op;
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (stack_nearly_full()) {
-        return NULL;
-    }
-    if (kwnames != NULL || nargs != self->nargs) {
-        return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
-    }
-    PyObject *recent = PyDict_GetItemWithError(self->globals, recent_name); /* borrowed */
-    if (recent == NULL && PyErr_Occurred()) {
-        return NULL;
-    }
-    /* Trusted only as the wrapper trusts it: its weak reference gives back this very instance. */
-    if (recent == NULL || !PyTuple_CheckExact(recent) || PyTuple_GET_SIZE(recent) != 3 ||
-        !PyWeakref_CheckRefExact(PyTuple_GET_ITEM(recent, 0)) ||
-        PyWeakref_GET_OBJECT(PyTuple_GET_ITEM(recent, 0)) != args[0]) {
-        return PyObject_Vectorcall(self->slow, args, nargsf, NULL);
-    }
-    Py_INCREF(recent); /* another thread may replace it while the store runs Python code */
-    PyObject *result =
-        look_up(self, PyTuple_GET_ITEM(recent, 1), PyTuple_GET_ITEM(recent, 2), args, nargs);
-    Py_DECREF(recent);
-    return result;
 }
 
 static int
@@ -308,7 +304,7 @@ memoized_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (self == NULL) {
         return NULL;
     }
-    self->vectorcall = globals == NULL ? memoized_vectorcall : method_vectorcall;
+    self->vectorcall = memoized_vectorcall;
     self->store = Py_NewRef(store);
     self->miss = Py_NewRef(miss);
     self->slow = Py_NewRef(slow);
