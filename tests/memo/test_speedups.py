@@ -282,7 +282,7 @@ def test_a_deep_recursion_under_a_raised_limit_raises_instead_of_overflowing_the
         return
     size = "4096 KiB" if where == "thread" else "KiB"
     assert error.startswith("maximum recursion depth exceeded: a memoized function's C stack")
-    assert size in error and "threading.stack_size()" in error
+    assert size in error and "bottom-up" in error and "threading.stack_size()" in error
 
 
 @needs_front

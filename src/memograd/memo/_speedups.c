@@ -106,8 +106,8 @@ stack_nearly_full(void)
     }
     PyErr_Format(PyExc_RecursionError,
                  "maximum recursion depth exceeded: a memoized function's C stack is nearly "
-                 "full (%zu KiB); recurse less deeply, or in a thread given a larger "
-                 "threading.stack_size()",
+                 "full (%zu KiB); fill its cache bottom-up in steps so that no call nests as "
+                 "deep, or recurse in a thread given a larger threading.stack_size()",
                  stack.size / 1024);
     return 1;
 }
