@@ -30,8 +30,9 @@ from memograd.optim.optimizer import (
     lerp_,
 )
 
-# fused_step's ``v_max`` without amsgrad: an empty array of the parameter's dtype.
-_NO_MAXIMUM = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
+# fused_step's ``v_max`` without amsgrad: an empty array of the parameter's dtype, made once
+# per dtype (not per parameter per step).
+_NO_MAXIMUM: dict[np.dtype, np.ndarray] = {}
 
 
 class Adam(Optimizer):
@@ -131,7 +132,7 @@ class Adam(Optimizer):
             if not (
                 state
                 and grad.dtype == p.dtype
-                and p.dtype in (np.float32, np.float64)  # the kernel's dtypes
+                and p.dtype in kernels.DTYPES
                 and p.flags.c_contiguous
                 and grad.flags.c_contiguous
                 and state["exp_avg"].flags.c_contiguous
@@ -149,7 +150,9 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 v_max = state["max_exp_avg_sq"].reshape(-1)
             else:
-                v_max = _NO_MAXIMUM[p.dtype]
+                v_max = _NO_MAXIMUM.get(p.dtype)
+                if v_max is None:
+                    v_max = _NO_MAXIMUM[p.dtype] = np.empty(0, p.dtype)
             one_pass(
                 p.reshape(-1),
                 grad.reshape(-1),

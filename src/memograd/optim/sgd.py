@@ -107,7 +107,7 @@ class SGD(Optimizer):
             return
         views = self._one_pass_views
         if views is None or not self._views_hold(views):
-            views = self._one_pass_views = self._flat_views()
+            views = self._one_pass_views = self._flat_views(kernels.DTYPES)
             if views is None:  # a gradient step() must check or convert: step() does it
                 self.step()
                 return
@@ -128,10 +128,10 @@ class SGD(Optimizer):
             for (k, p), v in zip(current, views, strict=True)
         )
 
-    def _flat_views(self) -> list[tuple] | None:
+    def _flat_views(self, dtypes: tuple[np.dtype, ...]) -> list[tuple] | None:
         """(param, its array, its gradient, both as flat views, group index) for every
         parameter, or None where a gradient is not a contiguous array of its parameter's shape
-        and dtype."""
+        and dtype, or that dtype is not one of the kernel's ``dtypes``."""
         views = []
         for k, group in enumerate(self.param_groups):
             for param in group["params"]:
@@ -143,7 +143,7 @@ class SGD(Optimizer):
                     type(grad) is np.ndarray
                     and grad.shape == data.shape
                     and grad.dtype == data.dtype
-                    and data.dtype in (np.float32, np.float64)  # the kernel's dtypes
+                    and data.dtype in dtypes
                     and grad.flags.c_contiguous
                     and data.flags.c_contiguous
                 ):

@@ -62,6 +62,10 @@ import numpy as np
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes every kernel here takes: an operand in any other (float16, integers) keeps its
+NumPy calls under fuse=True (kernels.py), and a parameter its optimizer's own update."""
+
 
 @_jit
 def bias_relu(a: Any, b: Any, h: Any, o: Any) -> None:

@@ -68,14 +68,10 @@ def _result_dtype(*slots: Slot) -> np.dtype:
     return np.result_type(*(s.dtype for s in slots))
 
 
-# The dtypes the fused kernels are compiled for; any other (float16, integers) keeps its NumPy
-# calls, as without fuse=True.
-FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _fusable(L: Lowering, *slots: Slot) -> bool:
-    """fuse=True, and every operand in a dtype the fused kernels take."""
-    return L.fused is not None and all(s.dtype in FUSED_DTYPES for s in slots)
+    """fuse=True, and every operand in a dtype the fused kernels take (``fused.DTYPES``; any
+    other keeps its NumPy calls, as without fuse=True)."""
+    return L.fused is not None and all(s.dtype in L.fused.DTYPES for s in slots)
 
 
 def _note_bias_add(L: Lowering, instr: Instr, x: Slot, y: Slot, out: Slot) -> None:
